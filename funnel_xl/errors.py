@@ -1,0 +1,37 @@
+"""The exceptions funnel_xl raises: one tree, each also the matching built-in (as tablib does).
+
+Messages are written for a sales manager: they name the file or sheet, the row, the column,
+the value and what was expected.
+"""
+
+
+class FunnelError(Exception):
+    """Base of every error funnel_xl raises on purpose."""
+
+
+class MethodologyError(FunnelError, ValueError):
+    """A methodology file (stages, win rates, criteria) is not valid."""
+
+
+class InputError(FunnelError, ValueError):
+    """Input data cannot be used as it stands (a bad amount, date, stage, ...)."""
+
+
+class WorkbookFormatError(FunnelError, ValueError):
+    """A workbook lacks a sheet, table or column the tool needs."""
+
+
+class WorkbookLockedError(FunnelError, PermissionError):
+    """The workbook is open in Excel (its ``~$`` lock file exists), so it is not overwritten."""
+
+
+class FormError(FunnelError, ValueError):
+    """A returned stage-assessment form is not a form, is damaged, or is unsafe."""
+
+
+class MappingError(FunnelError, ValueError):
+    """A CRM import mapping file is not valid or does not fit the export."""
+
+
+class MailError(FunnelError, ConnectionError):
+    """An e-mail could not be sent."""
