@@ -19,7 +19,7 @@ LANGUAGES = ("zh-CN", "en")
 def _flatten(table: dict, prefix: str, source: Path, out: dict[str, dict[str, str]]) -> None:
     for name, value in table.items():
         key = f"{prefix}{name}"
-        if isinstance(value, dict) and {"zh", "en"} <= value.keys():
+        if isinstance(value, dict) and isinstance(value.get("zh"), str) and isinstance(value.get("en"), str):
             if key in out:
                 raise KeyError(f"{source.name}: label {key!r} is defined twice in the catalogue")
             out[key] = {"zh-CN": value["zh"], "en": value["en"]}

@@ -82,8 +82,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        v = d["value"]
-        d["value"] = None if v is None else str(v)
+        d["value"] = None if self.value is None else display_value(self.value)
         return d
 
     def __str__(self) -> str:
@@ -92,5 +91,16 @@ class Problem:
             where += f", row {self.row}"
         if self.column:
             where += f", column {self.column}"
-        value = "" if self.value is None else f": {self.value!r}"
+        value = "" if self.value is None else f": {display_value(self.value)!r}"
         return f"{where}{value}: {self.message}"
+
+
+def display_value(value: Any) -> str:
+    """A value as the user would recognise it: dates as YYYY-MM-DD, whole numbers without '.0'."""
+    if hasattr(value, "strftime") and hasattr(value, "year"):
+        if getattr(value, "hour", 0) or getattr(value, "minute", 0):
+            return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

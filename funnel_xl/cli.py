@@ -1,0 +1,100 @@
+"""The command line, ``funnel-xl``: every macro's job headless on a file, for automation, servers and CI."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from funnel_xl.errors import FunnelError
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_recalc(args: argparse.Namespace) -> int:
+    from funnel_xl.history import SnapshotStore, history_path
+    from funnel_xl.services.recalculate import recalculate
+    from funnel_xl.textreport import render
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    path = Path(args.path)
+    output = Path(args.output) if args.output else path
+    if output != path and history_path(path).exists() and not history_path(output).exists():
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(history_path(path), history_path(output))
+    book = FileWorkbook(path, output=output, quiet=args.json)
+    store = None if args.no_history else SnapshotStore.for_workbook(output)
+    try:
+        result = recalculate(book, args.as_of or dt.date.today(), history=store, source=path.name)
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False, indent=2))
+    else:
+        print(render(result))
+        print(f"\n-> {output}" + (f"  (backup: {book.backup.name})" if book.backup else ""))
+    return 0
+
+
+def cmd_build_workbook(args: argparse.Namespace) -> int:
+    from funnel_xl.workbook.build import build_workbook
+
+    out = build_workbook(Path(args.output), lang=args.lang, methodology=args.methodology, data=args.data)
+    print(out)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from funnel_xl.libreoffice import render_pngs
+
+    for png in render_pngs(Path(args.path), Path(args.outdir)):
+        print(png)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="funnel-xl", description="Sales funnel workbook tools (销售漏斗).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("recalc", help="recalculate the forecast of a workbook (重新计算预测)")
+    r.add_argument("path", help="the workbook (.xlsm/.xlsx)")
+    r.add_argument("--as-of", type=_date, help="report date YYYY-MM-DD (default: today)")
+    r.add_argument("--json", action="store_true", help="print a JSON summary instead of tables")
+    r.add_argument("-o", "--output", help="write the result here instead of over PATH")
+    r.add_argument("--no-history", action="store_true", help="neither read nor store weekly snapshots")
+    r.set_defaults(func=cmd_recalc)
+
+    b = sub.add_parser("build-workbook", help="build Funnel.xlsm from the sources in the repo")
+    b.add_argument("-o", "--output", default="workbook/Funnel.xlsm")
+    b.add_argument("--lang", choices=("zh-CN", "en"), default="zh-CN")
+    b.add_argument("--methodology", default="big_project", help="a built-in key or a path to a .toml file")
+    b.add_argument("--data", choices=("sample", "empty"), default="sample")
+    b.set_defaults(func=cmd_build_workbook)
+
+    v = sub.add_parser("render", help="render every sheet to PNG through LibreOffice (for looking at)")
+    v.add_argument("path")
+    v.add_argument("-o", "--outdir", default="renders")
+    v.set_defaults(func=cmd_render)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FunnelError, FileNotFoundError) as exc:
+        print(f"funnel-xl: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""数据问题: every problem found in the input, where it is and what was expected."""
+
+from __future__ import annotations
+
+from funnel_xl.domain.schema import Problem, display_value
+from funnel_xl.reports.table import SheetLayout
+from funnel_xl.workbook import layout
+
+
+def problems_sheet(problems: list[Problem], lang: str, stamp: str) -> SheetLayout:
+    out = SheetLayout("problems", lang, stamp)
+    rows = [[p.sheet, p.row, p.column, None if p.value is None else display_value(p.value), p.message,
+             out.label(f"severity.{p.severity}")] for p in problems]
+    out.block(layout.PROBLEMS, rows)
+    out.sheet.widths.update({1: 12, 2: 8, 3: 18, 4: 22, 5: 70, 6: 14})
+    return out

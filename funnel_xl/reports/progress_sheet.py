@@ -1,0 +1,83 @@
+"""进展: sales progress this week against the last snapshot, by rep, pipeline movement, never-seen wins."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from funnel_xl.domain.figures import Figures
+from funnel_xl.reports.table import SheetLayout, wan
+
+
+def _fmt(value) -> object:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value
+
+
+def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | None = None) -> SheetLayout:
+    out = SheetLayout("progress", lang, stamp)
+    p = fig.progress
+    t = p.totals
+    kpis = [("this_date", p.this_date, "date"), ("last_date", p.last_date, "date"),
+            ("this_forecast", wan(t.get("this_forecast")), "money_wan"),
+            ("this_achieved", wan(t.get("this_achieved")), "money_wan"),
+            ("last_forecast", wan(t.get("last_forecast")), "money_wan"),
+            ("last_achieved", wan(t.get("last_achieved")), "money_wan"),
+            ("progress", wan(t.get("progress")), "money_wan")]
+    out.sheet.put(4, 1, out.label("block.progress_kpi"), "section")
+    out.sheet.put_row(5, 1, [out.label("outcol.kpi"), out.label("outcol.value")], "header")
+    for i, (k, v, style) in enumerate(kpis):
+        out.sheet.put_row(6 + i, 1, [out.label(f"kpi.{k}"), v], ["text", style])
+    row = 6 + len(kpis)
+    if p.last_date is None:
+        out.sheet.put(row, 1, out.label("kpi.no_snapshot"), "note")
+        row += 1
+    row += 1
+
+    if p.by_rep is not None:
+        b = p.by_rep.reset_index()
+        rows = [[r.rep, wan(r.this_forecast + r.this_achieved), wan(r.last_forecast + r.last_achieved),
+                 wan(r.progress)] for r in b.itertuples()]
+        total = [out.label("out.total"), wan((b["this_forecast"] + b["this_achieved"]).sum()),
+                 wan((b["last_forecast"] + b["last_achieved"]).sum()), wan(b["progress"].sum())]
+        row = out.table("progress_by_rep", row, ("rep", "this_total_wan", "last_total_wan", "progress_wan"), rows,
+                        total=total)
+    if p.summary is not None and len(p.summary):
+        kinds = list(p.summary.columns)
+        out.sheet.put(row, 1, out.label("block.movement_summary"), "section")
+        out.sheet.put_row(row + 1, 1, [out.label("outcol.rep")] + [_kind(out, k) for k in kinds], "header")
+        for i, (rep, r) in enumerate(p.summary.iterrows()):
+            out.sheet.put_row(row + 2 + i, 1, [rep, *[int(r[k]) for k in kinds]], ["text"] + ["integer"] * len(kinds))
+        row += len(p.summary) + 3
+    if p.moves is not None and len(p.moves):
+        rows = [[m.id, m.rep, m.customer, _kind(out, m.kind), _value(fig, m.old_value, lang),
+                 _value(fig, m.new_value, lang), m.amount / 10_000 if pd.notna(m.amount) else None]
+                for m in p.moves.itertuples()]
+        row = out.table("movement", row, ("id", "rep", "customer", "kind", "old", "new", "amount_wan"), rows)
+    ns = fig.never_seen
+    rows = [[r.id, r.rep, r.customer, wan(r.amount), _fmt(r.close_date), _fmt(r.first_seen)] for r in ns.itertuples()]
+    row = out.table("never_seen", row, ("id", "rep", "customer", "amount_wan", "close_date", "first_seen"), rows)
+    if weekly is not None and len(weekly):
+        w = weekly.groupby("snapshot_date").agg(forecast=("forecast", "sum"), achieved=("achieved", "sum"))
+        rows = [[d.date(), wan(r.forecast), wan(r.achieved), wan(r.forecast + r.achieved)] for d, r in w.iterrows()]
+        out.table("history", row, ("snapshot_date", "weighted_wan", "achieved_wan", "this_total_wan"), rows)
+    out.widths(first=16, others=14, count=10)
+    out.sheet.widths[1] = 30
+    return out
+
+
+def _kind(out: SheetLayout, kind: str) -> str:
+    try:
+        return out.label(f"movement.{kind}")
+    except KeyError:
+        return kind
+
+
+def _value(fig: Figures, value, lang: str):
+    if isinstance(value, str) and value in fig.methodology.stage_keys:
+        return fig.methodology.stage(value).name(lang)
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    return value

@@ -1,0 +1,66 @@
+"""配额: quota, achieved, coverage and the funnel-based quota proposal per rep (charted), then each rep's roadmap."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from funnel_xl.domain.figures import Figures
+from funnel_xl.domain.roadmap import RATIO_MEASURES, tenure_months
+from funnel_xl.reports.table import SheetLayout, wan
+from funnel_xl.workbook import layout
+
+
+def _reason(out: SheetLayout, reason, stage) -> str:
+    if reason is None or (not isinstance(reason, str) and pd.isna(reason)):
+        return ""
+    return out.label(f"roadmap.reason.{reason}").format(stage=stage or "")
+
+
+def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> SheetLayout:
+    out = SheetLayout("quota", lang, stamp)
+    reps_by_name = reps.set_index("rep") if len(reps) else pd.DataFrame()
+    phases = fig.roadmap.drop_duplicates("rep").set_index("rep")["phase"] if len(fig.roadmap) else pd.Series()
+    rows = []
+    for rep, r in fig.quota.iterrows():
+        info = reps_by_name.loc[rep] if rep in reps_by_name.index else None
+        region = info["region"] if info is not None and "region" in info else None
+        hire = info["hire_date"] if info is not None and "hire_date" in info else None
+        tenure = tenure_months(hire, fig.as_of) if hire is not None and not pd.isna(hire) else None
+        phase = phases.get(rep)
+        phase_label = out.label(f"roadmap.phase.{phase}") if isinstance(phase, str) else "-"
+        rows.append([rep, region, tenure, phase_label, wan(r.quota), wan(r.achieved), r.attainment, wan(r.weighted),
+                     r.coverage, wan(r.proposal)])
+    q = fig.quota
+    team_quota = q["quota"].sum(skipna=True)
+    team_att = q["achieved"].sum() / team_quota if team_quota else None
+    team_cov = (q["achieved"].sum() + q["weighted"].sum()) / team_quota if team_quota else None
+    total = [out.label("out.total"), None, None, None, wan(team_quota), wan(q["achieved"].sum()), team_att,
+             wan(q["weighted"].sum()), team_cov, wan(q["proposal"].sum())]
+    row = out.block(layout.QUOTA_REPS, rows, total=total)
+    out.sheet.chart_items["coverage"] = len(rows)
+    row = max(row, layout.QUOTA_REPS.first_data_row + 20)
+
+    rm = fig.roadmap
+    met, missed, na = out.label("out.met"), out.label("out.missed"), out.label("out.not_applicable")
+    rows, styles = [], []
+    for r in rm.itertuples():
+        ratio = r.measure in RATIO_MEASURES
+        amount = r.measure == "largest_won_amount"
+        value_style = "percent" if ratio else ("money" if amount else "integer")
+        verdict = na if pd.isna(r.met) else (met if r.met else missed)
+        note = _reason(out, getattr(r, "reason", None), None)
+        phase = out.label(f"roadmap.phase.{r.phase}") if isinstance(r.phase, str) else "-"
+        rows.append([r.rep, phase, out.label(f"roadmap.milestone.{r.milestone}"), r.target, r.actual,
+                     f"{verdict} {note}".strip()])
+        styles.append(value_style)
+    start = row
+    row = out.table("roadmap", row, ("rep", "phase", "milestone", "target", "actual", "met"), rows)
+    # per-row number formats: counts, ratios and amounts share the target/actual columns
+    for i, (values, style) in enumerate(zip(rows, styles)):
+        r_ = start + 2 + i
+        out.sheet.put(r_, 4, values[3], style)
+        out.sheet.put(r_, 5, values[4], style)
+        out.sheet.put(r_, 6, values[5], "good" if values[5].startswith(met) else ("bad" if values[5].startswith(missed) else "text"))
+    out.widths(first=14, others=13, count=10)
+    out.sheet.widths[3] = 30
+    return out

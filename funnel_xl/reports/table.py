@@ -1,0 +1,101 @@
+"""Lay out labelled tables on an output sheet: section title, header row, data rows, optional total row.
+
+Each column key decides its style (万元 amounts, percentages, counts, dates), so every report writer lays
+tables out the same way and a manager sees the same formats on every sheet.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from funnel_xl.labels import label
+from funnel_xl.workbook.layout import STAMP_ROW, TITLE_ROW, Block
+from funnel_xl.workbook.model import OutputSheet
+
+WAN = 10_000.0
+
+_PERCENT = {"win_rate", "conversion_to_next", "conversion_to_won", "ideal_share", "actual_share", "attainment",
+            "coverage", "observed_rate", "ci_low", "ci_high"}
+_INTEGER = {"count", "open_count", "won_count", "reached_count", "ideal_count", "actual_count", "count_needed",
+            "tenure_months", "row", "closed_count"}
+_DECIMAL = {"avg_days_in_stage", "gap_count", "days_in_stage"}
+_DATE = {"close_date", "first_seen", "snapshot_date"}
+
+
+def style_for(column: str) -> str:
+    if column.endswith("_wan"):
+        return "money_wan"
+    if column in _PERCENT:
+        return "percent"
+    if column in _INTEGER:
+        return "integer"
+    if column in _DECIMAL:
+        return "decimal"
+    if column in _DATE:
+        return "date"
+    return "text"
+
+
+def total_style(style: str) -> str:
+    return {"money_wan": "total_money_wan", "integer": "total_integer", "percent": "total_percent",
+            "money": "total_money"}.get(style, "total_text")
+
+
+def wan(value: Any) -> float | None:
+    """CNY to 万元, keeping blanks blank."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v / WAN
+
+
+class SheetLayout:
+    """Writes one output sheet top to bottom in the workbook's language."""
+
+    def __init__(self, key: str, lang: str, stamp: str):
+        self.sheet = OutputSheet(key)
+        self.lang = lang
+        self.sheet.put(TITLE_ROW, 1, label(f"title.{key}", lang), "title")
+        self.sheet.put(STAMP_ROW, 1, stamp, "stamp")
+
+    def label(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def table(
+        self,
+        block_key: str,
+        section_row: int,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        total: Sequence[Any] | None = None,
+        first_col: int = 1,
+        styles: Sequence[str] | None = None,
+        note: str | None = None,
+    ) -> int:
+        """Write a table; returns the first free row after it (one blank row of air included)."""
+        styles = list(styles) if styles else [style_for(c) for c in columns]
+        self.sheet.put(section_row, first_col, self.label(f"block.{block_key}"), "section")
+        header = [self.label(f"outcol.{c}") for c in columns]
+        self.sheet.put_row(section_row + 1, first_col, header, "header")
+        r = section_row + 2
+        for values in rows:
+            self.sheet.put_row(r, first_col, list(values), styles)
+            r += 1
+        if total is not None:
+            self.sheet.put_row(r, first_col, list(total), [total_style(s) for s in styles])
+            r += 1
+        if note:
+            self.sheet.put(r, first_col, note, "note")
+            r += 1
+        return r + 1
+
+    def block(self, block: Block, rows: Sequence[Sequence[Any]], *, total: Sequence[Any] | None = None) -> int:
+        return self.table(block.key, block.section_row, block.columns, rows, total=total, first_col=block.first_col)
+
+    def widths(self, first: float = 22, others: float = 14, count: int = 12) -> None:
+        self.sheet.widths.update({1: first, **{c: others for c in range(2, count + 1)}})

@@ -1,0 +1,128 @@
+"""Recalculate forecast (重新计算预测): read the input tables, validate, compute every figure, write the output sheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from funnel_xl.domain.figures import Figures, compute_figures
+from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps
+from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
+from funnel_xl.domain.schema import Problem
+from funnel_xl.history import SnapshotStore
+from funnel_xl.labels import label
+from funnel_xl.paths import templates_dir
+from funnel_xl.reports.forecast_sheet import forecast_sheet
+from funnel_xl.reports.funnel_sheet import funnel_sheet
+from funnel_xl.reports.problems_sheet import problems_sheet
+from funnel_xl.reports.progress_sheet import progress_sheet
+from funnel_xl.reports.quota_sheet import quota_sheet
+from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.port import WorkbookPort
+from funnel_xl.workbook.reader import read_inputs
+
+
+@dataclass
+class RecalcResult:
+    """What a recalculation found: the figures, the problems, and where things were written."""
+
+    figures: Figures
+    problems: list[Problem]
+    reps: pd.DataFrame
+    language: str
+    run_at: dt.datetime
+    rejected_count: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """The JSON shape of ``funnel-xl recalc --json``."""
+        f = self.figures
+        by_rep = []
+        for rep, r in f.quota.iterrows():
+            by_rep.append({"rep": rep, "weighted_forecast": _num(r.weighted), "achieved": _num(r.achieved),
+                           "quota": _num(r.quota), "coverage": _num(r.coverage), "attainment": _num(r.attainment)})
+        return {
+            "as_of": f.as_of.isoformat(),
+            "run_at": self.run_at.isoformat(timespec="seconds"),
+            "methodology": f.methodology.key,
+            "weighted_forecast": round(f.kpi["weighted_forecast"], 2),
+            "achieved": round(f.kpi["achieved"], 2),
+            "open_pipeline": round(f.kpi["open_pipeline"], 2),
+            "open_count": f.kpi["open_count"],
+            "won_count": f.kpi["won_count"],
+            "lost_count": f.kpi["lost_count"],
+            "rejected_count": self.rejected_count,
+            "progress": None if f.progress.last_date is None else round(f.progress.totals["progress"], 2),
+            "last_snapshot": None if f.progress.last_date is None else f.progress.last_date.isoformat(),
+            "problems": [p.as_dict() for p in self.problems],
+            "by_rep": by_rep,
+        }
+
+
+def _num(v) -> float | None:
+    return None if v is None or pd.isna(v) else round(float(v), 4)
+
+
+def default_roadmap() -> Roadmap:
+    path = templates_dir() / "roadmap.toml"
+    return parse_roadmap(path.read_text(encoding="utf-8"), source=path.name)
+
+
+def recalculate(
+    book: WorkbookPort,
+    as_of: dt.date,
+    *,
+    history: SnapshotStore | None = None,
+    source: str = "workbook",
+    run_at: dt.datetime | None = None,
+    roadmap: Roadmap | None = None,
+    save: bool = True,
+) -> RecalcResult:
+    """The main job. ``run_at`` is only the stamp written on the sheets (fixed in builds and tests)."""
+    run_at = run_at or dt.datetime.now().replace(microsecond=0)
+    book.status(label("progress_msg.reading", "zh-CN"))
+    inputs = read_inputs(book, source)
+    lang = inputs.language
+    book.status(label("progress_msg.validating", lang))
+    reps = normalize_reps(inputs.reps, sheet=inputs.rep_sheet, column_labels=inputs.rep_labels)
+    opps = normalize_opportunities(
+        inputs.opportunities, inputs.methodology, reps=list(reps.clean["rep"]),
+        sheet=inputs.opportunity_sheet, column_labels=inputs.opportunity_labels,
+    )
+    problems = [*inputs.problems, *reps.problems, *opps.problems]
+
+    last_snapshot = last_date = first_seen = weekly = None
+    if history is not None:
+        last_date = history.previous_week(as_of)
+        if last_date is not None:
+            last_snapshot = history.snapshot(last_date)
+        first_seen = history.first_seen()
+    book.status(label("progress_msg.computing", lang))
+    figures = compute_figures(
+        opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(),
+        last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen,
+    )
+    if history is not None:
+        weekly = pd.concat([history.weekly(), figures.weekly], ignore_index=True)
+        weekly = weekly.drop_duplicates(["snapshot_date", "rep"], keep="last")
+
+    stamp = label("out.stamp", lang).format(
+        run_at=run_at.strftime("%Y-%m-%d %H:%M"), as_of=as_of.isoformat(), methodology=inputs.methodology.name(lang)
+    )
+    sheets = {
+        "forecast": forecast_sheet(figures, lang, stamp, len(problems)),
+        "funnel": funnel_sheet(figures, lang, stamp),
+        "quota": quota_sheet(figures, reps.clean, lang, stamp),
+        "progress": progress_sheet(figures, lang, stamp, weekly),
+        "problems": problems_sheet(problems, lang, stamp),
+    }
+    book.status(label("progress_msg.writing", lang))
+    book.write_sheets({sheet_name(k, lang): s.sheet for k, s in sheets.items()})
+    if save:
+        book.save()
+        if history is not None:
+            history.save(figures.snapshot, figures.weekly)
+    return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=len(opps.rejected))

@@ -1,0 +1,117 @@
+"""Where output sheets put their charted blocks, which charts exist, and the style palette.
+
+The builder (XlsxWriter) draws the charts and the hidden style palette once; Recalculate (the package writer)
+fills the blocks and stretches each chart's ranges to the rows it wrote. Both read this module, so a chart
+always points at the rows its block fills. Rows and columns here are 1-based, as a user reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TITLE_ROW = 1
+STAMP_ROW = 2
+
+
+@dataclass(frozen=True)
+class Block:
+    """A table on an output sheet: a section title row, a header row, then one row per item (and a total)."""
+
+    sheet: str              # sheet key
+    key: str                # block key; its section label is 'block.<key>'
+    section_row: int        # the section title; the header is the next row, data the row after
+    columns: tuple[str, ...]  # column keys; header labels are 'outcol.<key>'
+    first_col: int = 1
+
+    @property
+    def header_row(self) -> int:
+        return self.section_row + 1
+
+    @property
+    def first_data_row(self) -> int:
+        return self.section_row + 2
+
+    def col(self, key: str) -> int:
+        """1-based sheet column of a column key."""
+        return self.first_col + self.columns.index(key)
+
+
+# Fixed-position blocks (they carry charts). Others flow below them, placed by the writer.
+FORECAST_KPI = Block("forecast", "kpi", 4, ("kpi", "value"))
+FORECAST_CATEGORY = Block("forecast", "by_category", 16, ("category", "count", "amount_wan", "weighted_wan"))
+FORECAST_BUCKET = Block("forecast", "by_bucket", 25, ("bucket", "count", "amount_wan", "weighted_wan"))
+FORECAST_FLOW_ROW = 36  # by quarter, rep, product, region follow from here
+
+FUNNEL_STAGES = Block(
+    "funnel", "by_stage", 4,
+    ("stage", "win_rate", "open_count", "pipeline_wan", "weighted_wan", "reached_count",
+     "conversion_to_next", "conversion_to_won", "avg_days_in_stage"),
+)
+QUOTA_REPS = Block(
+    "quota", "by_rep", 4,
+    ("rep", "region", "tenure_months", "phase", "quota_wan", "achieved_wan", "attainment",
+     "weighted_wan", "coverage", "proposal_wan"),
+)
+PROBLEMS = Block("problems", "problems", 4, ("sheet", "row", "column", "value", "message", "severity"))
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A chart over one block: categories from one column, one series per value column."""
+
+    key: str                 # title label is 'chart.<key>'
+    block: Block
+    category: str            # column key of the categories
+    values: tuple[str, ...]  # column keys of the series
+    kind: str                # XlsxWriter chart type: 'bar' (horizontal) or 'column'
+    anchor: str              # top-left cell of the chart, e.g. 'G4'
+    fixed_rows: int | None = None  # rows always present (categories, buckets); None = as many as items
+
+    def data_rows(self, n_items: int) -> tuple[int, int]:
+        """First and last 1-based data rows for n items (at least one row, so a chart never points at nothing)."""
+        n = self.fixed_rows if self.fixed_rows is not None else max(n_items, 1)
+        first = self.block.first_data_row
+        return first, first + n - 1
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec("funnel", FUNNEL_STAGES, "stage", ("pipeline_wan", "weighted_wan"), "bar", "L4"),
+    ChartSpec("forecast_category", FORECAST_CATEGORY, "category", ("amount_wan", "weighted_wan"), "column", "G4",
+              fixed_rows=5),
+    ChartSpec("forecast_bucket", FORECAST_BUCKET, "bucket", ("amount_wan", "weighted_wan"), "column", "G24",
+              fixed_rows=7),
+    ChartSpec("coverage", QUOTA_REPS, "rep", ("coverage",), "bar", "M4"),
+)
+
+# The style palette: each key is one row of the hidden _styles sheet (A: key, B: a sample cell in that style).
+# The writer uses the sample cell's style index, so a user who restyles a sample restyles every output.
+_BORDER = {"border": 1, "border_color": "#BFBFBF"}
+_TOTAL = {"bold": True, "top": 2, "bottom": 1, "left": 1, "right": 1, "border_color": "#808080", "bg_color": "#F2F2F2"}
+PALETTE: dict[str, dict] = {
+    "title": {"bold": True, "font_size": 16, "font_color": "#1F3864"},
+    "stamp": {"italic": True, "font_color": "#7F7F7F"},
+    "section": {"bold": True, "font_size": 12, "font_color": "#1F3864"},
+    "header": {"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5597", "align": "center",
+               "valign": "vcenter", "text_wrap": True, **_BORDER},
+    "text": {**_BORDER},
+    "integer": {"num_format": "#,##0", **_BORDER},
+    "money": {"num_format": "#,##0", **_BORDER},            # 元
+    "money_wan": {"num_format": "#,##0.0", **_BORDER},      # value already in 万元; the header says so
+    "percent": {"num_format": "0.0%", **_BORDER},
+    "decimal": {"num_format": "#,##0.0", **_BORDER},
+    "date": {"num_format": "yyyy-mm-dd", **_BORDER},
+    "total_text": {**_TOTAL},
+    "total_integer": {"num_format": "#,##0", **_TOTAL},
+    "total_money": {"num_format": "#,##0", **_TOTAL},
+    "total_money_wan": {"num_format": "#,##0.0", **_TOTAL},
+    "total_percent": {"num_format": "0.0%", **_TOTAL},
+    "good": {"font_color": "#006100", "bg_color": "#C6EFCE", **_BORDER},
+    "bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE", **_BORDER},
+    "note": {"font_color": "#595959", "text_wrap": True, "valign": "top"},
+}
+PALETTE_KEYS: tuple[str, ...] = tuple(PALETTE)
+
+
+def palette_row(key: str) -> int:
+    """1-based row of a palette key on the _styles sheet (row 1 is a header)."""
+    return PALETTE_KEYS.index(key) + 2

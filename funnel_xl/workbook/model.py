@@ -1,0 +1,78 @@
+"""What an output sheet holds, independent of how it reaches the workbook (zip patch or live Excel).
+
+Report writers fill an ``OutputSheet`` with values and palette style keys; the file adapter renders it to sheet
+XML, the live adapter to ranges. Rows and columns are 1-based, as a user reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: Any
+    style: str = "text"
+
+
+@dataclass
+class OutputSheet:
+    """The cells of one output sheet, its column widths, and how many items each chart shows."""
+
+    key: str
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    widths: dict[int, float] = field(default_factory=dict)
+    chart_items: dict[str, int] = field(default_factory=dict)
+
+    def put(self, row: int, col: int, value: Any, style: str = "text") -> None:
+        self.cells[(row, col)] = Cell(clean_value(value), style)
+
+    def put_row(self, row: int, first_col: int, values: Sequence[Any], styles: Sequence[str] | str) -> None:
+        if isinstance(styles, str):
+            styles = [styles] * len(values)
+        for i, (value, style) in enumerate(zip(values, styles, strict=True)):
+            self.put(row, first_col + i, value, style)
+
+    def value(self, row: int, col: int) -> Any:
+        cell = self.cells.get((row, col))
+        return None if cell is None else cell.value
+
+    @property
+    def max_row(self) -> int:
+        return max((r for r, _ in self.cells), default=1)
+
+    @property
+    def max_col(self) -> int:
+        return max((c for _, c in self.cells), default=1)
+
+    def rows(self) -> list[list[Any]]:
+        """The sheet as a dense list of rows of values (None where empty), from A1."""
+        out = [[None] * self.max_col for _ in range(self.max_row)]
+        for (r, c), cell in self.cells.items():
+            out[r - 1][c - 1] = cell.value
+        return out
+
+
+def clean_value(value: Any) -> Any:
+    """Values a sheet can hold: None for NA/NaN, plain Python numbers, dates, strings."""
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, (str, bytes)) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (str, dt.date)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value

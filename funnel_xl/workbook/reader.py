@@ -1,0 +1,74 @@
+"""Read the input tables of a workbook (through any port) into the canonical raw frames the domain normalises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from funnel_xl.domain.methodology import Methodology, methodology_from_tables
+from funnel_xl.domain.schema import Problem
+from funnel_xl.errors import WorkbookFormatError
+from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.workbook import contract
+from funnel_xl.workbook.port import RawTable, WorkbookPort
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the user typed, keyed canonically; index = the sheet row numbers, for pointing back."""
+
+    methodology: Methodology
+    language: str
+    opportunities: pd.DataFrame
+    reps: pd.DataFrame
+    opportunity_sheet: str
+    rep_sheet: str
+    opportunity_labels: dict[str, str]   # canonical column -> header the user sees
+    rep_labels: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _rename(table: RawTable, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Keep only known columns, renamed to canonical keys; user-added columns are left alone in the sheet."""
+    keep = {h: mapping[h] for h in table.frame.columns if h in mapping}
+    frame = table.frame.loc[:, list(keep)].rename(columns=keep)
+    return frame, {v: k for k, v in keep.items()}
+
+
+def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]:
+    meta_table = book.read_table(contract.TABLE_META)
+    meta_frame, _ = _rename(meta_table, contract.headers_to_keys(contract.META_TABLE_HEADERS))
+    item_to_field = {label(f"meta.{f}", lang): f for f in contract.META_FIELDS for lang in LANGUAGES}
+    meta = {}
+    for item, value in zip(meta_frame.get("item", []), meta_frame.get("value", [])):
+        if isinstance(item, str) and item.strip() in item_to_field:
+            meta[item_to_field[item.strip()]] = value
+    language = meta.get("language") if meta.get("language") in LANGUAGES else "zh-CN"
+    stages_table = book.read_table(contract.TABLE_STAGES)
+    stages, _ = _rename(stages_table, contract.headers_to_keys(contract.STAGE_TABLE_HEADERS))
+    criteria, _ = _rename(book.read_table(contract.TABLE_CRITERIA),
+                          contract.headers_to_keys(contract.CRITERIA_TABLE_HEADERS))
+    methodology = methodology_from_tables(meta, stages, criteria, source, sheet=stages_table.sheet)
+    return methodology, language
+
+
+def read_inputs(book: WorkbookPort, source: str) -> Inputs:
+    """Read 阶段设置, 商机 and 销售人员 through the port."""
+    methodology, language = read_methodology(book, source)
+    headers: dict[str, str] = {}
+    for lang in (language, *[l for l in LANGUAGES if l != language]):
+        for col in contract.opportunity_columns(methodology, lang):
+            headers.setdefault(col.header.strip(), col.key)
+    opp_table = book.read_table(contract.TABLE_OPPORTUNITIES)
+    opps, opp_labels = _rename(opp_table, headers)
+    opps = opps.drop(columns=[c for c in contract.DERIVED_OPPORTUNITY_COLUMNS if c in opps.columns])
+    rep_headers = {c.header: c.key for lang in LANGUAGES for c in contract.rep_columns(lang)}
+    rep_table = book.read_table(contract.TABLE_REPS)
+    reps, rep_labels = _rename(rep_table, rep_headers)
+    if "id" not in opps.columns:
+        raise WorkbookFormatError(
+            f"{source}: table {contract.TABLE_OPPORTUNITIES} on sheet {opp_table.sheet} has no "
+            f"{contract.opportunity_header('id', language)!r} column"
+        )
+    return Inputs(methodology, language, opps, reps, opp_table.sheet, rep_table.sheet, opp_labels, rep_labels)

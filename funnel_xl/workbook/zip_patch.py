@@ -1,0 +1,93 @@
+"""Write a new package from an old one: replaced parts are written fresh, every other member is copied raw.
+
+Raw copy moves each member's compressed bytes across untouched (no inflate/deflate), which keeps the VBA
+project, ribbon, images and user sheets exactly as they were and keeps a save of a large workbook cheap.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+_DATA_DESCRIPTOR = 0x08
+_CHUNK = 1 << 20
+
+
+def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    src.fp.seek(info.header_offset)
+    header = src.fp.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    src.fp.seek(info.header_offset + 30 + name_len + extra_len)
+    new = copy.copy(info)
+    # Sizes and CRC go into the local header, so no data descriptor is needed after the data.
+    new.flag_bits &= ~_DATA_DESCRIPTOR
+    new.extra = b""
+    new.header_offset = dst.fp.tell()
+    dst.fp.write(new.FileHeader())
+    remaining = info.compress_size
+    while remaining:
+        chunk = src.fp.read(min(_CHUNK, remaining))
+        if not chunk:
+            raise zipfile.BadZipFile(f"truncated member {info.filename}")
+        dst.fp.write(chunk)
+        remaining -= len(chunk)
+    dst.filelist.append(new)
+    dst.NameToInfo[new.filename] = new
+    dst.start_dir = dst.fp.tell()
+    dst._didModify = True
+
+
+def patch_package(source: Path, target: Path, replaced: dict[str, bytes], added: dict[str, bytes] | None = None) -> None:
+    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``added`` at the end."""
+    added = added or {}
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename in replaced:
+                new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                new.compress_type = zipfile.ZIP_DEFLATED
+                new.external_attr = info.external_attr
+                dst.writestr(new, replaced[info.filename], compresslevel=6)
+            else:
+                _copy_raw(src, dst, info)
+        for name, data in added.items():
+            dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
+
+
+def lock_file(path: Path) -> Path | None:
+    """Excel's owner file ('~$' + name; for long names Excel drops the first two characters) if present."""
+    for candidate in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.bak{path.suffix}")
+
+
+def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], added: dict[str, bytes] | None = None) -> Path | None:
+    """Patch into a temporary file beside ``target``, back up an existing ``target``, then rename into place.
+
+    Returns the backup's path (None when ``target`` did not exist). A crash at any point leaves either the old
+    file or the new one, never half of one.
+    """
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        patch_package(source, tmp, replaced, added)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        backup = None
+        if target.exists():
+            backup = backup_path(target)
+            shutil.copy2(target, backup)
+        os.replace(tmp, target)
+        return backup
+    finally:
+        if tmp.exists():
+            tmp.unlink()
