@@ -16,6 +16,7 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.priority import customer_priority
 from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.roadmap import Roadmap, roadmap_status
+from funnel_xl.domain.schema import Problem
 from funnel_xl.domain.stages import derive_stages
 
 # A deal sitting longer than this in one stage is listed as stalled (days). One limit for every stage keeps
@@ -50,6 +51,8 @@ class Figures:
     funnel: pd.DataFrame
     ideal_vs_actual: pd.DataFrame
     required: pd.DataFrame
+    required_target: float           # the target the reverse calculation is for (team quota − achieved)
+    avg_deal_size: float             # the deal size it assumes (average won amount, else average open)
     stage_gaps: pd.DataFrame
     stalled: pd.DataFrame
     quota: pd.DataFrame              # attainment by rep joined with the funnel-based proposal
@@ -58,6 +61,37 @@ class Figures:
     never_seen: pd.DataFrame
     snapshot: pd.DataFrame           # this run's snapshot, to be stored
     weekly: pd.DataFrame             # per-rep totals of this snapshot, to be stored
+
+
+def check_against_report_date(opps: pd.DataFrame, as_of: dt.date, *, sheet: str,
+                              labels: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rows that contradict the report date: a deal marked won with a close date after it cannot be counted."""
+    labels = labels or {}
+    bad = opps["status"].eq("won") & opps["close_date"].gt(pd.Timestamp(as_of))
+    problems = [
+        Problem(sheet, int(idx), labels.get("close_date", "close_date"), opps.at[idx, "close_date"],
+                f"a won deal must have closed by the report date {as_of.isoformat()}; "
+                "expected the actual signing date, or status open if it is not signed yet")
+        for idx in opps.index[bad.to_numpy()]
+    ]
+    return opps.loc[~bad], problems
+
+
+def weekly_totals(snapshot: pd.DataFrame, snapshot_date: dt.date) -> pd.DataFrame:
+    """Per-rep totals of one snapshot (forecast, achieved this year, open count): the weekly history row."""
+    stamp = pd.Timestamp(snapshot_date)
+    is_open = snapshot["status"].eq("open")
+    won_this_year = (snapshot["status"].eq("won") & snapshot["close_date"].le(stamp)
+                     & snapshot["close_date"].ge(pd.Timestamp(stamp.year, 1, 1)))
+    frame = pd.DataFrame({
+        "rep": snapshot["rep"],
+        "forecast": (snapshot["amount"] * snapshot["win_rate"]).where(is_open, 0.0),
+        "achieved": snapshot["amount"].where(won_this_year, 0.0),
+        "open_count": is_open.astype("int64"),
+    })
+    out = frame.groupby("rep", dropna=False, sort=True).sum().reset_index()
+    out.insert(0, "snapshot_date", stamp)
+    return out
 
 
 def compute_figures(
@@ -75,8 +109,12 @@ def compute_figures(
     """All figures for a report date from clean opportunities and reps (see ``normalize``)."""
     opps = with_rates(opps, methodology)
     opps = opps.join(derive_stages(opps, methodology))
-    opps["category"] = forecast.forecast_category(opps, as_of)
-    opps["bucket"] = forecast.time_bucket(opps, as_of)
+    # Wins of earlier years are history: they count in the funnel's conversions, not in this year's
+    # "closed" category or bucket, which must agree with the year-to-date achieved figure.
+    year_start = pd.Timestamp(as_of.year, 1, 1)
+    this_year = ~(opps["status"].eq("won") & opps["close_date"].lt(year_start))
+    opps["category"] = forecast.forecast_category(opps, as_of).where(this_year)
+    opps["bucket"] = forecast.time_bucket(opps, as_of).where(this_year)
     opps["priority"] = customer_priority(opps, as_of=as_of)
 
     is_open, won, lost = (opps["status"].eq(s) for s in ("open", "won", "lost"))
@@ -126,19 +164,11 @@ def compute_figures(
         )
     history = first_seen if first_seen is not None else pd.DataFrame({"snapshot_date": pd.Series(dtype="datetime64[ns]"),
                                                                         "id": pd.Series(dtype=object)})
-    weekly = (
-        snapshot.assign(forecast=snapshot["amount"] * snapshot["win_rate"] * snapshot["status"].eq("open"))
-        .groupby("rep", dropna=False)
-        .agg(forecast=("forecast", "sum"), open_count=("status", lambda s: int(s.eq("open").sum())))
-        .join(forecast.forecast_by(opps, "rep", as_of)[["achieved"]], how="left")
-        .fillna({"achieved": 0.0})
-        .reset_index()
-        .assign(snapshot_date=pd.Timestamp(as_of))
-    )
+    weekly = weekly_totals(snapshot, as_of)
     return Figures(
         as_of=as_of, methodology=methodology, opps=opps, kpi=kpi,
-        by_category=forecast.forecast_by_category(opps, as_of),
-        by_bucket=forecast.forecast_by_bucket(opps, as_of),
+        by_category=forecast.forecast_by_category(opps.loc[this_year], as_of),
+        by_bucket=forecast.forecast_by_bucket(opps.loc[this_year], as_of),
         by_quarter=forecast.forecast_by(opps, "close_quarter", as_of),
         by_rep=forecast.forecast_by(opps, "rep", as_of),
         by_product=forecast.forecast_by(opps, "product", as_of),
@@ -146,6 +176,8 @@ def compute_figures(
         funnel=funnel.funnel_by_stage(opps, methodology, as_of),
         ideal_vs_actual=funnel.ideal_vs_actual(opps, methodology),
         required=required,
+        required_target=target,
+        avg_deal_size=avg_deal,
         stage_gaps=gaps,
         stalled=progress.stalled(opps, methodology, as_of, max_days=stall_days),
         quota=quota_table,

@@ -30,6 +30,7 @@ OPPORTUNITY_COLUMNS: tuple[str, ...] = (
     "customer_size",       # "large" | "medium" | "small", optional, input to priority
     "new_customer",        # bool, optional: a customer we have not sold to before
     "competitors",         # str, optional
+    "estimated",           # bool, optional: the amount is an estimate (e.g. a list price filled by an import)
     "notes",               # str, optional
 )
 REQUIRED_OPPORTUNITY_COLUMNS: tuple[str, ...] = (
@@ -38,7 +39,7 @@ REQUIRED_OPPORTUNITY_COLUMNS: tuple[str, ...] = (
 
 # Rep (销售人员) columns.
 REP_COLUMNS: tuple[str, ...] = ("rep", "email", "hire_date", "region", "annual_quota", "manager")
-REQUIRED_REP_COLUMNS: tuple[str, ...] = ("rep", "hire_date", "annual_quota")
+REQUIRED_REP_COLUMNS: tuple[str, ...] = ("rep",)  # hire date and quota may be blank (a warning)
 
 # A snapshot row: the state of one opportunity on one snapshot date (weekly history).
 SNAPSHOT_COLUMNS: tuple[str, ...] = (

@@ -33,6 +33,7 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
     b = layout.FORECAST_KPI
     out.sheet.put(b.section_row, 1, out.label("block.kpi"), "section")
     out.sheet.put_row(b.header_row, 1, [out.label("outcol.kpi"), out.label("outcol.value")], "header")
+    out.sheet.heights[b.header_row] = 20
     for i, (row, st) in enumerate(zip(kpi_rows, styles)):
         out.sheet.put_row(b.first_data_row + i, 1, row, st)
 
@@ -46,12 +47,10 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
         out.sheet.chart_items[f"forecast_{prefix}"] = len(rows)
 
     row = layout.FORECAST_FLOW_ROW
-    blank = out.label("outcol.group")
     for key, frame, first in (("by_quarter", fig.by_quarter, "quarter"), ("by_rep", fig.by_rep, "rep"),
                               ("by_product", fig.by_product, "product"), ("by_region", fig.by_region, "region")):
         rows, total = _group_rows(frame, "-")
         total[0] = total_label
         row = out.table(key, row, (first, *_GROUP_COLUMNS), rows, total=total)
-    del blank
     out.widths(first=24, others=14, count=6)
     return out

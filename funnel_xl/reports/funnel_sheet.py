@@ -18,6 +18,14 @@ def _stage_name(fig: Figures, key, lang: str) -> str:
         return str(key)
 
 
+def _criteria_text(fig: Figures, keys, lang: str) -> str:
+    """The unmet criteria in words, so a rep knows what to do next (keys mean nothing to a manager)."""
+    if not isinstance(keys, str) or not keys:
+        return ""
+    texts = {c.key: c.text(lang) for c in fig.methodology.criteria()}
+    return "；".join(texts.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
 def funnel_sheet(fig: Figures, lang: str, stamp: str, calibration: pd.DataFrame | None = None) -> SheetLayout:
     out = SheetLayout("funnel", lang, stamp)
     f = fig.funnel
@@ -41,18 +49,26 @@ def funnel_sheet(fig: Figures, lang: str, stamp: str, calibration: pd.DataFrame 
     if len(fig.required):
         rows = [[_stage_name(fig, k, lang), fig.methodology.stage(k).win_rate, wan(r.amount_needed), r.count_needed]
                 for k, r in fig.required.iterrows()]
-        row = out.table("required", row, ("stage", "win_rate", "amount_needed_wan", "count_needed"), rows)
+        note = out.label("out.required_note").format(
+            target=f"{fig.required_target / 10_000:,.1f}", deal=f"{fig.avg_deal_size / 10_000:,.1f}")
+        row = out.table("required", row, ("stage", "win_rate", "amount_needed_wan", "count_needed"), rows, note=note)
 
     if calibration is not None and len(calibration):
+        flag = out.label("out.outside_interval")
         rows = [[_stage_name(fig, k, lang), r.configured_rate, r.observed_rate, r.reached_closed, r.ci_low,
-                 r.ci_high, out.label("out.yes") if r.configured_outside_ci else ""]
+                 r.ci_high, flag if r.configured_outside_ci else ""]
                 for k, r in calibration.iterrows()]
+        note = out.label("out.calibration_note").format(confidence=f"{calibration.attrs.get('confidence', 0.95):.0%}")
+        start = row
         row = out.table("calibration", row, ("stage", "win_rate", "observed_rate", "closed_count", "ci_low",
-                                             "ci_high", "flag"), rows)
+                                             "ci_high", "flag"), rows, note=note)
+        for i, values in enumerate(rows):
+            if values[-1]:
+                out.sheet.put(start + 2 + i, 7, values[-1], "bad")
 
     g = fig.stage_gaps
     rows = [[r.id, r.customer, r.rep, _stage_name(fig, r.stage, lang), _stage_name(fig, r.derived_stage, lang),
-             r.stage_gap, r.missing_criteria] for r in g.itertuples()]
+             r.stage_gap, _criteria_text(fig, r.missing_criteria, lang)] for r in g.itertuples()]
     row = out.table("stage_gaps", row, ("id", "customer", "rep", "claimed_stage", "derived_stage", "stage_gap",
                                         "missing_criteria"), rows, styles=["text"] * 5 + ["integer", "text"])
 
@@ -60,4 +76,5 @@ def funnel_sheet(fig: Figures, lang: str, stamp: str, calibration: pd.DataFrame 
     rows = [[r.id, r.customer, r.rep, _stage_name(fig, r.stage, lang), r.days_in_stage] for r in s.itertuples()]
     out.table("stalled", row, ("id", "customer", "rep", "stage", "days_in_stage"), rows)
     out.widths(first=20, others=13, count=9)
+    out.sheet.widths[2] = 18  # customer names; the unmet criteria in the last column overflow to the right
     return out

@@ -61,6 +61,6 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         out.sheet.put(r_, 4, values[3], style)
         out.sheet.put(r_, 5, values[4], style)
         out.sheet.put(r_, 6, values[5], "good" if values[5].startswith(met) else ("bad" if values[5].startswith(missed) else "text"))
-    out.widths(first=14, others=13, count=10)
-    out.sheet.widths[3] = 30
+    out.widths(first=12, others=13, count=10)
+    out.sheet.widths.update({2: 22, 3: 36, 4: 20})  # the roadmap's phase and milestone texts share these
     return out

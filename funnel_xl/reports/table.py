@@ -60,6 +60,7 @@ class SheetLayout:
         self.sheet = OutputSheet(key)
         self.lang = lang
         self.sheet.put(TITLE_ROW, 1, label(f"title.{key}", lang), "title")
+        self.sheet.heights[TITLE_ROW] = 24
         self.sheet.put(STAMP_ROW, 1, stamp, "stamp")
 
     def label(self, key: str) -> str:
@@ -82,6 +83,7 @@ class SheetLayout:
         self.sheet.put(section_row, first_col, self.label(f"block.{block_key}"), "section")
         header = [self.label(f"outcol.{c}") for c in columns]
         self.sheet.put_row(section_row + 1, first_col, header, "header")
+        self.sheet.heights[section_row + 1] = 30  # two lines: headers like 加权金额(万元) wrap
         r = section_row + 2
         for values in rows:
             self.sheet.put_row(r, first_col, list(values), styles)

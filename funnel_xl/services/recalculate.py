@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from funnel_xl.domain.figures import Figures, compute_figures
+from funnel_xl.domain.calibration import observed_win_rates
+from funnel_xl.domain.figures import Figures, check_against_report_date, compute_figures
 from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
 from funnel_xl.domain.schema import Problem
@@ -92,7 +93,10 @@ def recalculate(
         inputs.opportunities, inputs.methodology, reps=list(reps.clean["rep"]),
         sheet=inputs.opportunity_sheet, column_labels=inputs.opportunity_labels,
     )
-    problems = [*inputs.problems, *reps.problems, *opps.problems]
+    clean, dated = check_against_report_date(opps.clean, as_of, sheet=inputs.opportunity_sheet,
+                                             labels=inputs.opportunity_labels)
+    problems = [*inputs.problems, *reps.problems, *opps.problems, *dated]
+    rejected_count = len(opps.rejected) + len(dated)
 
     last_snapshot = last_date = first_seen = weekly = None
     if history is not None:
@@ -102,7 +106,7 @@ def recalculate(
         first_seen = history.first_seen()
     book.status(label("progress_msg.computing", lang))
     figures = compute_figures(
-        opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(),
+        clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(),
         last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen,
     )
     if history is not None:
@@ -114,7 +118,7 @@ def recalculate(
     )
     sheets = {
         "forecast": forecast_sheet(figures, lang, stamp, len(problems)),
-        "funnel": funnel_sheet(figures, lang, stamp),
+        "funnel": funnel_sheet(figures, lang, stamp, observed_win_rates(figures.opps, inputs.methodology)),
         "quota": quota_sheet(figures, reps.clean, lang, stamp),
         "progress": progress_sheet(figures, lang, stamp, weekly),
         "problems": problems_sheet(problems, lang, stamp),
@@ -125,4 +129,4 @@ def recalculate(
         book.save()
         if history is not None:
             history.save(figures.snapshot, figures.weekly)
-    return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=len(opps.rejected))
+    return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=rejected_count)

@@ -16,10 +16,10 @@ from funnel_xl.labels import check_language, label
 # Sheets in the order the workbook shows them.
 SHEET_KEYS: tuple[str, ...] = (
     "guide", "stages", "opportunities", "reps",
-    "forecast", "funnel", "quota", "progress", "problems",
+    "forecast", "funnel", "quota", "progress", "problems", "audit", "examples",
 )
 INPUT_SHEETS: tuple[str, ...] = ("stages", "opportunities", "reps")
-OUTPUT_SHEETS: tuple[str, ...] = ("forecast", "funnel", "quota", "progress", "problems")
+OUTPUT_SHEETS: tuple[str, ...] = ("forecast", "funnel", "quota", "progress", "problems", "audit")
 CONFIG_SHEET = "xlwings.conf"      # name fixed by xlwings
 STYLES_SHEET = "_styles"           # hidden: the style palette output sheets take their formats from
 
@@ -88,6 +88,7 @@ def header_to_key(columns: list[Column]) -> dict[str, str]:
 
 
 # 阶段设置: the methodology as three tables the user may edit. Canonical column -> label key.
+# The win-rate and ideal-share cells hold fractions shown as percentages (35 %), as Excel stores a percent.
 STAGE_TABLE_HEADERS: dict[str, str] = {
     "key": "col.stage_key", "zh": "col.stage_zh", "en": "col.stage_en", "win_rate": "col.stage_win_rate",
     "ideal_share": "col.ideal_share", "synonyms": "col.synonyms", "main_work_zh": "col.main_work_zh",
@@ -97,8 +98,9 @@ CRITERIA_TABLE_HEADERS: dict[str, str] = {
     "stage_key": "col.criterion_stage", "key": "col.criterion_key", "zh": "col.criterion_zh",
     "en": "col.criterion_en", "required": "col.criterion_required",
 }
-# tblMethodology: two columns (item, value); one row per meta field, the item cell holds the label meta.<field>.
-META_TABLE_HEADERS: dict[str, str] = {"item": "col.meta_item", "value": "col.meta_value"}
+# tblMethodology: two columns (item, value); one row per meta field, the item cell holds the field's key
+# (or its label meta.<field>, which the reader accepts too).
+META_TABLE_HEADERS: dict[str, str] = {"item": "input.meta_field", "value": "input.meta_value"}
 META_FIELDS: tuple[str, ...] = ("key", "zh", "en", "description_zh", "description_en", "language")
 
 

@@ -29,15 +29,20 @@ _STYLE_CELL = re.compile(r'<c r="B(\d+)"(?: s="(\d+)")?')
 
 
 class FileWorkbook:
-    """A workbook file on disk, opened for one recalculation (read tables, write outputs, save)."""
+    """A workbook file on disk, opened for one recalculation (read tables, write outputs, save).
 
-    def __init__(self, path: str | Path, *, output: str | Path | None = None, quiet: bool = False):
+    ``allow_open`` lets a macro read the saved copy of the workbook Excel has open, writing elsewhere (``output``).
+    """
+
+    def __init__(self, path: str | Path, *, output: str | Path | None = None, quiet: bool = False,
+                 allow_open: bool = False):
         self.path = Path(path)
         self.output = Path(output) if output else self.path
         self.quiet = quiet
         if not self.path.exists():
             raise FileNotFoundError(f"workbook not found: {self.path}")
-        for p in {self.path, self.output}:
+        # Reading the saved file of a workbook open in Excel is safe (a macro does it); writing over it is not.
+        for p in ({self.output} if allow_open and self.output != self.path else {self.path, self.output}):
             lock = lock_file(p)
             if lock is not None:
                 raise WorkbookLockedError(

@@ -107,7 +107,7 @@ PALETTE: dict[str, dict] = {
     "total_percent": {"num_format": "0.0%", **_TOTAL},
     "good": {"font_color": "#006100", "bg_color": "#C6EFCE", **_BORDER},
     "bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE", **_BORDER},
-    "note": {"font_color": "#595959", "text_wrap": True, "valign": "top"},
+    "note": {"font_color": "#595959"},  # no wrap: a note runs on into the empty cells to its right
 }
 PALETTE_KEYS: tuple[str, ...] = tuple(PALETTE)
 

@@ -25,6 +25,7 @@ class OutputSheet:
     key: str
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
     widths: dict[int, float] = field(default_factory=dict)
+    heights: dict[int, float] = field(default_factory=dict)
     chart_items: dict[str, int] = field(default_factory=dict)
 
     def put(self, row: int, col: int, value: Any, style: str = "text") -> None:

@@ -36,10 +36,19 @@ def _rename(table: RawTable, mapping: dict[str, str]) -> tuple[pd.DataFrame, dic
     return frame, {v: k for k, v in keep.items()}
 
 
+def _percent_cell(value):
+    """A percent-formatted cell holds a fraction (35 % is 0.35); the methodology writes percent. Text is left for
+    the methodology's own check, which names the cell."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return value * 100
+
+
 def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]:
     meta_table = book.read_table(contract.TABLE_META)
     meta_frame, _ = _rename(meta_table, contract.headers_to_keys(contract.META_TABLE_HEADERS))
     item_to_field = {label(f"meta.{f}", lang): f for f in contract.META_FIELDS for lang in LANGUAGES}
+    item_to_field.update({f: f for f in contract.META_FIELDS})
     meta = {}
     for item, value in zip(meta_frame.get("item", []), meta_frame.get("value", [])):
         if isinstance(item, str) and item.strip() in item_to_field:
@@ -47,6 +56,8 @@ def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]
     language = meta.get("language") if meta.get("language") in LANGUAGES else "zh-CN"
     stages_table = book.read_table(contract.TABLE_STAGES)
     stages, _ = _rename(stages_table, contract.headers_to_keys(contract.STAGE_TABLE_HEADERS))
+    if "win_rate" in stages.columns:
+        stages["win_rate"] = stages["win_rate"].map(_percent_cell)
     criteria, _ = _rename(book.read_table(contract.TABLE_CRITERIA),
                           contract.headers_to_keys(contract.CRITERIA_TABLE_HEADERS))
     methodology = methodology_from_tables(meta, stages, criteria, source, sheet=stages_table.sheet)

@@ -46,7 +46,9 @@ def render_sheet_data(sheet: OutputSheet, styles: dict[str, int]) -> str:
     parts = ["<sheetData>"]
     for r in sorted(by_row):
         cells = "".join(_cell_xml(f"{col_letter(c)}{r}", v, s) for c, v, s in sorted(by_row[r], key=lambda t: t[0]))
-        parts.append(f'<row r="{r}">{cells}</row>')
+        height = sheet.heights.get(r)
+        ht = f' ht="{height:.1f}" customHeight="1"' if height else ""
+        parts.append(f'<row r="{r}"{ht}>{cells}</row>')
     parts.append("</sheetData>")
     return "".join(parts)
 

@@ -1,0 +1,488 @@
+"""Turn a raw table, as read from a sheet, into a clean typed table plus the problems found in it.
+
+The raw frame has canonical column names (``schema.py``) and its index holds the row numbers the
+user sees in the sheet; clean and rejected rows keep that index so every figure and problem points
+back to the row. Nothing is lost: each non-blank input row ends up either in ``clean`` or, unchanged,
+in ``rejected``; rows whose every cell is empty are listed in ``blank_rows`` and reported nowhere.
+
+Rules:
+- "error" problems put the row in ``rejected``: a required value missing; an amount, date, stage or
+  status that cannot be read; a negative amount; a duplicate id (every row with it); a rep not in the
+  reps table (when one is given); a close date or stage-entered date before the created date.
+- "warning" problems keep the row: an optional yes/no, forecast category, priority or customer size
+  that cannot be read is left blank (NA) and reported; a checklist column the methodology does not
+  know is kept and reported once.
+- A won or lost row may sit at any stage: the stage records how far the deal got, which is what
+  win-rate calibration needs. An open row past its close date is not judged here (that needs an
+  ``as_of`` date; the figures do it).
+
+Clean output types: text columns, stage, status, category, priority and customer size use pandas'
+default ``str`` dtype (missing = NaN); amounts are float64; dates datetime64[ns] at midnight;
+``new_customer``, ``estimated`` and checklist columns are the nullable ``boolean`` dtype. The pandera schemas below
+are checked on every clean frame, so a caller can rely on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import (
+    parse_amount, parse_bool, parse_category, parse_customer_size, parse_date,
+    parse_priority, parse_status, parse_text,
+)
+from funnel_xl.domain.schema import (
+    CATEGORIES, CHECKLIST_PREFIX, OPPORTUNITY_COLUMNS, PRIORITIES, REP_COLUMNS,
+    REQUIRED_OPPORTUNITY_COLUMNS, REQUIRED_REP_COLUMNS, STATUSES, Problem, checklist_column,
+)
+from funnel_xl.errors import InputError
+
+__all__ = [
+    "CUSTOMER_SIZES", "Normalized", "normalize_opportunities", "normalize_reps",
+    "opportunity_schema", "rep_schema",
+]
+
+CUSTOMER_SIZES: tuple[str, ...] = ("large", "medium", "small")
+TEXT_DTYPE = "str"
+# datetime64[ns] holds 1677-09-21 .. 2262-04-11; a sales date outside this span is a typo anyway.
+_FIRST_DATE = pd.Timestamp("1900-01-01")
+_LAST_DATE = pd.Timestamp("2262-04-11")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The result of normalising one sheet: clean typed rows, rejected raw rows, and the problems.
+
+    ``blank_rows`` holds the index labels of rows whose every cell was empty; they are skipped
+    without a problem, so ``len(clean) + len(rejected) + len(blank_rows) == len(raw)``.
+    """
+
+    clean: pd.DataFrame
+    rejected: pd.DataFrame
+    problems: list[Problem]
+    blank_rows: tuple = field(default=())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Column kinds: how each canonical column is read, and whether a value it cannot read is an error
+
+
+@dataclass(frozen=True)
+class _Kind:
+    parse: Callable[[Any], Any] | None  # None: text (parse_text), handled with a fast path
+    missing: Any                        # the value a blank cell becomes before typing
+    dtype: str
+    bad_is_error: bool                  # unreadable value: error (row rejected) or warning (NA)
+
+
+def _checked_date(value: object) -> pd.Timestamp:
+    stamp = parse_date(value)
+    if not _FIRST_DATE <= stamp <= _LAST_DATE:
+        raise InputError(f"{value!r} is a date outside the span the workbook handles "
+                         f"({_FIRST_DATE:%Y-%m-%d} to {_LAST_DATE:%Y-%m-%d})")
+    return stamp
+
+
+_TEXT = _Kind(None, None, TEXT_DTYPE, True)
+_AMOUNT = _Kind(parse_amount, np.nan, "float64", True)
+_DATE = _Kind(_checked_date, pd.NaT, "datetime64[ns]", True)
+_STATUS = _Kind(parse_status, None, TEXT_DTYPE, True)
+_BOOL = _Kind(parse_bool, None, "boolean", False)
+
+_OPPORTUNITY_KINDS: dict[str, _Kind] = {
+    "id": _TEXT, "customer": _TEXT, "project": _TEXT, "rep": _TEXT, "project_manager": _TEXT,
+    "region": _TEXT, "product": _TEXT, "amount": _AMOUNT, "close_date": _DATE,
+    "stage": _TEXT,  # replaced per methodology in normalize_opportunities
+    "status": _STATUS, "created_date": _DATE, "stage_entered_date": _DATE,
+    "category": _Kind(parse_category, None, TEXT_DTYPE, False),
+    "priority": _Kind(parse_priority, None, TEXT_DTYPE, False),
+    "customer_size": _Kind(parse_customer_size, None, TEXT_DTYPE, False),
+    "new_customer": _BOOL, "competitors": _TEXT, "estimated": _BOOL, "notes": _TEXT,
+}
+_REP_KINDS: dict[str, _Kind] = {
+    "rep": _TEXT, "email": _TEXT, "hire_date": _DATE, "region": _TEXT,
+    "annual_quota": _AMOUNT, "manager": _TEXT,
+}
+assert set(_OPPORTUNITY_KINDS) == set(OPPORTUNITY_COLUMNS) and set(_REP_KINDS) == set(REP_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas of the clean frames
+
+
+@lru_cache(maxsize=8)
+def opportunity_schema(methodology: Methodology) -> pa.DataFrameSchema:
+    """The pandera schema every clean opportunities frame satisfies, for one methodology."""
+
+    def text(nullable: bool = True, **kw) -> pa.Column:
+        return pa.Column(TEXT_DTYPE, nullable=nullable, **kw)
+
+    date_checks = [
+        pa.Check(lambda df: df["close_date"] >= df["created_date"],
+                 error="close date is on or after the created date"),
+        pa.Check(lambda df: df["stage_entered_date"].isna() | (df["stage_entered_date"] >= df["created_date"]),
+                 error="stage-entered date is on or after the created date"),
+    ]
+    return pa.DataFrameSchema(
+        {
+            "id": text(False, unique=True),
+            "customer": text(False),
+            "project": text(),
+            "rep": text(False),
+            "project_manager": text(),
+            "region": text(),
+            "product": text(),
+            "amount": pa.Column("float64", pa.Check.ge(0), nullable=False),
+            "close_date": pa.Column("datetime64[ns]", nullable=False),
+            "stage": text(False, checks=pa.Check.isin(methodology.stage_keys)),
+            "status": text(False, checks=pa.Check.isin(STATUSES)),
+            "created_date": pa.Column("datetime64[ns]", nullable=False),
+            "stage_entered_date": pa.Column("datetime64[ns]", nullable=True),
+            "category": text(checks=pa.Check.isin(CATEGORIES)),
+            "priority": text(checks=pa.Check.isin(PRIORITIES)),
+            "customer_size": text(checks=pa.Check.isin(CUSTOMER_SIZES)),
+            "new_customer": pa.Column("boolean", nullable=True),
+            "competitors": text(),
+            "estimated": pa.Column("boolean", nullable=True),
+            "notes": text(),
+            # One regex column covers every checklist column (normalize adds the methodology's own).
+            f"^{CHECKLIST_PREFIX}": pa.Column("boolean", nullable=True, regex=True, required=False),
+        },
+        checks=date_checks,
+        strict=False,  # columns the user added are carried along untouched
+        name="opportunities",
+    )
+
+
+@lru_cache(maxsize=1)
+def rep_schema() -> pa.DataFrameSchema:
+    """The pandera schema every clean reps frame satisfies."""
+    return pa.DataFrameSchema(
+        {
+            "rep": pa.Column(TEXT_DTYPE, nullable=False, unique=True),
+            "email": pa.Column(TEXT_DTYPE, nullable=True),
+            "hire_date": pa.Column("datetime64[ns]", nullable=True),
+            "region": pa.Column(TEXT_DTYPE, nullable=True),
+            "annual_quota": pa.Column("float64", pa.Check.ge(0), nullable=True),
+            "manager": pa.Column(TEXT_DTYPE, nullable=True),
+        },
+        strict=False,
+        name="reps",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def normalize_opportunities(
+    raw: pd.DataFrame,
+    methodology: Methodology,
+    *,
+    reps: Iterable[str] | None = None,
+    sheet: str = "opportunities",
+    column_labels: Mapping[str, str] | None = None,
+) -> Normalized:
+    """Clean opportunities (商机) plus problems; stages are read by key, zh/en label or synonym.
+
+    ``reps``, when given, lists the rep names a row may name. ``column_labels`` maps a canonical
+    column to the header the user sees (used in problems); without it the canonical name is shown.
+    Raises ``InputError`` if a required column is missing altogether.
+    """
+    kinds = dict(_OPPORTUNITY_KINDS)
+    kinds["stage"] = _Kind(_stage_parser(methodology), None, TEXT_DTYPE, True)
+    known_checks = [checklist_column(c.key) for c in methodology.criteria()]
+    # Every criterion gets a column (blank = no evidence yet) so later steps see a stable shape.
+    for col in [*known_checks, *raw.columns]:
+        if isinstance(col, str) and col.startswith(CHECKLIST_PREFIX):
+            kinds[col] = _BOOL
+    run = _Run(raw, kinds, REQUIRED_OPPORTUNITY_COLUMNS, sheet, column_labels)
+    for col in raw.columns:
+        if col in kinds and col.startswith(CHECKLIST_PREFIX) and col not in known_checks:
+            run.add(None, col, None, f"this checklist column is not a criterion of methodology "
+                    f"{methodology.key!r}; it is kept but counts towards no stage", "warning")
+    typed = run.parse()
+
+    run.check_duplicates(typed["id"], "opportunity id", "each opportunity needs its own id")
+    if reps is not None:
+        known = {t for t in (parse_text(r) for r in reps) if t is not None}
+        unknown = typed["rep"].notna() & ~typed["rep"].isin(known)
+        listed = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+        for pos in np.flatnonzero(unknown.to_numpy()):
+            run.add_at(pos, "rep", f"this rep is not in the reps table; expected one of: {listed or '(none)'}")
+    run.check_not_negative(typed["amount"], "amount", "an amount cannot be negative")
+    run.check_not_before(typed, "close_date", "created_date", "the close date")
+    run.check_not_before(typed, "stage_entered_date", "created_date", "the date the stage was entered")
+
+    order = [*OPPORTUNITY_COLUMNS, *known_checks,
+             *(c for c in typed.columns if c not in OPPORTUNITY_COLUMNS and c not in known_checks)]
+    return run.finish(typed[order], opportunity_schema(methodology))
+
+
+def normalize_reps(
+    raw: pd.DataFrame,
+    *,
+    sheet: str = "reps",
+    column_labels: Mapping[str, str] | None = None,
+) -> Normalized:
+    """Clean reps (销售人员) plus problems: names unique, hire date and annual quota readable, quota not negative.
+
+    A blank hire date or quota is a warning, not an error: the rep and their deals still count.
+    """
+    run = _Run(raw, dict(_REP_KINDS), REQUIRED_REP_COLUMNS, sheet, column_labels,
+               headers=("hire_date", "annual_quota"))
+    typed = run.parse()
+    run.check_duplicates(typed["rep"], "rep", "each rep is listed once")
+    run.check_not_negative(typed["annual_quota"], "annual_quota", "an annual quota cannot be negative")
+    bad_mail = typed["email"].notna() & ~typed["email"].str.contains("@", regex=False, na=False)
+    for pos in np.flatnonzero(bad_mail.to_numpy()):
+        run.add_at(pos, "email", "expected an e-mail address such as name@example.com; "
+                   "forms cannot be mailed to this rep", "warning")
+    # A rep without a hire date or quota still owns deals (an imported team often lacks both): keep the rep,
+    # and say what the blank costs, rather than rejecting every deal of theirs.
+    named = typed["rep"].notna().to_numpy()
+    for pos in np.flatnonzero(typed["hire_date"].isna().to_numpy() & named):
+        run.add_at(pos, "hire_date", "no hire date: the success-roadmap phase cannot be decided; "
+                   "expected a date such as 2026-03-05", "warning")
+    for pos in np.flatnonzero(typed["annual_quota"].isna().to_numpy() & named):
+        run.add_at(pos, "annual_quota", "no annual quota: attainment and coverage cannot be computed and the rep "
+                   "counts as in training; expected an amount such as 500万", "warning")
+    order = [*REP_COLUMNS, *(c for c in typed.columns if c not in REP_COLUMNS)]
+    return run.finish(typed[order], rep_schema())
+
+
+# ---------------------------------------------------------------------------------------------
+# The machinery shared by both tables
+
+
+def _stage_parser(methodology: Methodology) -> Callable[[Any], str]:
+    stages = "; ".join(f"{s.key} ({s.zh} / {s.en})" for s in methodology.stages)
+
+    def parse_stage(value: object) -> str:
+        key = methodology.resolve_stage(parse_text(value))
+        if key is None:
+            raise InputError(f"{value!r} is not a stage of methodology {methodology.key!r}: "
+                             f"expected a stage key, its label or a known synonym: {stages}")
+        return key
+
+    return parse_stage
+
+
+class _Run:
+    """One normalisation pass: parses columns, collects problems by position, assembles the result."""
+
+    def __init__(self, raw: pd.DataFrame, kinds: dict[str, _Kind], required: tuple[str, ...],
+                 sheet: str, column_labels: Mapping[str, str] | None, headers: tuple[str, ...] = ()) -> None:
+        if not raw.index.is_unique:
+            dupes = raw.index[raw.index.duplicated()].unique().tolist()[:5]
+            raise ValueError(f"sheet {sheet!r}: the row numbers in the index repeat ({dupes}); "
+                             "the caller must give each raw row its own sheet row number")
+        self.sheet = sheet
+        self.labels = dict(column_labels or {})
+        # ``required`` columns need a value in every row; ``headers`` need only be there (blanks allowed).
+        needed = (*required, *(c for c in headers if c not in required))
+        missing = [c for c in needed if c not in raw.columns]
+        if missing:
+            shown = ", ".join(self.label(c) for c in missing)
+            raise InputError(f"sheet {sheet!r} lacks the required column(s) {shown}; "
+                             f"expected headers for: {', '.join(self.label(c) for c in needed)}")
+        self.raw = raw
+        self.kinds = kinds
+        self.required = required
+        self.column_order = {c: i for i, c in enumerate(raw.columns)}
+        blank_cells = pd.DataFrame({i: _blank_cells(raw.iloc[:, i]) for i in range(raw.shape[1])},
+                                   index=raw.index)
+        self.blank_row = blank_cells.all(axis=1).to_numpy() if raw.shape[1] else np.ones(len(raw), bool)
+        self.work = raw.loc[~self.blank_row]
+        self.blank_cells = blank_cells.loc[~self.blank_row]
+        self.problems: list[tuple[float, int, Problem]] = []
+        self.bad = np.zeros(len(self.work), dtype=bool)
+        self._cells: dict[str, np.ndarray] = {}  # raw cells per column, for problems' values
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column, column)
+
+    def add(self, pos: int | None, column: str | None, value: Any, message: str, severity: str = "error") -> None:
+        row = None if pos is None else _row_number(self.work.index[pos])
+        problem = Problem(self.sheet, row, None if column is None else self.label(column), value, message, severity)
+        self.problems.append((-1 if pos is None else pos, self.column_order.get(column, -1), problem))
+        if severity == "error" and pos is not None:
+            self.bad[pos] = True
+
+    def add_at(self, pos: int, column: str, message: str, severity: str = "error") -> None:
+        """A problem about the user's value in one cell."""
+        cells = self._cells.get(column)
+        if cells is None:
+            cells = self._cells[column] = self.work[column].to_numpy(dtype=object)
+        self.add(pos, column, _plain(cells[pos]), message, severity)
+
+    def parse(self) -> pd.DataFrame:
+        """Every known column typed; unknown columns copied as they are."""
+        out: dict[str, Any] = {}
+        for col in self.raw.columns:
+            series = self.work[col]
+            kind = self.kinds.get(col) if isinstance(col, str) else None
+            if kind is None:
+                out[col] = series
+                continue
+            blank = self.blank_cells.iloc[:, self.column_order[col]].to_numpy()
+            out[col] = self._parse_column(col, series, blank, kind)
+            if col in self.required:
+                for pos in np.flatnonzero(blank):
+                    self.add(pos, col, None, "a value is required here")
+        for col, kind in self.kinds.items():
+            if col not in out:  # an optional column the sheet does not have
+                out[col] = _typed(np.full(len(self.work), kind.missing, dtype=object), kind, self.work.index)
+        return pd.DataFrame(out, index=self.work.index)
+
+    def _parse_column(self, col: str, series: pd.Series, blank: np.ndarray, kind: _Kind) -> pd.Series:
+        fast = _fast_path(series, kind)
+        if fast is not None:
+            return fast
+        parse = kind.parse or parse_text
+        raw_values = series.to_numpy(dtype=object)
+        values = np.full(len(series), kind.missing, dtype=object)
+        for positions, uniques, codes in _distinct(raw_values, ~blank):
+            outcomes = []
+            for value in uniques:
+                try:
+                    outcomes.append((True, parse(value)))
+                except InputError as exc:
+                    outcomes.append((False, str(exc)))
+            ok = np.array([o[0] for o in outcomes], dtype=bool)
+            parsed = np.empty(len(outcomes), dtype=object)
+            parsed[:] = [o[1] if o[0] else kind.missing for o in outcomes]
+            values[positions] = parsed[codes]
+            for pos, code in zip(positions[~ok[codes]], codes[~ok[codes]]):
+                value, message = _plain(raw_values[pos]), outcomes[code][1]
+                if kind.bad_is_error:
+                    self.add(pos, col, value, message)
+                else:
+                    self.add(pos, col, value, f"{message}; left blank", "warning")
+        return _typed(values, kind, series.index)
+
+    def check_duplicates(self, ids: pd.Series, what: str, expected: str) -> None:
+        dup = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+        if not dup.any():
+            return
+        positions = np.flatnonzero(dup)
+        groups: dict[str, list[int]] = {}
+        for pos in positions:
+            groups.setdefault(ids.iat[pos], []).append(pos)
+        rows = self.work.index
+        shown = 10  # a sheet pasted twice would otherwise give messages as long as the sheet
+        for value, members in groups.items():
+            for pos in members:
+                others = [p for p in members[: shown + 1] if p != pos][:shown]
+                listed = ", ".join(str(_row_number(rows[p])) for p in others)
+                if len(members) - 1 > len(others):
+                    listed += f" and {len(members) - 1 - len(others)} more"
+                self.add_at(pos, ids.name, f"{what} {value!r} is also on row(s) {listed}; {expected}")
+
+    def check_not_negative(self, amounts: pd.Series, column: str, message: str) -> None:
+        for pos in np.flatnonzero((amounts < 0).to_numpy()):
+            self.add_at(pos, column, message)
+
+    def check_not_before(self, typed: pd.DataFrame, column: str, reference: str, what: str) -> None:
+        later, earlier = typed[column], typed[reference]
+        for pos in np.flatnonzero((later < earlier).to_numpy()):
+            self.add_at(pos, column, f"{what} {later.iat[pos]:%Y-%m-%d} is before the created date "
+                        f"{earlier.iat[pos]:%Y-%m-%d} ({self.label(reference)}); expected the same day or later")
+
+    def finish(self, typed: pd.DataFrame, schema: pa.DataFrameSchema) -> Normalized:
+        clean = schema.validate(typed.loc[~self.bad])
+        rejected = self.work.loc[self.bad]
+        self.problems.sort(key=lambda item: (item[0], item[1]))
+        blank_rows = tuple(self.raw.index[self.blank_row])
+        return Normalized(clean, rejected, [p for _, _, p in self.problems], blank_rows)
+
+
+def _row_number(label: Any) -> Any:
+    """The sheet row number as a plain int (index labels are often numpy integers)."""
+    return int(label) if isinstance(label, (int, np.integer)) else label
+
+
+def _plain(value: Any) -> Any:
+    """A cell value fit for a Problem: numpy scalars become Python ones."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _distinct(values: np.ndarray, wanted: np.ndarray):
+    """Yield (positions, distinct values, codes) per Python type among the wanted cells.
+
+    Parsing each distinct value once keeps 100k-row sheets fast. Values are grouped by type first
+    because 1 == 1.0 == True in Python, and an amount of True must not borrow the result for 1.
+    """
+    positions = np.flatnonzero(wanted)
+    if not len(positions):
+        return
+    subset = values[positions]
+    type_codes, types = pd.factorize(pd.Series(subset, dtype=object).map(type).to_numpy(dtype=object))
+    for t in range(len(types)):
+        group = positions[type_codes == t] if len(types) > 1 else positions
+        try:
+            codes, uniques = pd.factorize(values[group], use_na_sentinel=False)
+        except TypeError:  # unhashable cell values: take each as its own distinct value
+            codes, uniques = np.arange(len(group)), values[group]
+        yield group, list(uniques), np.asarray(codes)
+
+
+def _blank_cells(series: pd.Series) -> pd.Series:
+    """True where a cell is empty: NA, or text of nothing but white space (full-width space too)."""
+    blank = series.isna().to_numpy(copy=True)
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        values = series.to_numpy(dtype=object)
+        for group, uniques, codes in _distinct(values, ~blank):
+            empty = np.array([isinstance(u, str) and not u.strip() for u in uniques], dtype=bool)
+            blank[group] = empty[codes]
+    return pd.Series(blank, index=series.index)
+
+
+def _fast_path(series: pd.Series, kind: _Kind) -> pd.Series | None:
+    """Vectorised typing for columns that arrive already typed (the common case from a reader)."""
+    dtype = series.dtype
+    if kind is _AMOUNT and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        values = series.astype("float64")
+        if np.isinf(values.to_numpy()).any():
+            return None  # let the per-value path report them
+        return values
+    if kind is _DATE and pd.api.types.is_datetime64_any_dtype(dtype):
+        values = series
+        if getattr(dtype, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        values = values.dt.normalize()
+        outside = (values < _FIRST_DATE) | (values > _LAST_DATE)
+        if outside.any():
+            return None
+        return values.astype("datetime64[ns]")
+    if kind is _BOOL and pd.api.types.is_bool_dtype(dtype):
+        return series.astype("boolean")
+    if kind is _TEXT and pd.api.types.is_string_dtype(dtype) and dtype != object:
+        stripped = series.str.strip()
+        return stripped.where(stripped.str.len() > 0).astype(TEXT_DTYPE)
+    return None
+
+
+def _typed(values: np.ndarray, kind: _Kind, index: pd.Index) -> pd.Series:
+    if kind.dtype == "datetime64[ns]":
+        return pd.Series(pd.to_datetime(values), index=index).astype("datetime64[ns]")
+    if kind.dtype == "float64":
+        return pd.Series(values.astype("float64"), index=index)
+    if kind.dtype == "boolean":
+        return pd.Series(pd.array(values, dtype="boolean"), index=index)
+    return pd.Series(values, index=index, dtype=kind.dtype)

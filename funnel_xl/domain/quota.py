@@ -1,0 +1,119 @@
+"""Quota figures per rep: the quota proposal read off the funnel, and attainment and coverage of a quota.
+
+The seed's rule (定额): a prospect that means to buy 1,000,000 next year and sits in the funnel's upper
+part (25 %) contributes 100 × 25 % = 25 (万) to the rep's annual quota; the rep's quota is the sum over
+their prospects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from funnel_xl.domain.forecast import _ids, as_of_timestamp, forecast_by
+from funnel_xl.errors import InputError
+
+PROPOSAL_COLUMNS: tuple[str, ...] = ("prospects", "pipeline", "proposal")
+ATTAINMENT_COLUMNS: tuple[str, ...] = (
+    "quota", "achieved", "attainment", "weighted", "coverage", "in_reps_table",
+)
+
+
+def quota_proposal(
+    opps: pd.DataFrame, *, plan_start: dt.date | pd.Timestamp, plan_end: dt.date | pd.Timestamp,
+) -> pd.DataFrame:
+    """Per rep, the quota the funnel supports for a plan period: Σ amount × win rate of open deals closing in it.
+
+    Only open opportunities whose close_date lies in [plan_start, plan_end] count (a deal expected after the
+    plan year belongs to next year's quota; won revenue is already achieved). Every rep with any row in
+    ``opps`` gets a row, with zeros when nothing of theirs falls in the period, so no rep vanishes from the
+    sheet. Columns: prospects (count), pipeline (Σ amount), proposal (Σ amount × win rate); index = rep.
+    """
+    start, end = as_of_timestamp(plan_start, "plan_start"), as_of_timestamp(plan_end, "plan_end")
+    if start > end:
+        raise InputError(
+            f"quota proposal: plan_start {start.date()} is after plan_end {end.date()}; "
+            "expected a period whose start comes first"
+        )
+    is_open = opps["status"].eq("open").fillna(False).astype(bool)
+    undated = is_open & opps["close_date"].isna()
+    if undated.any():
+        raise InputError(f"quota proposal: open opportunities {_ids(opps, undated)} have no close date, so their "
+                         "plan year is unknown; expected a date")
+    chosen = opps.loc[is_open & opps["close_date"].between(start, end)]
+    _refuse_missing_rates(chosen, "quota proposal")
+    grouped = (
+        chosen.assign(proposal=chosen["amount"].astype("float64") * chosen["win_rate"])
+        .groupby("rep", sort=True)
+        .agg(prospects=("id", "size"), pipeline=("amount", "sum"), proposal=("proposal", "sum"))
+    )
+    reps = pd.Index(sorted(opps["rep"].dropna().unique()), name="rep")
+    out = grouped.reindex(reps, fill_value=0)
+    out["prospects"] = out["prospects"].astype("int64")
+    out[["pipeline", "proposal"]] = out[["pipeline", "proposal"]].astype("float64")
+    return out[list(PROPOSAL_COLUMNS)]
+
+
+def attainment(opps: pd.DataFrame, reps: pd.DataFrame, as_of: dt.date | pd.Timestamp) -> pd.DataFrame:
+    """Per rep: quota, achieved (won this year to as_of), attainment, open weighted forecast and coverage.
+
+    attainment = achieved / quota. coverage = (achieved + weighted) / quota: the seed's roadmap asks for
+    a customer base "able to deliver 75 % of the quota" (客户群能够实现75%的定额), and what a customer base
+    can deliver is what is already won plus the open pipeline at its win rates (all open deals, whatever
+    their close date: the roadmap speaks of the customer base, not of this year's calendar). Where the
+    quota is missing or 0 both ratios are NA, never inf. Every rep of the reps table has a row (zeros when they have no
+    opportunity); reps found only in the opportunities are added with ``in_reps_table`` False and an NA quota,
+    so their figures still show and the gap is visible. Index = rep, reps-table order first.
+    """
+    by_rep = forecast_by(opps, "rep", as_of)
+    known = _rep_index(reps)
+    strangers = [r for r in by_rep.index if r not in set(known)]
+    index = known.append(pd.Index(sorted(strangers), name="rep"))
+    figures = by_rep.reindex(index)
+    quota = pd.Series(annual_quotas(reps).to_numpy(), index=known).reindex(index)
+    out = pd.DataFrame(index=index)
+    out["quota"] = quota
+    out["achieved"] = figures["achieved"].fillna(0.0).astype("float64")
+    out["weighted"] = figures["weighted"].fillna(0.0).astype("float64")
+    usable = out["quota"].gt(0)
+    out["attainment"] = (out["achieved"] / out["quota"]).where(usable, np.nan)
+    out["coverage"] = ((out["achieved"] + out["weighted"]) / out["quota"]).where(usable, np.nan)
+    out["in_reps_table"] = index.isin(known)
+    return out[list(ATTAINMENT_COLUMNS)]
+
+
+def annual_quotas(reps: pd.DataFrame) -> pd.Series:
+    """The reps' annual quotas as floats (NA where blank), refusing text or a negative quota by rep name."""
+    values = pd.to_numeric(reps["annual_quota"], errors="coerce").astype("float64")
+    unreadable = values.isna() & reps["annual_quota"].notna()
+    negative = values.lt(0)
+    for bad, expected in ((unreadable, "a number"), (negative, "a quota of 0 or more")):
+        if bad.any():
+            listed = "; ".join(
+                f"rep {r!r}: {q!r}" for r, q in reps.loc[bad, ["rep", "annual_quota"]].itertuples(index=False))
+            raise InputError(f"reps table, column annual_quota: {listed}; expected {expected}")
+    return values
+
+
+def _rep_index(reps: pd.DataFrame) -> pd.Index:
+    """The reps table's names as an index, refusing a name listed twice (whose quota would be ambiguous)."""
+    names = pd.Index(reps["rep"], name="rep")
+    twice = names[names.duplicated()].unique().tolist()
+    if twice:
+        raise InputError(f"reps table, column rep: {', '.join(map(repr, twice))} listed more than once; "
+                         "expected one row per rep")
+    return names
+
+
+def _refuse_missing_rates(opps: pd.DataFrame, what: str) -> None:
+    """A row without a win rate or amount would silently add 0; name it instead."""
+    missing = opps["win_rate"].isna() | opps["amount"].isna()
+    if missing.any():
+        rows = opps.loc[missing, ["id", "stage", "amount"]].head(5)
+        listed = "; ".join(f"id {i!r} stage {s!r} amount {a!r}" for i, s, a in rows.itertuples(index=False))
+        raise InputError(
+            f"{what}: {int(missing.sum())} open opportunities have no win rate or no amount ({listed}); "
+            "expected a stage of the methodology and an amount"
+        )

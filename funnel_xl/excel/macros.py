@@ -1,0 +1,172 @@
+"""The RunPython targets behind the workbook's buttons and ribbon (templates/vba/FunnelMacros.bas).
+
+Each is a thin door: find the calling book, call one service, tell the user the outcome in a message box. A
+failure is shown as a readable message (the FunnelError text a service raises), never as a traceback.
+
+Recalculate works on the open book through ``LiveWorkbook`` (Excel keeps the file; the tool writes cells).
+The other commands work on the saved file, because their services read (and, for collect, patch) the package
+on disk: they ask the user to save first, write into folders beside the workbook (forms/, quota/, export/), and
+collect writes its merged result to a copy beside the master, since a file Excel holds open cannot be patched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import xlwings as xw
+
+from funnel_xl.errors import FunnelError
+from funnel_xl.labels import label
+from funnel_xl.workbook.live_adapter import LiveWorkbook
+
+FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR = "forms", "inbox", "quota", "export"
+
+
+def _lang(book: Any) -> str:
+    """The workbook's language: English when its opportunities sheet carries the English name."""
+    names = {s.name for s in book.sheets}
+    return "en" if label("sheet.opportunities", "en") in names and label("sheet.opportunities", "zh-CN") not in names \
+        else "zh-CN"
+
+
+def _alert(book: Any, lang: str, message: str) -> None:
+    try:
+        book.app.alert(message, title=label("macro.title", lang))
+    except Exception:  # noqa: BLE001 - no message box (a headless engine): the status line is the last resort
+        LiveWorkbook(book).status(message)
+
+
+def _run(action: Callable[[Any, str], str]) -> str:
+    """Run one command against the calling book; every outcome, good or bad, ends in a message box."""
+    book = xw.Book.caller()
+    lang = _lang(book)
+    try:
+        message = action(book, lang)
+    except FunnelError as exc:
+        message = label("macro.failed", lang).format(reason=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the user must see a message, not a Python traceback
+        message = label("macro.unexpected", lang).format(reason=f"{type(exc).__name__}: {exc}")
+    finally:
+        LiveWorkbook(book).clear_status()
+    _alert(book, lang, message)
+    return message
+
+
+def local_path(book: Any) -> Path | None:
+    """The book's file when it is saved on a local disk (not a new, unsaved book or a SharePoint/OneDrive URL)."""
+    fullname = str(book.fullname)
+    if "://" in fullname:
+        return None
+    path = Path(fullname)
+    return path if path.is_absolute() and path.is_file() else None
+
+
+def _saved_path(book: Any, lang: str) -> Path:
+    path = local_path(book)
+    if path is None:
+        raise FunnelError(label("macro.save_first", lang))
+    try:
+        unsaved = book.api.Saved is False
+    except Exception:  # noqa: BLE001 - engines without COM cannot tell; the file on disk is what is used
+        unsaved = False
+    if unsaved:
+        raise FunnelError(label("macro.save_first", lang))
+    return path
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+# ------------------------------------------------------------------------------------------------ commands
+
+def recalculate_forecast(as_of: dt.date | None = None) -> str:
+    """重新计算预测: the main job on the open book, with weekly history beside the file when it is on disk."""
+    from funnel_xl.history import SnapshotStore
+    from funnel_xl.services.recalculate import recalculate
+
+    def action(book: Any, lang: str) -> str:
+        path = local_path(book)
+        store = SnapshotStore.for_workbook(path) if path is not None else None
+        try:
+            result = recalculate(LiveWorkbook(book), as_of or dt.date.today(), history=store, source=book.name)
+        finally:
+            if store is not None:
+                store.close()
+        kpi = result.figures.kpi
+        message = label("macro.recalc_done", result.language).format(
+            as_of=result.figures.as_of.isoformat(), forecast=_money(kpi["weighted_forecast"]),
+            achieved=_money(kpi["achieved"]), problems=len(result.problems))
+        if path is None:
+            message += "\n" + label("macro.history_note", result.language)
+        return message
+
+    return _run(action)
+
+
+def generate_assessment_forms() -> str:
+    """生成评估表: one form workbook per rep in forms/ beside the saved master."""
+    from funnel_xl.services.forms import generate_forms
+
+    def action(book: Any, lang: str) -> str:
+        path = _saved_path(book, lang)
+        folder = path.parent / FORMS_DIR
+        generate_forms(path, folder)
+        return label("macro.forms_done", lang).format(folder=folder)
+
+    return _run(action)
+
+
+def collect_assessments() -> str:
+    """收集评估表: merge the forms in inbox/ into a copy of the saved master (Excel holds the master itself)."""
+    from funnel_xl.services.forms import collect_forms
+
+    def action(book: Any, lang: str) -> str:
+        path = _saved_path(book, lang)
+        copy = path.with_name(f"{path.stem}.collected{path.suffix}")
+        shutil.copy2(path, copy)
+        report = collect_forms(copy, path.parent / INBOX_DIR)
+        count = getattr(report, "merged_count", None)
+        if count is None:
+            count = len(getattr(report, "merged", []) or [])
+        return label("macro.collect_done", lang).format(count=count) + f"\n{copy}"
+
+    return _run(action)
+
+
+def build_quota_sheets() -> str:
+    """生成配额表: one quota workbook per rep in quota/ beside the saved master."""
+    from funnel_xl.services.forms import build_quota_sheets as build
+
+    def action(book: Any, lang: str) -> str:
+        path = _saved_path(book, lang)
+        folder = path.parent / QUOTA_DIR
+        build(path, folder, dt.date.today())
+        return label("macro.quota_done", lang).format(folder=folder)
+
+    return _run(action)
+
+
+def export_for_readers() -> str:
+    """导出只读副本: a values-only copy in export/ for readers without Python."""
+    from funnel_xl.services.forms import export_for_readers as export
+
+    def action(book: Any, lang: str) -> str:
+        path = _saved_path(book, lang)
+        out = export(path, path.parent / EXPORT_DIR / f"{path.stem}.xlsx")
+        return label("macro.export_done", lang).format(path=out)
+
+    return _run(action)
+
+
+def import_crm_export() -> str:
+    """导入 CRM: needs a mapping file and an export file, which the command line takes as arguments."""
+
+    def action(book: Any, lang: str) -> str:
+        raise FunnelError(label("macro.not_available", lang).format(
+            reason="funnel-xl import MAPPING.toml EXPORT.csv " + book.name))
+
+    return _run(action)

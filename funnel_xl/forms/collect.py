@@ -1,0 +1,257 @@
+"""Collect returned forms: find them in an inbox, decide per form what to merge, what conflicts, what to refuse.
+
+Deciding is kept apart from writing: ``plan_form`` compares one read-back form with its master row and returns
+the changes (or a conflict, when the row changed since the form was sent), and ``audit_sheet`` lays out the
+collection log. The service applies the plan to the master with a zip-level cell patch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import is_blank, parse_bool, parse_text
+from funnel_xl.domain.schema import checklist_column
+from funnel_xl.errors import FormError, InputError
+from funnel_xl.forms.read import FilledForm, check_size, read_returned_workbook
+from funnel_xl.forms.settings import FormSettings, form_settings
+from funnel_xl.forms.version import canonical_value, version_token
+from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.workbook.model import OutputSheet
+
+AUDIT_COLUMNS: tuple[str, ...] = ("when", "file", "rep", "opportunity", "field", "old", "new", "outcome", "reason")
+AUDIT_HEADER_ROW = 4
+OUTCOMES: tuple[str, ...] = ("merged", "neutralised", "conflict", "rejected")
+FORM_SUFFIXES = (".xlsx",)
+MAIL_SUFFIXES = (".eml",)
+REJECTED_SUFFIX = ".rejected.txt"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of 收集记录: a merged change, a conflicting value, or a refused file or form."""
+
+    when: str
+    file: str
+    rep: str
+    opportunity: str
+    field: str
+    old: str
+    new: str
+    outcome: str
+    reason: str = ""
+
+    def values(self, lang: str) -> list[str]:
+        outcome = label(f"form.audit.{self.outcome}", lang) if self.outcome in OUTCOMES else self.outcome
+        return [self.when, self.file, self.rep, self.opportunity, self.field, self.old, self.new, outcome,
+                self.reason]
+
+    def identity(self, lang: str) -> tuple[str, ...]:
+        """Everything but the time: the same form collected twice gives the same identities."""
+        return tuple(self.values(lang)[1:])
+
+
+@dataclass(frozen=True)
+class Change:
+    """A cell to change in 商机: canonical column, the value to write, and both sides as the user reads them."""
+
+    column: str
+    new_value: Any
+    old_text: str
+    new_text: str
+    neutralised: bool = False
+
+
+@dataclass
+class FormPlan:
+    """What to do with one returned form: 'merge' (changes), 'unchanged', 'conflict' or 'rejected'."""
+
+    form: FilledForm | None
+    source: str
+    action: str
+    changes: list[Change] = field(default_factory=list)
+    reason: str = ""
+    row: Any = None
+
+
+@dataclass
+class Candidate:
+    """A returned file or e-mail attachment: where it came from and its bytes (None when unreadable)."""
+
+    source: str           # as shown in the log: "张伟.xlsx" or "reply.eml/张伟.xlsx"
+    path: Path            # the file in the inbox (the .eml for an attachment)
+    data: bytes | None
+    error: str = ""
+
+
+def find_candidates(inbox: Path, settings: FormSettings | None = None,
+                    attachments: Callable[[Path, int], list[tuple[str, bytes]]] | None = None) -> list[Candidate]:
+    """Every .xlsx in the inbox and every .xlsx attached to a saved .eml, in name order; nothing is moved."""
+    settings = settings or form_settings()
+    limit = settings.limits["max_file_bytes"]
+    if attachments is None:
+        from funnel_xl.exchange.mail import xlsx_attachments as attachments
+    out: list[Candidate] = []
+    for path in sorted(p for p in Path(inbox).iterdir() if p.is_file()):
+        name = path.name
+        if name.startswith(("~$", ".")) or name.endswith(REJECTED_SUFFIX):
+            continue
+        suffix = path.suffix.lower()
+        if suffix in FORM_SUFFIXES:
+            try:
+                check_size(path.stat().st_size, name, settings)
+                out.append(Candidate(name, path, path.read_bytes()))
+            except FormError as exc:
+                out.append(Candidate(name, path, None, str(exc)))
+        elif suffix in MAIL_SUFFIXES:
+            try:
+                found = attachments(path, limit)
+            except FormError as exc:
+                out.append(Candidate(name, path, None, str(exc)))
+                continue
+            if not found:
+                out.append(Candidate(name, path, None, f"{name}: the message has no .xlsx attachment"))
+            out += [Candidate(f"{name}/{att}", path, data) for att, data in found]
+    return out
+
+
+def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormSettings | None = None,
+                    progress: Callable[[int, int, str], None] | None = None) -> Iterator[FormPlan | FilledForm]:
+    """The forms in each candidate, or a 'rejected' plan for a file that is not a readable form."""
+    for i, cand in enumerate(candidates, start=1):
+        if progress:
+            progress(i, len(candidates), cand.source)
+        if cand.data is None:
+            yield FormPlan(None, cand.source, "rejected", reason=cand.error)
+            continue
+        try:
+            yield from read_returned_workbook(cand.data, cand.source, m, settings)
+        except FormError as exc:
+            yield FormPlan(None, cand.source, "rejected", reason=str(exc))
+
+
+def master_value(column: str, raw: Any, m: Methodology) -> Any:
+    """A master cell as the form compares it: bool/None for a criterion, stage key, trimmed text."""
+    if column.startswith("chk:"):
+        try:
+            return parse_bool(raw)
+        except InputError:
+            return raw  # a bad master value differs from any answer, so the form's answer replaces it
+    if column == "stage":
+        return m.resolve_stage(raw) or (None if is_blank(raw) else str(raw))
+    return parse_text(raw)
+
+
+def _display(column: str, value: Any, m: Methodology, lang: str) -> str:
+    if value is None:
+        return ""
+    if column.startswith("chk:") and isinstance(value, bool):
+        return label("out.yes" if value else "out.no", lang)
+    if column == "stage" and value in m.stage_keys:
+        return m.stage(value).name(lang)
+    return canonical_value(value)
+
+
+def _cell_value(column: str, value: Any, m: Methodology, lang: str) -> Any:
+    """What goes into the master cell: 是/否 and stage names in the workbook's language, the text as is."""
+    if value is None:
+        return None
+    return _display(column, value, m, lang)
+
+
+def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, lang: str) -> FormPlan:
+    """Compare a form with its master row: nothing to do, the changes to merge, or a conflict (row changed since
+    the form was sent: token differs). A form with problems is refused whole, so no half-read form is merged."""
+    if not form.ok:
+        return FormPlan(form, form.source, "rejected", reason="; ".join(form.problems))
+    if row is None:
+        return FormPlan(form, form.source, "rejected",
+                        reason=f"{form.source}, sheet {form.sheet}: opportunity {form.opportunity_id!r} is not in "
+                               "the master's opportunities table")
+    wanted: dict[str, Any] = {checklist_column(k): v for k, v in form.answers.items()}
+    wanted["stage"] = form.stage
+    wanted["notes"] = form.notes
+    changes = []
+    for column, new in wanted.items():
+        old = master_value(column, row.get(column), m)
+        if column == "notes":
+            same = (old or "") == (new or "")
+        else:
+            same = old == new
+        if not same:
+            changes.append(Change(column, _cell_value(column, new, m, lang), _display(column, old, m, lang),
+                                  _display(column, new, m, lang), column == "notes" and form.notes_neutralised))
+    if not changes:
+        return FormPlan(form, form.source, "unchanged")
+    if version_token(row) != form.token:
+        return FormPlan(form, form.source, "conflict", changes, reason=label("form.audit.conflict_reason", lang))
+    return FormPlan(form, form.source, "merge", changes)
+
+
+def audit_entries(plan: FormPlan, when: str, field_names: Mapping[str, str], lang: str) -> list[AuditEntry]:
+    """The log lines of one plan (none for an unchanged form)."""
+    form = plan.form
+    rep = form.rep if form else ""
+    opp = form.opportunity_id if form else ""
+    if plan.action == "rejected":
+        where = f"{plan.source} [{form.sheet}]" if form else plan.source
+        return [AuditEntry(when, where, rep, opp, "", "", "", "rejected", plan.reason)]
+    out = []
+    for ch in plan.changes:
+        if plan.action == "conflict":
+            outcome, reason = "conflict", plan.reason
+        elif ch.neutralised:
+            outcome, reason = "neutralised", label("form.audit.neutral_reason", lang)
+        else:
+            outcome, reason = "merged", ""
+        out.append(AuditEntry(when, f"{plan.source} [{form.sheet}]", rep, opp, field_names.get(ch.column, ch.column),
+                              ch.old_text, ch.new_text, outcome, reason))
+    return out
+
+
+def audit_headers(lang: str) -> list[str]:
+    return [label(f"form.audit.{c}", lang) for c in AUDIT_COLUMNS]
+
+
+def existing_audit_rows(rows: list[list[Any]]) -> list[list[str]]:
+    """The log lines already on the sheet (rows under a header in either language); none on a fresh sheet."""
+    headers = {tuple(audit_headers(lang)) for lang in LANGUAGES}
+    for i, row in enumerate(rows):
+        cells = tuple(str(v).strip() if v is not None else "" for v in row[: len(AUDIT_COLUMNS)])
+        if cells in headers:
+            return [[("" if v is None else str(v)) for v in (list(r) + [None] * len(AUDIT_COLUMNS))[: len(AUDIT_COLUMNS)]]
+                    for r in rows[i + 1:] if any(v not in (None, "") for v in r)]
+    return []
+
+
+def audit_sheet(existing: list[list[str]], new: list[AuditEntry], lang: str) -> OutputSheet:
+    """收集记录: title, note, header, the old lines then the new ones (a log only grows)."""
+    sheet = OutputSheet("audit")
+    sheet.put(1, 1, label("form.audit.title", lang), "title")
+    sheet.put(2, 1, label("form.audit.note", lang), "stamp")
+    sheet.put_row(AUDIT_HEADER_ROW, 1, audit_headers(lang), "header")
+    row = AUDIT_HEADER_ROW
+    for values in [*existing, *(e.values(lang) for e in new)]:
+        row += 1
+        outcome = values[7]
+        style = "bad" if outcome in (label("form.audit.conflict", lang), label("form.audit.rejected", lang)) else "text"
+        sheet.put_row(row, 1, values, ["text"] * 7 + [style, "note"])
+    sheet.widths.update({1: 17, 2: 28, 3: 10, 4: 14, 5: 36, 6: 16, 7: 16, 8: 14, 9: 60})
+    return sheet
+
+
+def write_rejection_note(path: Path, reasons: list[str]) -> Path:
+    """``<file>.rejected.txt`` beside a refused file, which itself is kept where it is."""
+    note = path.with_name(path.name + REJECTED_SUFFIX)
+    text = "\n".join(dict.fromkeys(reasons)) + "\n"
+    if not note.exists() or note.read_text(encoding="utf-8") != text:
+        note.write_text(text, encoding="utf-8")
+    return note
+
+
+def now_stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M")

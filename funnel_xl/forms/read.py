@@ -1,0 +1,332 @@
+"""Read a returned form safely: bounded unzip, defusedxml parsing, strict answers, formula-looking text neutralised.
+
+A returned file comes from outside (an e-mail attachment), so nothing in it is trusted: the zip's declared and
+actual sizes are bounded before anything is inflated (zip bombs), every XML part goes through defusedxml (entity
+bombs, external entities), a formula typed into an answer cell is refused, and free text a spreadsheet would run
+as a formula is kept as plain text with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from defusedxml import ElementTree as ET
+from defusedxml.common import DefusedXmlException
+
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import parse_bool
+from funnel_xl.errors import FormError, InputError
+from funnel_xl.forms.model import FORM_MARKER, MARK
+from funnel_xl.forms.settings import FormSettings, form_settings
+from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.workbook.package import cell_to_rowcol, col_letter
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+NS_PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# Characters that make a spreadsheet (or a CSV import) treat text as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass(frozen=True)
+class CellValue:
+    value: object
+    formula: str | None = None
+
+
+@dataclass
+class FilledForm:
+    """One form sheet read back: its hidden block, the rep's answers, and every reason to refuse it."""
+
+    source: str
+    sheet: str
+    opportunity_id: str
+    methodology: str
+    rep: str
+    token: str
+    language: str
+    answers: dict[str, bool | None] = field(default_factory=dict)
+    stage: str | None = None
+    notes: str | None = None
+    notes_neutralised: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def neutralise(text: str) -> tuple[str, bool]:
+    """Text that starts like a formula gets a leading apostrophe, so no spreadsheet runs it; (text, changed)."""
+    if text.startswith(FORMULA_START):
+        return "'" + text, True
+    return text, False
+
+
+# --- the package ------------------------------------------------------------------------------------------------
+
+def check_size(size: int, source: str, settings: FormSettings) -> None:
+    limit = settings.limits["max_file_bytes"]
+    if size > limit:
+        raise FormError(f"{source}: the file is {size:,} bytes, more than the {limit:,} a form may have; "
+                        "a filled-in form is far smaller, so this is not one")
+
+
+def open_package(data: bytes, source: str, settings: FormSettings) -> zipfile.ZipFile:
+    """The zip, after checking member count, declared sizes and compression ratios against the limits."""
+    check_size(len(data), source, settings)
+    lim = settings.limits
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise FormError(f"{source}: not an Excel workbook (.xlsx) or damaged: {exc}") from exc
+    if len(infos) > lim["max_members"]:
+        raise FormError(f"{source}: {len(infos)} parts in the package, more than {lim['max_members']}")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > lim["max_member_bytes"]:
+            raise FormError(f"{source}: part {info.filename} unpacks to {info.file_size:,} bytes, more than "
+                            f"{lim['max_member_bytes']:,}")
+        if info.compress_size and info.file_size / info.compress_size > lim["max_ratio"]:
+            raise FormError(f"{source}: part {info.filename} is compressed {info.file_size // info.compress_size}"
+                            f" to 1, beyond {lim['max_ratio']} to 1: refused as a possible zip bomb")
+    if total > lim["max_uncompressed_bytes"]:
+        raise FormError(f"{source}: the package unpacks to {total:,} bytes, more than "
+                        f"{lim['max_uncompressed_bytes']:,}")
+    if "xl/workbook.xml" not in zf.namelist():
+        raise FormError(f"{source}: not an Excel workbook (no xl/workbook.xml)")
+    return zf
+
+
+def _read(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings) -> bytes:
+    """A member's bytes, never more than the member limit even if the zip directory lies about sizes."""
+    limit = settings.limits["max_member_bytes"]
+    try:
+        with zf.open(part) as fh:
+            data = fh.read(limit + 1)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise FormError(f"{source}: part {part} is damaged or missing: {exc}") from exc
+    if len(data) > limit:
+        raise FormError(f"{source}: part {part} is larger than {limit:,} bytes")
+    return data
+
+
+def _xml(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings):
+    try:
+        return ET.fromstring(_read(zf, part, source, settings))
+    except DefusedXmlException as exc:
+        raise FormError(f"{source}: part {part} holds forbidden XML ({type(exc).__name__}): refused") from exc
+    except ET.ParseError as exc:
+        raise FormError(f"{source}: part {part} is not well-formed XML: {exc}") from exc
+
+
+def _sheet_parts(zf: zipfile.ZipFile, source: str, settings: FormSettings) -> list[tuple[str, str]]:
+    """(sheet name, worksheet part) in workbook order."""
+    wb = _xml(zf, "xl/workbook.xml", source, settings)
+    rels: dict[str, str] = {}
+    if "xl/_rels/workbook.xml.rels" in zf.namelist():
+        for rel in _xml(zf, "xl/_rels/workbook.xml.rels", source, settings).iter(f"{NS_PR}Relationship"):
+            target = rel.get("Target", "")
+            rels[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join("xl", target))
+    out = []
+    for sheet in wb.iter(f"{NS}sheet"):
+        part = rels.get(sheet.get(f"{NS_R}id"))
+        if part and part in zf.namelist():
+            out.append((sheet.get("name"), part))
+    return out
+
+
+def _shared_strings(zf: zipfile.ZipFile, source: str, settings: FormSettings) -> list[str]:
+    if "xl/sharedStrings.xml" not in zf.namelist():
+        return []
+    root = _xml(zf, "xl/sharedStrings.xml", source, settings)
+    return ["".join(t.text or "" for t in si.iter(f"{NS}t")) for si in root.iter(f"{NS}si")]
+
+
+def _cells(root, strings: list[str]) -> dict[str, CellValue]:
+    """Cell reference -> value (text, number, bool) and its formula if it has one."""
+    out: dict[str, CellValue] = {}
+    for c in root.iter(f"{NS}c"):
+        ref, kind = c.get("r"), c.get("t", "n")
+        f = c.find(f"{NS}f")
+        v = c.find(f"{NS}v")
+        raw = v.text if v is not None else None
+        if kind == "s" and raw is not None:
+            try:
+                value: object = strings[int(raw)]
+            except (ValueError, IndexError):
+                value = None
+        elif kind == "inlineStr":
+            value = "".join(t.text or "" for t in c.iter(f"{NS}t"))
+        elif kind in ("str", "e"):
+            value = raw
+        elif kind == "b":
+            value = raw == "1"
+        elif raw is None:
+            value = None
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+        out[ref] = CellValue(value, None if f is None else (f.text or ""))
+    return out
+
+
+# --- a form sheet -----------------------------------------------------------------------------------------------
+
+def read_returned_workbook(data: bytes, source: str, methodology: Methodology,
+                           settings: FormSettings | None = None) -> list[FilledForm]:
+    """Every form sheet of a returned workbook, each with its problems; raises FormError for a file that is not a
+    form at all (damaged, too large, unsafe, or without any form sheet)."""
+    settings = settings or form_settings()
+    zf = open_package(data, source, settings)
+    with zf:
+        sheets = _sheet_parts(zf, source, settings)
+        if len(sheets) > settings.limits["max_sheets"]:
+            raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}")
+        strings = _shared_strings(zf, source, settings)
+        forms = []
+        for name, part in sheets:
+            cells = _cells(_xml(zf, part, source, settings), strings)
+            block = _block(cells, settings)
+            if block is None:
+                continue
+            forms.append(_read_form(source, name, block, cells, methodology, settings))
+    if not forms:
+        raise FormError(f"{source}: no stage-assessment form in this workbook (no sheet carries the form's "
+                        "hidden block); only files made by 'Generate assessment forms' can be collected")
+    return forms
+
+
+def _block(cells: dict[str, CellValue], settings: FormSettings) -> dict[str, str] | None:
+    kc = col_letter(int(settings.layout["block_column"]))
+    vc = col_letter(int(settings.layout["block_column"]) + 1)
+    first = cells.get(f"{kc}1")
+    if first is None or first.value != "format":
+        return None
+    marker = cells.get(f"{vc}1")
+    if marker is None or marker.value != FORM_MARKER:
+        return None
+    block: dict[str, str] = {}
+    row = 1
+    while (key := cells.get(f"{kc}{row}")) is not None and isinstance(key.value, str) and key.value:
+        value = cells.get(f"{vc}{row}")
+        block[key.value] = "" if value is None or value.value is None else str(value.value)
+        row += 1
+    return block
+
+
+def _valid_ref(ref: str) -> bool:
+    try:
+        cell_to_rowcol(ref)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, CellValue],
+               m: Methodology, settings: FormSettings) -> FilledForm:
+    form = FilledForm(source, sheet, block.get("opportunity", ""), block.get("methodology", ""),
+                      block.get("rep", ""), block.get("token", ""), block.get("language", "zh-CN"))
+    where = f"{source}, sheet {sheet}"
+    if block.get("format_version") != str(settings.format_version):
+        form.problems.append(f"{where}: form format version {block.get('format_version')!r}; this version of "
+                             f"funnel_xl reads version {settings.format_version}")
+        return form
+    if not form.opportunity_id or not form.token:
+        form.problems.append(f"{where}: the form's hidden block lacks the opportunity id or version token")
+        return form
+    if form.methodology != m.key:
+        form.problems.append(f"{where}: the form was made for methodology {form.methodology!r}, the master uses "
+                             f"{m.key!r}")
+        return form
+    refs = {k: v for k, v in block.items() if k.startswith(("chk:", "marker:")) or k == "notes"}
+    bad_refs = [k for k, v in refs.items() if not _valid_ref(v)]
+    if bad_refs:
+        form.problems.append(f"{where}: the hidden block is damaged (keys {', '.join(bad_refs)})")
+        return form
+    _read_answers(form, block, cells, m, where)
+    _read_stage(form, block, cells, m, where)
+    _read_notes(form, block, cells, settings, where)
+    return form
+
+
+def _read_answers(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,
+                  where: str) -> None:
+    known = {c.key for c in m.criteria()}
+    lang = form.language if form.language in LANGUAGES else "zh-CN"
+    expected = f"expected {label('out.yes', lang)} or {label('out.no', lang)}"
+    for key, ref in block.items():
+        if not key.startswith("chk:"):
+            continue
+        criterion = key[4:]
+        if criterion not in known:
+            form.problems.append(f"{where}: criterion {criterion!r} is not in methodology {m.key!r}")
+            continue
+        cell = cells.get(ref, CellValue(None))
+        if cell.formula is not None:
+            form.problems.append(f"{where}, cell {ref}: holds a formula (={cell.formula}); {expected}")
+            continue
+        try:
+            form.answers[criterion] = parse_bool(cell.value)
+        except InputError:
+            form.problems.append(f"{where}, cell {ref}: {cell.value!r} is not an answer; {expected}, "
+                                 "or blank for not assessed")
+
+
+def _read_stage(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,
+                where: str) -> None:
+    marked, refs, bad_mark = [], [], False
+    for key, ref in block.items():
+        if not key.startswith("marker:"):
+            continue
+        refs.append(ref)
+        cell = cells.get(ref, CellValue(None))
+        text = "" if cell.value is None else str(cell.value).strip()
+        if cell.formula is not None or (text and text != MARK):
+            form.problems.append(f"{where}, cell {ref}: {text or '=' + str(cell.formula)!r} is not a stage mark; "
+                                 f"expected {MARK} or blank")
+            bad_mark = True
+        elif text == MARK:
+            marked.append(key[len("marker:"):])
+    if len(marked) != 1 and not bad_mark:
+        span = f"{refs[0]}:{refs[-1]}" if refs else "?"
+        found = "none" if not marked else ", ".join(marked)
+        form.problems.append(f"{where}, cells {span}: mark exactly one stage with {MARK}; marked: {found}")
+    elif len(marked) == 1:
+        if marked[0] not in m.stage_keys:
+            form.problems.append(f"{where}: stage {marked[0]!r} is not in methodology {m.key!r}")
+        else:
+            form.stage = marked[0]
+
+
+def _read_notes(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], settings: FormSettings,
+                where: str) -> None:
+    ref = block.get("notes")
+    if not ref:
+        return
+    cell = cells.get(ref, CellValue(None))
+    if cell.formula is not None:
+        text = "=" + cell.formula
+    elif cell.value is None:
+        form.notes = None
+        return
+    elif isinstance(cell.value, float) and cell.value.is_integer():
+        text = str(int(cell.value))
+    else:
+        text = str(cell.value)
+    text = _CONTROL.sub("", text).strip()
+    if len(text) > settings.limits["max_notes_chars"]:
+        form.problems.append(f"{where}, cell {ref}: the notes are {len(text)} characters long, more than "
+                             f"{settings.limits['max_notes_chars']}")
+        return
+    form.notes, form.notes_neutralised = neutralise(text) if text else (None, False)

@@ -1,0 +1,1 @@
+"""The workbook contract (sheets, tables, headers, output layout) and its adapters."""

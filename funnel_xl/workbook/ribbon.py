@@ -1,0 +1,99 @@
+"""The workbook's custom ribbon tab (销售漏斗), as a customUI part added to the package after XlsxWriter closes it.
+
+Each button's ``onAction`` is the ribbon callback of one macro (``Ribbon_<Macro>(control As IRibbonControl)``
+in FunnelMacros.bas). The part is ``customUI/customUI14.xml`` (Office 2010 schema), reached by a root
+relationship of the ui/extensibility type; its content type is the package's default for .xml.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from funnel_xl.labels import label
+from funnel_xl.workbook.vba import ribbon_callback
+
+CUSTOMUI_PART = "customUI/customUI14.xml"
+CUSTOMUI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
+REL_TYPE_UI = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+REL_ID = "rIdFunnelRibbon"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # XlsxWriter's fixed member date: the package stays reproducible
+
+# Ribbon groups in order: (label key, macros); each macro with the built-in Office icon it shows.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ribbon.group_forecast", ("RecalculateForecast", "BuildQuotaSheets")),
+    ("ribbon.group_forms", ("GenerateAssessmentForms", "CollectAssessments")),
+    ("ribbon.group_data", ("ImportCrmExport", "ExportForReaders")),
+)
+ICONS: dict[str, str] = {
+    "RecalculateForecast": "CalculateNow",
+    "BuildQuotaSheets": "TableInsert",
+    "GenerateAssessmentForms": "FileNew",
+    "CollectAssessments": "FileOpen",
+    "ImportCrmExport": "ImportTextFile",
+    "ExportForReaders": "FileSaveAs",
+}
+
+
+def callback(macro: str) -> str:
+    """The VBA Sub a ribbon button calls for a macro (it receives the clicked control)."""
+    return ribbon_callback(macro)
+
+
+def ribbon_macros() -> list[str]:
+    return [m for _, macros in GROUPS for m in macros]
+
+
+def customui_xml(lang: str = "zh-CN") -> bytes:
+    """The customUI14.xml text: one tab, three groups, a large button per macro."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
+        f'<customUI xmlns="{CUSTOMUI_NS}">',
+        "  <ribbon>",
+        "    <tabs>",
+        f'      <tab id="funnelTab" label={quoteattr(label("ribbon.tab", lang))}>',
+    ]
+    for g, (group_key, macros) in enumerate(GROUPS, start=1):
+        lines.append(f'        <group id="funnelGroup{g}" label={quoteattr(label(group_key, lang))}>')
+        for macro in macros:
+            lines.append(
+                f'          <button id="btn{macro}" label={quoteattr(label(f"command.{macro}", lang))} '
+                f'size="large" imageMso="{ICONS[macro]}" '
+                f'screentip={quoteattr(label(f"command.{macro}", lang))} '
+                f'supertip={quoteattr(label(f"command_help.{macro}", lang))} '
+                f'onAction="{callback(macro)}"/>'
+            )
+        lines.append("        </group>")
+    lines += ["      </tab>", "    </tabs>", "  </ribbon>", "</customUI>", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _root_rels_with_ribbon(rels: bytes) -> bytes:
+    text = rels.decode("utf-8")
+    if REL_TYPE_UI in text:
+        return rels
+    entry = f'<Relationship Id="{REL_ID}" Type="{REL_TYPE_UI}" Target="{CUSTOMUI_PART}"/>'
+    return text.replace("</Relationships>", entry + "</Relationships>").encode("utf-8")
+
+
+def add_ribbon(path: Path, lang: str = "zh-CN") -> None:
+    """Add (or replace) the ribbon part of a package in place, keeping member order and fixed dates."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".ribbon.tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == CUSTOMUI_PART:
+                continue
+            data = src.read(info.filename)
+            if info.filename == "_rels/.rels":
+                data = _root_rels_with_ribbon(data)
+            dst.writestr(_member(info.filename), data)
+        dst.writestr(_member(CUSTOMUI_PART), customui_xml(lang))
+    tmp.replace(path)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info

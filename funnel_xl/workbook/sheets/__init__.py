@@ -1,0 +1,1 @@
+"""One small XlsxWriter writer per sheet of Funnel.xlsm; build.py calls them in workbook order."""

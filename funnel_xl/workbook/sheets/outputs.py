@@ -1,0 +1,80 @@
+"""The output sheets (预测, 漏斗, 配额, 进展, 数据问题) as built: a title, a "not calculated yet" line and the charts.
+
+Recalculate fills the blocks the charts point at (``layout.CHARTS``) and stretches each chart to the rows it
+wrote; here each chart gets the rows the build's data implies (one per stage, one per rep, 5 categories, 7
+buckets), so a freshly built workbook already points at the right cells.
+"""
+
+from __future__ import annotations
+
+from xlsxwriter.worksheet import Worksheet
+
+from funnel_xl.labels import catalogue
+from funnel_xl.workbook.contract import OUTPUT_SHEETS, sheet_name
+from funnel_xl.workbook.layout import CHARTS, STAMP_ROW, TITLE_ROW, ChartSpec
+from funnel_xl.workbook.sheets.context import BuildContext
+
+_PERCENT_SERIES = {"coverage", "attainment", "win_rate"}
+_SERIES_COLOURS = ("#2F5597", "#ED7D31", "#A5A5A5")
+
+
+def write_output_sheets(ctx: BuildContext) -> list[Worksheet]:
+    """Every output sheet in workbook order, with its charts."""
+    return [write_output_sheet(ctx, key) for key in OUTPUT_SHEETS]
+
+
+def write_output_sheet(ctx: BuildContext, key: str) -> Worksheet:
+    sheet = ctx.add_sheet(key, sheet_name(key, ctx.lang))
+    title = f"title.{key}"
+    sheet.write_string(TITLE_ROW - 1, 0, ctx.label(title) if title in catalogue() else sheet.name,
+                       ctx.formats["title"])
+    sheet.set_row(TITLE_ROW - 1, 26)
+    sheet.write_string(STAMP_ROW - 1, 0, ctx.label("out.not_calculated"), ctx.formats["stamp"])
+    sheet.set_column(0, 0, 24)
+    sheet.set_column(1, 12, 13)
+    for spec in CHARTS:
+        if spec.block.sheet == key:
+            sheet.insert_chart(spec.anchor, make_chart(ctx, spec, sheet.name), {"x_offset": 8, "y_offset": 4})
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.set_footer("&L&A&R" + ctx.label("input.footer"))
+    return sheet
+
+
+def chart_items(ctx: BuildContext, spec: ChartSpec) -> int:
+    """How many rows a chart's block will have for this build's data."""
+    if spec.category == "stage":
+        return len(ctx.methodology.stages)
+    if spec.category == "rep":
+        return len(ctx.reps)
+    return 0  # fixed-row charts ignore it
+
+
+def make_chart(ctx: BuildContext, spec: ChartSpec, sheet: str):
+    """An XlsxWriter chart over the spec's block: categories from one column, a series per value column."""
+    chart = ctx.workbook.add_chart({"type": spec.kind})
+    first, last = spec.data_rows(chart_items(ctx, spec))
+    block = spec.block
+    cat_col = block.col(spec.category) - 1
+    for i, value in enumerate(spec.values):
+        col = block.col(value) - 1
+        chart.add_series({
+            "name": ctx.label(f"outcol.{value}"),
+            "categories": [sheet, first - 1, cat_col, last - 1, cat_col],
+            "values": [sheet, first - 1, col, last - 1, col],
+            "fill": {"color": _SERIES_COLOURS[i % len(_SERIES_COLOURS)]},
+            "gap": 60,
+        })
+    chart.set_title({"name": ctx.label(f"chart.{spec.key}"), "name_font": {"size": 12, "bold": True}})
+    value_axis = {"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
+                  "num_format": "0%" if set(spec.values) & _PERCENT_SERIES else "#,##0"}
+    if spec.kind == "bar":
+        # Horizontal bars: the first stage (or rep) on top, as a funnel is read.
+        chart.set_y_axis({"reverse": True, "crossing": "max"})
+        chart.set_x_axis(value_axis)
+    else:
+        chart.set_y_axis(value_axis)
+    chart.set_legend({"position": "bottom"} if len(spec.values) > 1 else {"none": True})
+    chart.set_size({"width": 560, "height": 340})
+    return chart

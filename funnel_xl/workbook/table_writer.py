@@ -1,0 +1,550 @@
+"""Write canonical values into the workbook's input tables (商机, 销售人员): update cells, append rows, one atomic save.
+
+Import (and any other use case that changes what the user typed) hands over canonical values; this module shows
+them the way the builder does (stage names in the workbook's language, status labels, 是/否, real dates), grows
+the table with the styles and formulas of its last row, and stores in every derived formula cell it writes the
+value the domain computes, so the file reads right before any spreadsheet recalculates. Cell-level splicing
+(``cell_patch``) keeps every other cell, style, validation and the VBA project as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from defusedxml import ElementTree as ET
+
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import (
+    parse_amount, parse_bool, parse_category, parse_customer_size, parse_date, parse_priority, parse_status,
+    parse_text,
+)
+from funnel_xl.domain.schema import CHECKLIST_PREFIX
+from funnel_xl.errors import FunnelError, WorkbookFormatError
+from funnel_xl.labels import catalogue, label
+from funnel_xl.workbook import contract
+from funnel_xl.workbook.build import cached_figures
+from funnel_xl.workbook.cell_patch import Write, _insert_rows, move_formula, patch_cells
+from funnel_xl.workbook.file_adapter import FileWorkbook
+from funnel_xl.workbook.package import NS_MAIN, col_letter, split_ref
+from funnel_xl.workbook.reader import Inputs, read_inputs
+from funnel_xl.workbook.zip_patch import atomic_patch
+
+BOOL_COLUMNS = ("new_customer", "estimated")
+DATE_COLUMNS = ("close_date", "created_date", "stage_entered_date", "hire_date")
+NUMBER_COLUMNS = ("amount", "annual_quota")
+LABELLED_COLUMNS = ("status", "category", "priority", "customer_size")
+_PARSERS = {"status": parse_status, "category": parse_category, "priority": parse_priority,
+            "customer_size": parse_customer_size}
+
+_ROW = re.compile(r'<row\b[^>]*\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
+_CELL = re.compile(r'<c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
+_FORMULA = re.compile(r"<f>(.*?)</f>", re.S)
+_DIMENSION = re.compile(r'<dimension ref="([^"]*)"/>')
+_SUBTOTAL = re.compile(r"^SUBTOTAL\(109,(\w+)\[\[#Data\],\[(.+)\]\]\)$")
+_COUNT_POSITIVE = re.compile(r'^COUNTIF\((\w+)\[\[#Data\],\[(.+)\]\],">0"\)$')
+
+
+# --- values: canonical <-> what the sheet shows ----------------------------------------------------------
+
+def _blank(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def display_value(column: str, value: object, methodology: Methodology, lang: str) -> object:
+    """A canonical value as the builder shows it: the cell value (a date as its serial number) or None."""
+    value = _plain(value)
+    if _blank(value):
+        return None
+    if column == "stage":
+        stage = methodology.stage(str(value)) if str(value) in methodology.stage_keys else None
+        return stage.name(lang) if stage else str(value)
+    if column in LABELLED_COLUMNS:
+        key = f"{column}.{value}"
+        return label(key, lang) if key in catalogue() else str(value)
+    if column in BOOL_COLUMNS or column.startswith(CHECKLIST_PREFIX):
+        if isinstance(value, bool):
+            return label("out.yes" if value else "out.no", lang)
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        return pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    return str(value)
+
+
+def canonical_value(column: str, value: object, methodology: Methodology) -> object:
+    """A cell as the sheet holds it, read back to its canonical form; a value that does not read stays as it is
+    (the import then overwrites it, and Recalculate reports it), so nothing is guessed and nothing is lost."""
+    value = _plain(value)
+    if _blank(value):
+        return None
+    try:
+        if column == "stage":
+            return methodology.resolve_stage(str(value).strip()) or value
+        if column in _PARSERS:
+            return _PARSERS[column](value)
+        if column in BOOL_COLUMNS or column.startswith(CHECKLIST_PREFIX):
+            result = parse_bool(value)
+            return value if result is None else result
+        if column in DATE_COLUMNS:
+            return parse_date(value)
+        if column in NUMBER_COLUMNS:
+            return parse_amount(value)
+        return parse_text(value)
+    except (FunnelError, ValueError, TypeError):
+        return value
+
+
+def canonical_frame(raw: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
+    """Every cell of a raw table (as ``read_inputs`` gives it) in canonical form; index and columns kept."""
+    out = pd.DataFrame(index=raw.index)
+    for column in raw.columns:
+        out[column] = pd.Series([canonical_value(column, v, methodology) for v in raw[column].tolist()],
+                                index=raw.index, dtype=object)
+    return out
+
+
+def _excel_value(value: object) -> object:
+    """What goes into the XML: dates as serial numbers, everything else as it is."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        from funnel_xl.workbook.sheet_xml import excel_serial
+
+        return excel_serial(value)
+    return value
+
+
+# --- the table in the package ----------------------------------------------------------------------------
+
+@dataclass
+class _Table:
+    """One input table: where it sits, its columns (canonical key -> sheet column number), and the edits."""
+
+    name: str
+    sheet: str
+    sheet_part: str
+    table_part: str
+    ref: str
+    keys: dict[str, int]                 # canonical column -> 1-based sheet column
+    headers: dict[str, str]              # header text -> canonical column (derived columns included)
+    existing: pd.DataFrame               # canonical values, index = sheet rows
+    updates: dict[tuple[int, str], Any] = field(default_factory=dict)
+    appends: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def first_row(self) -> int:
+        return split_ref(self.ref)[0] + 1
+
+    @property
+    def last_row(self) -> int:
+        return split_ref(self.ref)[2]
+
+    def blank_rows_at_end(self) -> list[int]:
+        """Trailing table rows with no value in any canonical column: the first places appended rows go."""
+        blank = self.existing.map(_blank).all(axis=1) if len(self.existing.columns) else \
+            pd.Series(True, index=self.existing.index)
+        rows: list[int] = []
+        for row in reversed(self.existing.index.tolist()):
+            if not blank[row]:
+                break
+            rows.append(row)
+        return rows[::-1]
+
+
+def _table_columns(table_xml: bytes) -> list[str]:
+    root = ET.fromstring(table_xml)
+    return [c.get("name") for c in root.iter(f"{{{NS_MAIN}}}tableColumn")]
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What a save wrote: cells updated and rows appended per table, the backup of the previous file."""
+
+    updated_cells: dict[str, int]
+    appended_rows: dict[str, int]
+    backup: Path | None
+    output: Path
+
+
+class TableWriter:
+    """Collect cell updates and new rows for tblOpportunities and tblReps, then write them in one atomic save.
+
+    Values are canonical (stage keys, status keys, booleans, Timestamps, floats); ``None`` blanks a cell.
+    """
+
+    TABLES = (contract.TABLE_OPPORTUNITIES, contract.TABLE_REPS)
+
+    def __init__(self, path: str | Path, *, output: str | Path | None = None, inputs: Inputs | None = None):
+        self.book = FileWorkbook(path, output=output, quiet=True)
+        self.inputs = inputs or read_inputs(self.book, self.book.path.name)
+        self.methodology = self.inputs.methodology
+        self.language = self.inputs.language
+        self._tables: dict[str, _Table] = {}
+
+    # -- what the workbook holds --------------------------------------------------------------------------
+    def table(self, name: str) -> _Table:
+        if name not in self.TABLES:
+            raise WorkbookFormatError(f"the table writer writes {', '.join(self.TABLES)}, not {name!r}")
+        if name not in self._tables:
+            self._tables[name] = self._load(name)
+        return self._tables[name]
+
+    def _load(self, name: str) -> _Table:
+        info = self.book.index.tables.get(name)
+        if info is None:
+            raise WorkbookFormatError(f"{self.book.path.name}: the table {name!r} is missing")
+        with zipfile.ZipFile(self.book.path) as zf:
+            header_texts = _table_columns(zf.read(info.part))
+        if name == contract.TABLE_OPPORTUNITIES:
+            labels, raw = self.inputs.opportunity_labels, self.inputs.opportunities
+            derived = {contract.opportunity_header(c, lang): c for c in contract.DERIVED_OPPORTUNITY_COLUMNS
+                       for lang in ("zh-CN", "en")}
+        else:
+            labels, raw, derived = self.inputs.rep_labels, self.inputs.reps, {}
+        header_to_key = {h.strip(): k for k, h in labels.items()} | derived
+        first_col = split_ref(info.ref)[1]
+        keys = {header_to_key[h.strip()]: first_col + i for i, h in enumerate(header_texts)
+                if h.strip() in header_to_key}
+        sheet = self.book.index.sheet(info.sheet)
+        r1, _, r2, _ = split_ref(info.ref)
+        # A fast reader stops at the last cell holding a value; the table's empty rows below still belong to it.
+        raw = raw.reindex(pd.RangeIndex(r1 + 1, r2 + 1))
+        return _Table(name, info.sheet, sheet.part, info.part, info.ref, keys,
+                      {h.strip(): header_to_key[h.strip()] for h in header_texts if h.strip() in header_to_key},
+                      canonical_frame(raw, self.methodology))
+
+    def existing(self, name: str) -> pd.DataFrame:
+        """The table's rows in canonical form, index = sheet rows (what an import merges into)."""
+        return self.table(name).existing
+
+    def has_column(self, name: str, column: str) -> bool:
+        return column in self.table(name).keys
+
+    # -- edits ----------------------------------------------------------------------------------------------
+    def update(self, name: str, row: int, column: str, value: object) -> None:
+        """Set one cell of an existing table row (``row`` is the sheet row number)."""
+        t = self.table(name)
+        if column not in t.keys:
+            raise WorkbookFormatError(f"{self.book.path.name}: table {name} on sheet {t.sheet} has no column for "
+                                      f"{column!r}")
+        if row not in t.existing.index:
+            raise WorkbookFormatError(f"{self.book.path.name}: sheet {t.sheet}, row {row} is not a row of {name} "
+                                      f"({t.ref})")
+        t.updates[(row, column)] = value
+
+    def append(self, name: str, values: dict[str, object]) -> None:
+        """Add a row at the end of the table; columns the table lacks are an error, not silently dropped."""
+        t = self.table(name)
+        unknown = [c for c, v in values.items() if c not in t.keys and not _blank(v)]
+        if unknown:
+            raise WorkbookFormatError(f"{self.book.path.name}: table {name} on sheet {t.sheet} has no column for "
+                                      f"{', '.join(map(repr, unknown))}")
+        t.appends.append({c: v for c, v in values.items() if c in t.keys})
+
+    @property
+    def changes_anything(self) -> bool:
+        return any(t.updates or t.appends for t in self._tables.values())
+
+    # -- saving ---------------------------------------------------------------------------------------------
+    def save(self) -> WriteSummary:
+        """Write every collected edit in one atomic patch (temporary file, backup, rename)."""
+        replaced: dict[str, bytes] = {}
+        updated, appended = {}, {}
+        with zipfile.ZipFile(self.book.path) as zf:
+            workbook_xml = zf.read("xl/workbook.xml").decode("utf-8")
+            for t in self._tables.values():
+                if not (t.updates or t.appends):
+                    continue
+                sheet_xml = zf.read(t.sheet_part).decode("utf-8")
+                table_xml = zf.read(t.table_part).decode("utf-8")
+                sheet_xml = _ensure_styled_row(sheet_xml, t, self.book._styles(zf))
+                sheet_xml, table_xml, new_last = self._write_table(t, sheet_xml, table_xml)
+                replaced[t.sheet_part] = sheet_xml.encode("utf-8")
+                if new_last != t.last_row:
+                    replaced[t.table_part] = table_xml.encode("utf-8")
+                    workbook_xml = _grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
+                updated[t.name], appended[t.name] = len(t.updates), len(t.appends)
+            if workbook_xml != zf.read("xl/workbook.xml").decode("utf-8"):
+                replaced["xl/workbook.xml"] = workbook_xml.encode("utf-8")
+        backup = atomic_patch(self.book.path, self.book.output, replaced) if replaced else None
+        return WriteSummary(updated, appended, backup, self.book.output)
+
+    def _write_table(self, t: _Table, sheet_xml: str, table_xml: str) -> tuple[str, str, int]:
+        old_last = t.last_row
+        slots = t.blank_rows_at_end()
+        rows_of_appends = slots[: len(t.appends)]
+        beyond = len(t.appends) - len(rows_of_appends)
+        rows_of_appends += list(range(old_last + 1, old_last + 1 + beyond))
+        new_last = max(old_last, rows_of_appends[-1]) if rows_of_appends else old_last
+
+        # The table after the edits, canonical: what the derived figures are computed from.
+        after = t.existing.copy()
+        for (row, column), value in t.updates.items():
+            if column not in after.columns:
+                after[column] = pd.Series(None, index=after.index, dtype=object)
+            after.at[row, column] = value
+        if t.appends:
+            new = pd.DataFrame(t.appends, index=rows_of_appends, dtype=object)
+            after = after.astype(object)
+            for column in new.columns:
+                if column not in after.columns:
+                    after[column] = pd.Series(None, index=after.index, dtype=object)
+            after = pd.concat([after.drop(index=[r for r in rows_of_appends if r in after.index]), new])
+            after = after.sort_index()
+
+        writes: dict[tuple[int, int], Write] = {}
+        for (row, column), value in t.updates.items():
+            writes[(row, t.keys[column])] = Write(_excel_value(display_value(column, value, self.methodology,
+                                                                             self.language)))
+        for row, values in zip(rows_of_appends, t.appends):
+            for column, col in t.keys.items():
+                if column in contract.DERIVED_OPPORTUNITY_COLUMNS:
+                    continue
+                value = values.get(column)
+                writes[(row, col)] = Write(_excel_value(display_value(column, value, self.methodology,
+                                                                      self.language)))
+        touched = sorted({r for r, _ in t.updates} | set(rows_of_appends))
+        if t.name == contract.TABLE_OPPORTUNITIES:
+            writes.update(self._derived_writes(t, sheet_xml, after, touched, old_last))
+        sheet_xml = patch_cells(sheet_xml, writes, template_row=old_last)
+        if new_last != old_last:
+            first_col, last_col = split_ref(t.ref)[1], split_ref(t.ref)[3]
+            sheet_xml = stretch_ranges(sheet_xml, t.first_row, old_last, new_last, first_col, last_col)
+            sheet_xml = _grow_dimension(sheet_xml, new_last)
+            table_xml = _grow_table(table_xml, old_last, new_last)
+        return sheet_xml, table_xml, new_last
+
+    def _derived_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame, touched: list[int],
+                        template_row: int) -> dict[tuple[int, int], Write]:
+        """Formula cells of the derived columns, for every touched row, with the domain's values cached; and the
+        totals row above the header, recomputed over the whole table."""
+        derived = {c: t.keys[c] for c in contract.DERIVED_OPPORTUNITY_COLUMNS if c in t.keys}
+        if not derived:
+            return {}
+        values = self.derived_values(after)
+        formulas = _row_formulas(sheet_xml, set(touched) | {template_row}, set(derived.values()))
+        template = formulas.get(template_row, {})
+        moved: dict[tuple[int, int], str | None] = {}
+        writes: dict[tuple[int, int], Write] = {}
+        for row in touched:
+            own = formulas.get(row, {})
+            for column, col in derived.items():
+                formula = own.get(col)
+                if formula is None and col in template:
+                    formula = _moved(moved, template[col], template_row, row, col)
+                writes[(row, col)] = Write(_plain(values.at[row, column]), formula)
+        writes.update(self._total_writes(t, sheet_xml, after, values))
+        return writes
+
+    def derived_values(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The cached value of each derived formula cell, as the formula shows it ("" where it shows blank)."""
+        names = {s.key: s.name(self.language) for s in self.methodology.stages}
+        frame = table.copy()
+        for column in ("id", "stage", "status", "amount"):
+            if column not in frame.columns:
+                frame[column] = None
+        frame["amount"] = pd.to_numeric(frame["amount"].map(lambda v: v if isinstance(v, (int, float))
+                                                            and not isinstance(v, bool) else np.nan),
+                                        errors="coerce").astype("float64")
+        frame["status"] = frame["status"].astype(object)
+        for column in [c for c in frame.columns if str(c).startswith(CHECKLIST_PREFIX)]:
+            # The formula counts only 是; a cell that did not read as yes/no is no evidence.
+            frame[column] = frame[column].map(lambda v: v if isinstance(v, bool) else None).astype(object)
+        cached = cached_figures(frame, self.methodology)
+        stage_known = frame["stage"].isin(self.methodology.stage_keys)
+        out = pd.DataFrame(index=frame.index)
+        out["win_rate"] = [_number_or_blank(v) if known else "" for v, known in zip(cached["win_rate"], stage_known)]
+        # The formula: IF(status=open, amount*rate, 0); a blank amount counts as 0, an unknown stage shows "".
+        weighted = []
+        for rate, amount, status, known in zip(cached["win_rate"], frame["amount"], frame["status"], stage_known):
+            if status != "open":
+                weighted.append(0.0)
+            elif not known:
+                weighted.append("")
+            else:
+                weighted.append((0.0 if math.isnan(amount) else float(amount)) * float(rate))
+        out["weighted"] = weighted
+        out["amount_wan"] = [0.0 if math.isnan(a) else float(a) / 10000.0 for a in frame["amount"]]
+        out["derived_stage"] = ["" if _blank(v) else names[v] for v in cached["derived_stage"]]
+        gaps = []
+        for gap, known in zip(cached["stage_gap"], stage_known):
+            gaps.append(_number_or_blank(gap) if known else "")
+        out["stage_gap"] = gaps
+        return out
+
+    def _total_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame,
+                      values: pd.DataFrame) -> dict[tuple[int, int], Write]:
+        """SUBTOTAL(109, column) and COUNTIF(column, ">0") cells above the header, with their values recomputed."""
+        header_row = t.first_row - 1
+        total_row = header_row - 1
+        if total_row < 1:
+            return {}
+        out = {}
+        for col, formula in _row_formulas(sheet_xml, {total_row}, None).get(total_row, {}).items():
+            for pattern, kind in ((_SUBTOTAL, "sum"), (_COUNT_POSITIVE, "count")):
+                m = pattern.match(formula)
+                if not m or m.group(1) != t.name:
+                    continue
+                key = t.headers.get(_unescape_header(m.group(2)).strip())
+                if key is None:
+                    continue
+                column = values[key] if key in values.columns else after.get(key, pd.Series(dtype=object))
+                numbers = [float(v) for v in column.tolist()
+                           if isinstance(_plain(v), (int, float)) and not isinstance(_plain(v), bool)
+                           and not math.isnan(float(v))]
+                result = sum(numbers) if kind == "sum" else sum(1 for v in numbers if v > 0)
+                out[(total_row, col)] = Write(_plain(result), formula)
+        return out
+
+
+def _ensure_styled_row(sheet_xml: str, t: _Table, palette: dict[str, int]) -> str:
+    """Give a table whose last row has no cells in the XML (an empty reps table) a styled blank row to copy, so
+    new dates show as dates and amounts with separators: the styles come from the workbook's own palette."""
+    if re.search(rf'<row\b[^>]*\br="{t.last_row}"', sheet_xml):
+        return sheet_xml
+    cells = []
+    for column, col in sorted(t.keys.items(), key=lambda kv: kv[1]):
+        style = palette.get("date") if column in DATE_COLUMNS else palette.get("money") if column in NUMBER_COLUMNS \
+            else None
+        s = f' s="{style}"' if style else ""
+        cells.append(f'<c r="{col_letter(col)}{t.last_row}"{s}/>')
+    return _insert_rows(sheet_xml, [(t.last_row, f'<row r="{t.last_row}">{"".join(cells)}</row>')])
+
+
+def _number_or_blank(value: object) -> object:
+    if _blank(value):
+        return ""
+    value = float(value)
+    return "" if math.isnan(value) else value
+
+
+def _unescape_header(text: str) -> str:
+    return re.sub(r"'(.)", r"\1", text)
+
+
+def _xml_unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
+
+
+def _row_formulas(sheet_xml: str, rows: set[int], cols: set[int] | None) -> dict[int, dict[int, str]]:
+    """Formula text of the cells of ``rows`` (limited to ``cols``), found in one pass over the sheet."""
+    out: dict[int, dict[int, str]] = {}
+    for m in _ROW.finditer(sheet_xml):
+        row = int(m.group(1))
+        if row not in rows:
+            continue
+        found = {}
+        for c in _CELL.finditer(m.group(0)):
+            col = _col_number(c.group(1))
+            if cols is not None and col not in cols:
+                continue
+            f = _FORMULA.search(c.group(0))
+            if f:
+                found[col] = _xml_unescape(f.group(1))
+        out[row] = found
+    return out
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _moved(cache: dict, formula: str, from_row: int, to_row: int, col: int) -> str:
+    """``move_formula`` once per column when the formula does not depend on its row (structured references
+    to [#This Row] do not), so 8,800 new rows do not each pay for the tokenizer."""
+    key = (col, formula)
+    if key not in cache:
+        probe = move_formula(formula, from_row, from_row + 1, col)
+        cache[key] = formula if probe == formula else None
+    if cache[key] is not None:
+        return cache[key]
+    return move_formula(formula, from_row, to_row, col)
+
+
+def stretch_ranges(sheet_xml: str, first_row: int, old_last: int, new_last: int, first_col: int,
+                   last_col: int) -> str:
+    """Data validations and conditional formats that cover the table's rows down to its old last row, stretched
+    to the new last row. A one-row table's ranges are single cells (sqref="J5"), so those count too."""
+
+    def repl(m: re.Match) -> str:
+        parts = []
+        for piece in m.group(2).split():
+            try:
+                r1, c1, r2, c2 = split_ref(piece)
+            except ValueError:
+                parts.append(piece)
+                continue
+            if r2 == old_last and r1 >= first_row and first_col <= c1 and c2 <= last_col:
+                piece = f"{col_letter(c1)}{r1}:{col_letter(c2)}{new_last}"
+            parts.append(piece)
+        return f'{m.group(1)}="{" ".join(parts)}"'
+
+    head, sep, tail = sheet_xml.partition("</sheetData>")
+    if not sep:
+        return sheet_xml
+    return head + sep + re.sub(r'(sqref)="([^"]+)"', repl, tail)
+
+
+def _grow_dimension(sheet_xml: str, new_last: int) -> str:
+    def repl(m: re.Match) -> str:
+        try:
+            r1, c1, r2, c2 = split_ref(m.group(1))
+        except ValueError:
+            return m.group(0)
+        return f'<dimension ref="{col_letter(c1)}{r1}:{col_letter(c2)}{max(r2, new_last)}"/>'
+
+    return _DIMENSION.sub(repl, sheet_xml, count=1)
+
+
+def _grow_table(table_xml: str, old_last: int, new_last: int) -> str:
+    """The table part's ref and its autoFilter's ref, stretched from ``old_last`` to ``new_last``."""
+
+    def repl(m: re.Match) -> str:
+        r1, c1, r2, c2 = split_ref(m.group(2))
+        if r2 != old_last:
+            return m.group(0)
+        return f'{m.group(1)}="{col_letter(c1)}{r1}:{col_letter(c2)}{new_last}"'
+
+    return re.sub(r'\b(ref)="([^"]+)"', repl, table_xml)
+
+
+def _grow_print_area(workbook_xml: str, sheet: str, old_last: int, new_last: int) -> str:
+    """The sheet's print area, when it ends on the table's old last row, stretched with it."""
+    pattern = re.compile(r'(<definedName name="_xlnm\.Print_Area"[^>]*>)([^<]*)(</definedName>)')
+
+    def repl(m: re.Match) -> str:
+        text = _xml_unescape(m.group(2))
+        where, _, ref = text.rpartition("!")
+        if where.strip("'").replace("''", "'") != sheet:
+            return m.group(0)
+        try:
+            r1, c1, r2, c2 = split_ref(ref.replace("$", ""))
+        except ValueError:
+            return m.group(0)
+        if r2 != old_last:
+            return m.group(0)
+        new_ref = f"${col_letter(c1)}${r1}:${col_letter(c2)}${new_last}"
+        return m.group(1) + m.group(2).rpartition("!")[0] + "!" + new_ref + m.group(3)
+
+    return pattern.sub(repl, workbook_xml)

@@ -1,0 +1,26 @@
+"""Builders for the reps table and weekly snapshots, beside ``factories.make_opps``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.progress import take_snapshot
+from funnel_xl.domain.schema import REP_COLUMNS
+from factories import make_opps
+
+
+def make_reps(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
+    """A clean reps frame from dicts (hire_date as ISO text); email, region and manager filled in."""
+    records = [{"email": None, "region": "East", "manager": "Boss", "annual_quota": None, **row} for row in rows]
+    frame = pd.DataFrame.from_records(records, columns=list(REP_COLUMNS))
+    frame["hire_date"] = pd.to_datetime(frame["hire_date"])
+    frame["annual_quota"] = frame["annual_quota"].astype("float64")
+    return frame
+
+
+def make_snapshot(rows: Iterable[Mapping[str, object]], methodology: Methodology, snapshot_date: str) -> pd.DataFrame:
+    """A snapshot taken on ``snapshot_date`` of the opportunities given as dicts (see ``make_opps``)."""
+    return take_snapshot(make_opps(rows, methodology), pd.Timestamp(snapshot_date))

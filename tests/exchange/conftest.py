@@ -1,0 +1,30 @@
+"""Fixtures of the exchange layer's tests: the real CRM export beside the repo, and the shipped mapping."""
+
+from pathlib import Path
+
+import pytest
+
+from funnel_xl.paths import templates_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def crm_export_dir() -> Path:
+    """The Maven CRM export (../shared/data/crm-export relative to the repo root); skips when absent."""
+    folder = REPO_ROOT.parent / "shared" / "data" / "crm-export"
+    if not (folder / "sales_pipeline.csv").is_file():
+        pytest.skip(f"the real CRM export is not at {folder} (it lives outside the repo, in shared/data)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def maven_mapping_path() -> Path:
+    return templates_dir() / "crm" / "maven_mapping.toml"
+
+
+@pytest.fixture(scope="session")
+def product_sales():
+    from funnel_xl.methodologies import load_methodology
+
+    return load_methodology("product_sales")

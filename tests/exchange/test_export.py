@@ -1,0 +1,83 @@
+"""The values-only export: an .xlsx without macros, ribbon, buttons or formulas, that still reads right."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import python_calamine
+
+from funnel_xl.errors import InputError
+from funnel_xl.exchange.export import export_values_only, values_only_sheet
+from funnel_xl.workbook.opc import validate_package
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory) -> Path:
+    from funnel_xl.workbook.build import build_workbook
+
+    return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm")
+
+
+@pytest.fixture(scope="module")
+def exported(master, tmp_path_factory) -> Path:
+    return export_values_only(master, tmp_path_factory.mktemp("export") / "Funnel_readers.xlsx")
+
+
+def test_a_formula_cell_keeps_its_cached_value_and_loses_its_formula():
+    xml = ('<worksheet><sheetData><row r="1"><c r="A1" s="3"><f>B1*2</f><v>4</v></c>'
+           '<c r="B1" t="str"><f>IF(1,"是","")</f><v>是</v></c><c r="C1"><f t="shared" si="0"/><v>1</v></c>'
+           '</row></sheetData><conditionalFormatting><cfRule><formula>A1&gt;0</formula></cfRule>'
+           '</conditionalFormatting></worksheet>')
+    out = values_only_sheet(xml)
+    assert '<c r="A1" s="3"><v>4</v></c>' in out
+    assert '<c r="B1" t="inlineStr"><is><t xml:space="preserve">是</t></is></c>' in out
+    assert '<c r="C1"><v>1</v></c>' in out
+    assert "<formula>A1&gt;0</formula>" in out  # formatting rules are not cell formulas
+
+
+def test_the_export_has_no_vba_no_ribbon_no_buttons_and_the_plain_workbook_type(exported):
+    with zipfile.ZipFile(exported) as zf:
+        names = zf.namelist()
+        types = zf.read("[Content_Types].xml").decode()
+        rels = zf.read("_rels/.rels").decode() + zf.read("xl/_rels/workbook.xml.rels").decode()
+        sheets = [zf.read(n).decode() for n in names if n.startswith("xl/worksheets/sheet")]
+    assert not [n for n in names if "vbaProject" in n or n.startswith("customUI") or n.endswith(".vml")]
+    assert "macroEnabled" not in types and "spreadsheetml.sheet.main+xml" in types
+    assert "vbaProject" not in rels and "customUI" not in rels
+    assert not any("<f>" in s or "<f " in s or "legacyDrawing" in s for s in sheets)
+
+
+def test_every_sheet_and_chart_is_kept_with_the_values_the_master_caches(master, exported):
+    with zipfile.ZipFile(master) as a, zipfile.ZipFile(exported) as b:
+        charts = sorted(n for n in a.namelist() if n.startswith("xl/charts/"))
+        assert charts and charts == sorted(n for n in b.namelist() if n.startswith("xl/charts/"))
+    src = python_calamine.CalamineWorkbook.from_path(str(master))
+    dst = python_calamine.CalamineWorkbook.from_path(str(exported))
+    assert src.sheet_names == dst.sheet_names
+    for name in src.sheet_names:
+        assert dst.get_sheet_by_name(name).to_python() == src.get_sheet_by_name(name).to_python(), name
+
+
+def test_the_export_is_a_sound_package(exported):
+    assert validate_package(exported) == []
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is needed")
+def test_libreoffice_opens_the_export(exported, tmp_path):
+    from funnel_xl.libreoffice import recalculate
+
+    converted = recalculate(exported, tmp_path)
+    assert "商机" in openpyxl.load_workbook(converted, read_only=True).sheetnames
+
+
+def test_the_export_refuses_to_overwrite_the_master_or_to_be_named_xlsm(master, tmp_path):
+    with pytest.raises(InputError, match="xlsx"):
+        export_values_only(master, tmp_path / "x.xlsm")
+    plain = tmp_path / "Funnel.xlsx"
+    shutil.copy2(master, plain)
+    with pytest.raises(InputError, match="overwrite"):
+        export_values_only(plain, plain)

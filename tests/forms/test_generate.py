@@ -1,0 +1,253 @@
+"""Generating the stage-assessment forms: one workbook per rep, one protected A4 sheet per open opportunity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from funnel_xl.errors import InputError
+from funnel_xl.forms.model import MARK
+from funnel_xl.labels import label
+from funnel_xl.methodologies import load_methodology
+from funnel_xl.services.forms import generate_forms
+
+AS_OF = dt.date(2026, 11, 20)  # the sample report date
+
+BIG = load_methodology("big_project")
+# templates/sample/README.md, "Two deliberately bad rows": the master reports them and makes no form for them.
+BAD_ROWS = {"OPP-1062", "OPP-1054"}
+
+
+def formable(rows):
+    return [r for r in rows if r["status"] == "open" and r["id"] not in BAD_ROWS]
+STAGE_COLUMN = {s.key: 2 + 2 * i for i, s in enumerate(BIG.stages)}  # text column of each stage (B, D, F, ...)
+
+
+def block(ws) -> dict[str, str]:
+    """The hidden key/value block (columns AN:AO)."""
+    out, row = {}, 1
+    while ws.cell(row=row, column=40).value:
+        out[ws.cell(row=row, column=40).value] = ws.cell(row=row, column=41).value
+        row += 1
+    return out
+
+
+def test_each_rep_gets_a_workbook_with_a_sheet_per_open_opportunity_then_their_quota_sheet(generated, sample_rows):
+    open_by_rep = Counter(r["rep"] for r in formable(sample_rows))
+    assert len(generated) == len(open_by_rep)
+    for rep, count in open_by_rep.items():
+        path = next(p for p in generated if p.stem.endswith("_" + rep))
+        wb = openpyxl.load_workbook(path)
+        expected_ids = sorted(r["id"] for r in formable(sample_rows) if r["rep"] == rep)
+        assert sorted(wb.sheetnames[:-1]) == expected_ids
+        assert wb.sheetnames[-1] == label("form.quota_sheet", "zh-CN")
+
+
+def test_the_bad_rows_get_no_form_and_are_listed_with_their_reason(generated):
+    manifest = json.loads((generated[0].parent / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["skipped"]) == len(BAD_ROWS)
+    assert any("销售人员" in line for line in manifest["skipped"])       # OPP-1062: no rep
+    assert any("2026-01-31" in line for line in manifest["skipped"])     # OPP-1054: close before created
+    assert all(not BAD_ROWS & set(w["opportunities"]) for w in manifest["workbooks"])
+
+
+def test_the_manifest_lists_each_reps_address_from_the_reps_table(generated, sample_emails):
+    manifest = json.loads((generated[0].parent / "manifest.json").read_text(encoding="utf-8"))
+    assert {w["rep"]: w["email"] for w in manifest["workbooks"]} == {
+        rep: sample_emails[rep] for rep in (w["rep"] for w in manifest["workbooks"])}
+    assert {w["file"] for w in manifest["workbooks"]} == {p.name for p in generated}
+
+
+def test_header_shows_project_customer_rep_and_manager_products_and_date(workbook_of, sample_rows):
+    row = next(r for r in sample_rows if r["id"] == "OPP-1001")
+    ws = openpyxl.load_workbook(workbook_of(row["rep"]))["OPP-1001"]
+    assert ws["A1"].value == "销售阶段评估表"
+    assert (ws["A2"].value, ws["B2"].value) == ("项目名称", row["project"])
+    assert ws["I2"].value == row["customer"]
+    assert (ws["A3"].value, ws["B3"].value) == ("项目经理(销售负责人)", f'{row["rep"]} / {row["project_manager"]}')
+    assert (ws["H3"].value, ws["I3"].value) == ("提供的产品", row["product"])
+    assert ws["I4"].value == "2026-11-20"
+
+
+def test_current_stage_is_marked_with_a_dot_under_its_column_and_nowhere_else(workbook_of, sample_rows):
+    row = next(r for r in sample_rows if r["id"] == "OPP-1001")  # stage 'approved' in the sample CSV
+    ws = openpyxl.load_workbook(workbook_of(row["rep"]))["OPP-1001"]
+    marks = {key: ws.cell(row=8, column=col).value for key, col in STAGE_COLUMN.items()}
+    assert marks == {key: (MARK if key == "approved" else None) for key in STAGE_COLUMN}
+    assert ws.cell(row=6, column=STAGE_COLUMN["approved"]).value == "4 引导客户立项"
+
+
+def test_answers_are_yes_no_dropdowns_prefilled_from_the_masters_checklist(workbook_of, sample_rows):
+    row = next(r for r in sample_rows if r["id"] == "OPP-1001")
+    ws = openpyxl.load_workbook(workbook_of(row["rep"]))["OPP-1001"]
+    refs = {k[4:]: v for k, v in block(ws).items() if k.startswith("chk:")}
+    assert set(refs) == {c.key for c in BIG.criteria()}
+    for key, ref in refs.items():
+        csv_value = row[f"chk:{key}"]
+        assert ws[ref].value == {"1": "是", "0": "否", "": None}[csv_value], key
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.formula1 == '"是,否"']
+    assert len(lists) == 1
+    covered = {str(r) for r in lists[0].sqref.ranges}
+    assert covered == set(refs.values())
+
+
+def test_only_the_answer_marker_and_notes_cells_are_unlocked_on_a_protected_sheet(workbook_of):
+    ws = openpyxl.load_workbook(workbook_of("李强"))["OPP-1001"]
+    assert ws.protection.sheet is True
+    b = block(ws)
+    inputs = {v for k, v in b.items() if k.startswith(("chk:", "marker:"))} | {b["notes"]}
+    unlocked = {c.coordinate for row in ws.iter_rows(min_row=1, max_row=30, max_col=41) for c in row
+                if c.protection.locked is False and c.coordinate in {m.split(":")[0] for m in map(str, [c.coordinate])}}
+    # Cells inside merged input ranges are unlocked too; every unlocked top-left cell is an input cell.
+    merged_inner = {cell for rng in ws.merged_cells.ranges for cell in _cells(rng) if cell != rng.coord.split(":")[0]}
+    assert unlocked - merged_inner == inputs
+
+
+def _cells(rng) -> set[str]:
+    from openpyxl.utils import get_column_letter
+
+    return {f"{get_column_letter(c)}{r}" for r in range(rng.min_row, rng.max_row + 1)
+            for c in range(rng.min_col, rng.max_col + 1)}
+
+
+def test_hidden_block_names_opportunity_methodology_rep_token_and_format_version(workbook_of):
+    ws = openpyxl.load_workbook(workbook_of("李强"))["OPP-1001"]
+    b = block(ws)
+    assert b["format"] == "funnel_xl.assessment"
+    assert (b["opportunity"], b["methodology"], b["rep"], b["format_version"]) == ("OPP-1001", "big_project", "李强", "1")
+    assert len(b["token"]) == 16
+    assert ws.column_dimensions["AN"].hidden and ws.column_dimensions["AO"].hidden
+
+
+def test_derived_stage_is_a_live_formula_with_a_cached_value_for_previews(workbook_of, sample_rows):
+    path = workbook_of("李强")
+    ws = openpyxl.load_workbook(path)["OPP-1001"]
+    formula_cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert len(formula_cells) == 1 and formula_cells[0].value.startswith("=IF(NOT(AND(")
+    cached = openpyxl.load_workbook(path, data_only=True)["OPP-1001"][formula_cells[0].coordinate].value
+    # OPP-1001's checklist in the CSV: every required criterion of stages 1-4 is 1 and the first criterion of
+    # stage 5 (客户认可我们的产品) is 0, so the evidence supports stage 4, 引导客户立项.
+    row = next(r for r in sample_rows if r["id"] == "OPP-1001")
+    assert all(row[f"chk:{c.key}"] == "1" for s in BIG.stages[:4] for c in s.required_criteria)
+    assert row["chk:recognition_meets_requirements"] == "0"
+    assert cached == "引导客户立项"
+
+
+def test_a_filter_that_matches_nothing_is_an_error_naming_it(master, tmp_path):
+    with pytest.raises(InputError, match="nobody"):
+        generate_forms(master, tmp_path / "out", rep="nobody", as_of=AS_OF)
+
+
+def test_one_opportunity_gives_one_workbook_with_one_form(master, tmp_path):
+    paths = generate_forms(master, tmp_path / "out", opportunity="OPP-1001", as_of=AS_OF)
+    assert len(paths) == 1
+    assert openpyxl.load_workbook(paths[0]).sheetnames[0] == "OPP-1001"
+
+
+def test_progress_reports_every_form_up_to_the_total(master, tmp_path, sample_rows):
+    seen = []
+    generate_forms(master, tmp_path / "out", as_of=AS_OF, progress=lambda d, t, m: seen.append((d, t)))
+    total = len(formable(sample_rows))
+    assert seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_labels_follow_the_workbook_language(tmp_path):
+    from funnel_xl.workbook.build import build_workbook
+
+    en = build_workbook(tmp_path / "en.xlsm", lang="en")
+    paths = generate_forms(en, tmp_path / "out", opportunity="OPP-1001", as_of=AS_OF)
+    ws = openpyxl.load_workbook(paths[0])["OPP-1001"]
+    assert ws["A1"].value == "Stage assessment"
+    assert ws["A2"].value == "Project"
+    b = block(ws)
+    answers = {ws[v].value for k, v in b.items() if k.startswith("chk:")}
+    assert answers <= {"Yes", "No", None}
+    assert openpyxl.load_workbook(paths[0]).sheetnames[-1] == "My quota"
+
+
+# --- LibreOffice: one page, and the formula agrees with the domain ----------------------------------------------
+
+def _pdf_pages(pdf: Path) -> tuple[int, str]:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(l for l in info.splitlines() if l.startswith("Pages:")).split()[1])
+    size = next(l for l in info.splitlines() if l.startswith("Page size:"))
+    return pages, size
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
+                    reason="LibreOffice and poppler are needed")
+def test_libreoffice_prints_each_form_and_the_quota_sheet_on_exactly_one_a4_page(workbook_of, tmp_path):
+    from funnel_xl.libreoffice import _convert
+
+    path = workbook_of("张伟")
+    sheets = openpyxl.load_workbook(path).sheetnames
+    # Plain PDF export (not render_pngs' one-page-per-sheet option), so page breaks are LibreOffice's own.
+    pdf = _convert(path, tmp_path, "pdf:calc_pdf_Export")
+    pages, size = _pdf_pages(pdf)
+    assert pages == len(sheets)
+    assert "(A4)" in size
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is needed")
+def test_libreoffice_recalculates_the_derived_stage_as_the_domain_rule_says(workbook_of, tmp_path):
+    from funnel_xl.domain.stages import derive_stage_from_answers
+    from funnel_xl.libreoffice import recalculate
+
+    src = tmp_path / "filled.xlsx"
+    wb = openpyxl.load_workbook(workbook_of("李强"))
+    cases = {}
+    for name, answered in zip(wb.sheetnames[:3], (1, 2, 5)):
+        ws = wb[name]
+        refs = {k[4:]: v for k, v in block(ws).items() if k.startswith("chk:")}
+        answers = {}
+        for stage_index, stage in enumerate(BIG.stages):
+            for c in stage.criteria:
+                answers[c.key] = stage_index < answered  # stages before `answered` all 是, the rest all 否
+                ws[refs[c.key]] = "是" if answers[c.key] else "否"
+        cases[name] = BIG.stage(derive_stage_from_answers(answers, BIG)).zh
+    # By hand: all criteria of the first 1, 2, 5 stages met -> stage 1, 2, 5.
+    assert list(cases.values()) == ["定位目标客户群", "发掘潜在商机", "赢得客户认可"]
+    wb.save(src)
+    out = recalculate(src, tmp_path / "lo")
+    recalculated = openpyxl.load_workbook(out, data_only=True)
+    for name, expected in cases.items():
+        ws = recalculated[name]
+        derived_row = 9 + max(len(s.criteria) for s in BIG.stages)
+        assert ws.cell(row=derived_row, column=2).value == expected
+
+
+def test_quota_sheets_give_every_rep_their_annual_quota_from_the_reps_table(master, tmp_path, sample_emails):
+    import csv
+
+    from funnel_xl.paths import sample_dir
+    from funnel_xl.services.forms import build_quota_sheets
+
+    with open(sample_dir() / "reps.csv", encoding="utf-8-sig", newline="") as fh:
+        quotas = {r["rep"]: float(r["annual_quota"] or 0) for r in csv.DictReader(fh)}
+    paths = build_quota_sheets(master, tmp_path / "quota", AS_OF)
+    assert len(paths) == len(quotas)
+    for rep, quota in quotas.items():
+        ws = openpyxl.load_workbook(next(p for p in paths if f"_{rep}_" in p.name)).active
+        assert ws["A6"].value == "年度定额(元)" and ws["B6"].value == quota
+
+
+def test_the_forms_command_writes_the_workbooks_and_prints_their_paths(master, tmp_path, capsys):
+    import argparse
+
+    from funnel_xl.forms.cli import add_forms_commands
+
+    parser = argparse.ArgumentParser()
+    add_forms_commands(parser.add_subparsers())
+    args = parser.parse_args(["forms", str(master), "-o", str(tmp_path / "out"), "--rep", "周磊",
+                              "--as-of", "2026-11-20", "--quiet"])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out.split()
+    assert [Path(p).name for p in printed] == ["评估表_周磊.xlsx"]

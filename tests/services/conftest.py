@@ -1,0 +1,70 @@
+"""Fixtures for the use cases: the sample workbook built once, copied (with its history) for each test."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from funnel_xl.history import history_path
+from funnel_xl.workbook.build import build_workbook
+
+
+@pytest.fixture(scope="session")
+def sample_master(tmp_path_factory) -> Path:
+    """Funnel.xlsm built from the shipped sample (already recalculated as of the sample's report date)."""
+    return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm", data="sample")
+
+
+@pytest.fixture
+def workbook(sample_master, tmp_path) -> Path:
+    """A private copy of the sample master and its snapshot history."""
+    target = tmp_path / "Funnel.xlsm"
+    shutil.copy2(sample_master, target)
+    shutil.copy2(history_path(sample_master), history_path(target))
+    return target
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The command line as a user runs it: a separate process, its exit code, its two streams."""
+    return subprocess.run([sys.executable, "-m", "funnel_xl.cli", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i.filename) for i in zf.infolist()}
+
+
+def add_user_sheet(path: Path, name: str, text: str) -> None:
+    """Add a sheet the way Excel would save one a user inserted (part, relationship, content type, workbook entry)."""
+    parts = members(path)
+    n = 1 + max(int(m) for m in re.findall(r"xl/worksheets/sheet(\d+)\.xml", " ".join(parts)))
+    part = f"xl/worksheets/sheet{n}.xml"
+    parts[part] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        f'<row r="1"><c r="A1" t="inlineStr"><is><t>{text}</t></is></c></row></sheetData></worksheet>'
+    ).encode()
+    ct = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = ct.replace(
+        "</Types>",
+        f'<Override PartName="/{part}" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/></Types>').encode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+        "</Relationships>",
+        '<Relationship Id="rIdUser1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        f'worksheet" Target="worksheets/sheet{n}.xml"/></Relationships>').encode()
+    wb = parts["xl/workbook.xml"].decode()
+    sheet_id = 1 + max(int(m) for m in re.findall(r'sheetId="(\d+)"', wb))
+    parts["xl/workbook.xml"] = wb.replace(
+        "</sheets>", f'<sheet name="{name}" sheetId="{sheet_id}" r:id="rIdUser1"/></sheets>').encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name_, data in parts.items():
+            zf.writestr(name_, data)

@@ -1,0 +1,244 @@
+"""The live (xlwings) door of Recalculate against real xlwings objects: xlwings' remote engine (test-only, the
+noncommercial key) opened on the JSON a client would send for the built sample workbook.
+
+Both doors must read the same tables and write the same values, and the live door must make a constant number
+of Range calls per table and per output sheet, however many opportunities there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections import Counter
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from funnel_xl.sample import load_sample
+from funnel_xl.services.recalculate import recalculate
+from funnel_xl.workbook import contract, layout
+from funnel_xl.workbook.build import write_workbook
+from funnel_xl.workbook.file_adapter import FileWorkbook
+from funnel_xl.workbook.live_adapter import LiveWorkbook, number_format_blocks
+from funnel_xl.workbook.model import OutputSheet
+
+AS_OF = dt.date(2026, 11, 20)
+RUN_AT = dt.datetime(2026, 11, 20, 9, 0)
+TABLES = (contract.TABLE_META, contract.TABLE_STAGES, contract.TABLE_CRITERIA, contract.TABLE_OPPORTUNITIES,
+          contract.TABLE_REPS)
+
+
+def remote_xlwings():
+    """xlwings with its remote engine registered (xlwings.pro under the noncommercial key: tests only)."""
+    os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    import xlwings as xw
+
+    if "remote" not in [e.name for e in xw.engines]:
+        from xlwings.pro import _xlremote
+
+        xw.engines.add(xw.main.Engine(impl=_xlremote.engine))
+    return xw
+
+
+def _json_cell(value):
+    """A cell as the Office Scripts client sends it: "" for blank, dates as ISO text with Z."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if isinstance(value, dt.date):
+        return f"{value.isoformat()}T00:00:00.000Z"
+    return value
+
+
+def book_json(path) -> dict:
+    """The request body xlwings' client (js/xlwings.ts) builds for a workbook: book, names, sheets with their
+    used-range values from A1 and their tables' addresses."""
+    xw = remote_xlwings()
+    wb = openpyxl.load_workbook(path, data_only=True)
+    sheets = []
+    for ws in wb.worksheets:
+        values = [[_json_cell(c) for c in row] for row in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+        tables = []
+        for name, ref in ws.tables.items():
+            first, last = ref.split(":")
+            header_last = "".join(ch for ch in last if ch.isalpha()) + "".join(ch for ch in first if ch.isdigit())
+            body_first_row = int("".join(ch for ch in first if ch.isdigit())) + 1
+            body_first = "".join(ch for ch in first if ch.isalpha()) + str(body_first_row)
+            tables.append({
+                "name": name, "range_address": ref, "header_row_range_address": f"{first}:{header_last}",
+                "data_body_range_address": f"{body_first}:{last}", "total_row_range_address": None,
+                "show_headers": True, "show_totals": False, "table_style": "TableStyleLight1",
+                "show_autofilter": True,
+            })
+        sheets.append({"name": ws.title, "values": values or [[]], "pictures": [], "tables": tables})
+    return {"client": "Microsoft Office Scripts", "version": xw.__version__,
+            "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
+            "names": [], "sheets": sheets}
+
+
+class Recording:
+    """Wraps a port to keep the output sheets handed to it."""
+
+    def __init__(self, port):
+        self.port, self.written = port, {}
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
+
+    def write_sheets(self, sheets):
+        self.written.update(sheets)
+        self.port.write_sheets(sheets)
+
+
+def _as_json_value(value):
+    """What the remote engine sends to Excel for a Python value (its ``prepare_xl_data_element``)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@pytest.fixture(scope="module")
+def both_doors(built_sample, tmp_path_factory):
+    """Recalculate the built sample through the file adapter and through the live adapter."""
+    xw = remote_xlwings()
+    folder = tmp_path_factory.mktemp("doors")
+    file_copy = shutil.copy(built_sample, folder / "Funnel.xlsm")
+    file_door = Recording(FileWorkbook(file_copy, output=folder / "out.xlsm", quiet=True))
+    file_result = recalculate(file_door, AS_OF, run_at=RUN_AT, save=True)
+    book = xw.Book(json=book_json(built_sample))
+    live_door = Recording(LiveWorkbook(book))
+    live_result = recalculate(live_door, AS_OF, run_at=RUN_AT, save=True)
+    return file_door, file_result, live_door, live_result, book, folder / "out.xlsm"
+
+
+def test_both_doors_read_every_input_table_the_same(built_sample):
+    xw = remote_xlwings()
+    files = FileWorkbook(built_sample, quiet=True)
+    live = LiveWorkbook(xw.Book(json=book_json(built_sample)))
+    for name in TABLES:
+        a, b = files.read_table(name), live.read_table(name)
+        assert (a.name, a.sheet) == (b.name, b.sheet)
+        assert list(a.frame.columns) == list(b.frame.columns)
+        assert list(a.frame.index) == list(b.frame.index)  # the sheet's row numbers, for pointing at problems
+        left = a.frame.map(_comparable)
+        right = b.frame.map(_comparable)
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)
+
+
+def _comparable(value):
+    """Readers differ in number types (1 vs 1.0) and dates (date vs datetime); the user sees the same cell."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time() else value
+    return value
+
+
+def test_both_doors_compute_the_same_figures_and_problems(both_doors):
+    _, file_result, _, live_result, _, _ = both_doors
+    assert file_result.summary() == live_result.summary()
+    assert file_result.summary()["weighted_forecast"] > 0
+
+
+def test_both_doors_write_the_same_values_to_every_output_sheet(both_doors):
+    file_door, _, live_door, _, _, _ = both_doors
+    assert set(file_door.written) == set(live_door.written) == {
+        contract.sheet_name(k) for k in ("forecast", "funnel", "quota", "progress", "problems")}
+    for name, sheet in file_door.written.items():
+        assert sheet.rows() == live_door.written[name].rows(), name
+
+
+def test_the_values_sent_to_excel_are_the_values_the_file_door_saved(both_doors):
+    file_door, _, _, _, book, out = both_doors
+    sent = {}
+    names = [s.name for s in book.sheets]
+    for action in book.json()["actions"]:
+        if action["func"] == "setValues":
+            sent[names[action["sheet_position"]]] = action["values"]
+    saved = openpyxl.load_workbook(out, data_only=False)
+    for name, sheet in file_door.written.items():
+        expected = [[_as_json_value(v) for v in row] for row in sheet.rows()]
+        assert sent[name] == expected, name
+        ws = saved[name]
+        on_disk = [[ws.cell(r, c).value for c in range(1, sheet.max_col + 1)] for r in range(1, sheet.max_row + 1)]
+        assert [[_as_json_value(v) for v in row] for row in on_disk] == expected, name
+
+
+def test_the_live_door_clears_each_output_sheet_once_and_saves_the_book_once(both_doors):
+    *_, book, _ = both_doors
+    calls = Counter(a["func"] for a in book.json()["actions"])
+    assert calls["rangeClearContents"] == 5 and calls["setValues"] == 5
+    assert calls["save"] == 1
+
+
+def _actions_for_sample_of(n_copies: int, tmp_path) -> tuple[Counter, int]:
+    """Recalculate a workbook holding the sample's opportunities n times over; count write actions and reads."""
+    xw = remote_xlwings()
+    sample = load_sample()
+    from funnel_xl.methodologies import load_methodology
+
+    copies = []
+    for k in range(n_copies):
+        part = sample.opportunities.copy()
+        part["id"] = part["id"] + (f"-{k}" if k else "")
+        copies.append(part)
+    opps = pd.concat(copies)
+    opps.index = pd.RangeIndex(2, 2 + len(opps))
+    path = write_workbook(tmp_path / f"Funnel{n_copies}.xlsx", lang="zh-CN", methodology=load_methodology("big_project"),
+                          opportunities=opps, reps=sample.reps, vba=False)
+    book = xw.Book(json=book_json(path))
+    reads = Counter()
+    original = xw.main.Range.value
+
+    def counting(self):
+        reads["value"] += 1
+        return original.fget(self)
+
+    xw.main.Range.value = property(counting, original.fset)
+    try:
+        recalculate(LiveWorkbook(book), AS_OF, run_at=RUN_AT, save=False)
+    finally:
+        xw.main.Range.value = original
+    return Counter(a["func"] for a in book.json()["actions"]), reads["value"]
+
+
+def test_range_calls_stay_constant_when_the_opportunities_grow_tenfold(tmp_path):
+    small_writes, small_reads = _actions_for_sample_of(1, tmp_path)
+    big_writes, big_reads = _actions_for_sample_of(10, tmp_path)
+    assert small_reads == big_reads == len(TABLES)  # one read of each table, header and body together
+    assert small_writes == big_writes
+    assert sum(big_writes.values()) < 400  # bounded by blocks and columns; 640 rows would need thousands per cell
+
+
+def test_number_formats_are_set_per_run_of_like_cells_not_per_cell():
+    sheet = OutputSheet("funnel")
+    for r in range(5, 105):
+        sheet.put(r, 2, 0.5, "percent")
+        sheet.put(r, 3, 1000.0, "money")
+    sheet.put(105, 2, "n/a", "text")
+    assert number_format_blocks(sheet) == [
+        ((5, 104, 2), layout.PALETTE["percent"]["num_format"]), ((105, 105, 2), "General"),
+        ((5, 104, 3), layout.PALETTE["money"]["num_format"])]
+
+
+def test_a_missing_table_is_named_with_the_tables_the_book_has(built_sample):
+    xw = remote_xlwings()
+    live = LiveWorkbook(xw.Book(json=book_json(built_sample)))
+    with pytest.raises(Exception) as info:
+        live.read_table("tblNope")
+    assert "tblNope" in str(info.value) and contract.TABLE_OPPORTUNITIES in str(info.value)
+
+
+def test_the_status_line_falls_back_to_stderr_where_excel_has_no_status_bar(built_sample, capsys):
+    xw = remote_xlwings()
+    LiveWorkbook(xw.Book(json=book_json(built_sample))).status("正在计算预测……")
+    assert "正在计算预测" in capsys.readouterr().err
