@@ -16,6 +16,7 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
+from funnel_xl.domain.parsing import is_blank
 from funnel_xl.errors import InputError
 
 UPDATE_COLUMNS: tuple[str, ...] = ("id", "column", "old", "new")
@@ -39,14 +40,6 @@ class MergeResult:
         return bool(self.added_ids) or not self.updated.empty
 
 
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
 def _normal(value: object) -> object:
     """One comparable form per value, so 1054 and 1054.0, or a date and its midnight Timestamp, match."""
     if isinstance(value, bool):
@@ -62,8 +55,8 @@ def _normal(value: object) -> object:
 
 def same_value(old: object, new: object) -> bool:
     """Whether two cells hold the same value (both blank counts as the same)."""
-    if _is_missing(old) or _is_missing(new):
-        return _is_missing(old) and _is_missing(new)
+    if is_blank(old) or is_blank(new):
+        return is_blank(old) and is_blank(new)
     a, b = _normal(old), _normal(new)
     if isinstance(a, float) and isinstance(b, float):
         return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9)
@@ -74,7 +67,7 @@ def _check_unique(frame: pd.DataFrame, key: str, which: str) -> None:
     if key not in frame.columns:
         raise InputError(f"{which} table has no {key!r} column to match rows by")
     ids = frame[key]
-    if ids.map(_is_missing).any():
+    if ids.map(is_blank).any():
         raise InputError(f"{which} table has a row without {key!r}; every row needs one to be matched")
     dup = ids[ids.duplicated()]
     if not dup.empty:
@@ -127,7 +120,7 @@ def merge_by_id(existing: pd.DataFrame, incoming: pd.DataFrame, *, key: str = "i
             continue
         for at in changed[changed].index:
             value, was = new.at[at], old.at[at]
-            changes.append((at, col_order, matched.at[at, key], col, None if _is_missing(was) else was, value))
+            changes.append((at, col_order, matched.at[at, key], col, None if is_blank(was) else was, value))
         values = new[changed].tolist()
         if merged[col].dtype != object and not all(_fits(merged[col].dtype, v) for v in values):
             merged[col] = merged[col].astype("object")

@@ -22,7 +22,7 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import (
     OPPORTUNITY_COLUMNS, REP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS, Problem,
 )
-from funnel_xl.domain.parsing import parse_amount
+from funnel_xl.domain.parsing import is_blank, parse_amount
 from funnel_xl.errors import InputError, MappingError
 from funnel_xl.exchange.mapping import DATE_FIELDS, FromReps, Mapping, REPS_DATE_FIELDS, load_mapping
 from funnel_xl.labels import label
@@ -145,10 +145,6 @@ def _require_columns(raw: pd.DataFrame, wanted: set[str], mapping: Mapping, wher
 
 # ---------------------------------------------------------------- cell parsing
 
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _parse_number(value: object) -> float | None:
     """An amount as the workbook reads one (1,054.50, 120万, ¥1,200,000), or None when it is not one."""
     try:
@@ -234,7 +230,7 @@ class _Translator:
     def text(self, record, field):
         column = self.mapping.columns[field]
         value = record[column]
-        if _blank(value):
+        if is_blank(value):
             if field in REQUIRED_OPPORTUNITY_COLUMNS:
                 self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
                                                       "for you to fill in")
@@ -246,7 +242,7 @@ class _Translator:
     def parsed(self, record, field, parse, expected, formats=()):
         column = self.mapping.columns[field]
         value = record[column]
-        if _blank(value):
+        if is_blank(value):
             if field in REQUIRED_OPPORTUNITY_COLUMNS:
                 self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
                                                       "for you to fill in")
@@ -270,7 +266,7 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
     for record in raw.to_dict("records"):
         line = record[LINE]
         ident = record[cols["id"]]
-        if _blank(ident):
+        if is_blank(ident):
             tr.warn(line, cols["id"], None, "blank; every opportunity needs an id, so the row is left out",
                     "error")
             continue
@@ -289,7 +285,7 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
                     f"{', '.join(mapping.status)}; the row is left out", "error")
             continue
         row = {"_line": line, "stage": stage, "status": status, ESTIMATED: False}
-        amount_blank = _blank(record[cols["amount"]]) if "amount" in cols else True
+        amount_blank = is_blank(record[cols["amount"]]) if "amount" in cols else True
         for field in cols:
             if field in ("stage", "status") or (field == "amount" and amount_blank):
                 continue
@@ -378,7 +374,7 @@ def _load_reps(mapping: Mapping, export_path: Path, problems: list[Problem]) -> 
         row = {}
         for field, column in spec.columns.items():
             value = record[column]
-            if _blank(value):
+            if is_blank(value):
                 row[field] = None
             elif field in REPS_DATE_FIELDS:
                 row[field] = _parse_date(value, mapping.date_formats)

@@ -379,7 +379,7 @@ def _patched_parts(book: FileWorkbook, master: Master, changed_rows: dict, worki
     part = book.index.sheet(table.sheet).part
     with zipfile.ZipFile(book.path) as zf:
         sheet_xml = zf.read(part).decode("utf-8")
-        styles = book._styles(zf)
+        styles = book.styles(zf)
         audit_part = book.index.sheet(audit_name).part
         audit_xml = zf.read(audit_part).decode("utf-8")
     writes: dict[tuple[int, int], Write] = {}

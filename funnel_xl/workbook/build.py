@@ -16,14 +16,13 @@ import pandas as pd
 import xlsxwriter
 
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
-from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import InputError
 from funnel_xl.labels import check_language, label
 from funnel_xl.workbook import ribbon
 from funnel_xl.workbook.sheets.config import write_config_sheet
 from funnel_xl.workbook.contract import SHEET_KEYS
+from funnel_xl.workbook.formula_cache import cached_figures
 from funnel_xl.workbook.sheets.context import BuildContext, code_name
 from funnel_xl.workbook.sheets.guide import write_guide_sheet
 from funnel_xl.workbook.sheets.opportunities import write_opportunities_sheet
@@ -102,18 +101,6 @@ def empty_opportunities(m: Methodology) -> pd.DataFrame:
 
 def empty_reps() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in REP_COLUMNS})
-
-
-def cached_figures(opportunities: pd.DataFrame, m: Methodology) -> pd.DataFrame:
-    """The domain's figures behind the formula cells: win_rate, weighted, derived_stage, stage_gap."""
-    if opportunities.empty:
-        return pd.DataFrame(columns=["win_rate", "weighted", "derived_stage", "stage_gap"])
-    rated = with_rates(opportunities, m)
-    derived = derive_stages(opportunities, m)
-    return pd.DataFrame({
-        "win_rate": rated["win_rate"], "weighted": rated["weighted"],
-        "derived_stage": derived["derived_stage"], "stage_gap": derived["stage_gap"],
-    }, index=opportunities.index)
 
 
 def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, opportunities: pd.DataFrame,

@@ -106,11 +106,11 @@ def patch_cells(sheet_xml: str, writes: dict[tuple[int, int], Write], *, templat
     out.append(sheet_xml[pos:])
     result = "".join(out)
     if new_rows:
-        result = _insert_rows(result, new_rows)
+        result = insert_rows(result, new_rows)
     return result
 
 
-def _insert_rows(xml: str, new_rows: list[tuple[int, str]]) -> str:
+def insert_rows(xml: str, new_rows: list[tuple[int, str]]) -> str:
     """Insert whole new rows at their place in row order inside <sheetData>, in one pass."""
     import bisect
 
@@ -165,8 +165,10 @@ def grow_table_xml(table_xml: str, new_last_row: int) -> str:
     return _SQREF.sub(repl, table_xml)
 
 
-def grow_sheet_ranges(sheet_xml: str, old_last_row: int, new_last_row: int, first_col: int, last_col: int) -> str:
-    """Stretch data validations and conditional formats that end on the table's old last row."""
+def grow_sheet_ranges(sheet_xml: str, first_row: int, old_last: int, new_last: int, first_col: int,
+                      last_col: int) -> str:
+    """Data validations and conditional formats that cover a table's rows down to its old last row, stretched
+    to the new last row. A one-row table's ranges are single cells (sqref="J5"), so those count too."""
 
     def repl(m: re.Match) -> str:
         parts = []
@@ -176,14 +178,12 @@ def grow_sheet_ranges(sheet_xml: str, old_last_row: int, new_last_row: int, firs
             except ValueError:
                 parts.append(piece)
                 continue
-            if r2 == old_last_row and first_col <= c1 and c2 <= last_col and ":" in piece:
-                piece = f"{col_letter(c1)}{r1}:{col_letter(c2)}{new_last_row}"
+            if r2 == old_last and r1 >= first_row and first_col <= c1 and c2 <= last_col:
+                piece = f"{col_letter(c1)}{r1}:{col_letter(c2)}{new_last}"
             parts.append(piece)
         return f'{m.group(1)}="{" ".join(parts)}"'
 
     head, sep, tail = sheet_xml.partition("</sheetData>")
     if not sep:
         return sheet_xml
-    tail = re.sub(r'(sqref)="([^"]+)"', repl, tail)
-    tail = re.sub(r'<dimension ref="[^"]*"/>', "", tail)
-    return head + sep + tail
+    return head + sep + re.sub(r'(sqref)="([^"]+)"', repl, tail)

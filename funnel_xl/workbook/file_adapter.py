@@ -92,7 +92,8 @@ class FileWorkbook:
         if not self.quiet:
             print(message, file=sys.stderr)
 
-    def _styles(self, zf: zipfile.ZipFile) -> dict[str, int]:
+    def styles(self, zf: zipfile.ZipFile) -> dict[str, int]:
+        """Palette key -> style index, read from the hidden _styles sheet's sample cells (0 where missing)."""
         info = self.index.sheet(STYLES_SHEET)
         if info is None:
             return {}
@@ -103,7 +104,7 @@ class FileWorkbook:
     def save(self) -> None:
         replaced: dict[str, bytes] = {}
         with zipfile.ZipFile(self.path) as zf:
-            styles = self._styles(zf)
+            styles = self.styles(zf)
             for name, sheet in self._pending.items():
                 info = self.index.sheet(name)
                 xml = zf.read(info.part).decode("utf-8")

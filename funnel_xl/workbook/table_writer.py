@@ -23,15 +23,15 @@ from defusedxml import ElementTree as ET
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import (
-    parse_amount, parse_bool, parse_category, parse_customer_size, parse_date, parse_priority, parse_status,
+    is_blank, parse_amount, parse_bool, parse_category, parse_customer_size, parse_date, parse_priority, parse_status,
     parse_text,
 )
 from funnel_xl.domain.schema import CHECKLIST_PREFIX
 from funnel_xl.errors import FunnelError, WorkbookFormatError
 from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook import contract
-from funnel_xl.workbook.build import cached_figures
-from funnel_xl.workbook.cell_patch import Write, _insert_rows, move_formula, patch_cells
+from funnel_xl.workbook.formula_cache import derived_cell_values, number_or_blank
+from funnel_xl.workbook.cell_patch import Write, grow_sheet_ranges, insert_rows, move_formula, patch_cells
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.package import NS_MAIN, col_letter, split_ref
 from funnel_xl.workbook.reader import Inputs, read_inputs
@@ -54,14 +54,6 @@ _COUNT_POSITIVE = re.compile(r'^COUNTIF\((\w+)\[\[#Data\],\[(.+)\]\],">0"\)$')
 
 # --- values: canonical <-> what the sheet shows ----------------------------------------------------------
 
-def _blank(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -69,7 +61,7 @@ def _plain(value: object) -> object:
 def display_value(column: str, value: object, methodology: Methodology, lang: str) -> object:
     """A canonical value as the builder shows it: the cell value (a date as its serial number) or None."""
     value = _plain(value)
-    if _blank(value):
+    if is_blank(value):
         return None
     if column == "stage":
         stage = methodology.stage(str(value)) if str(value) in methodology.stage_keys else None
@@ -94,7 +86,7 @@ def canonical_value(column: str, value: object, methodology: Methodology) -> obj
     """A cell as the sheet holds it, read back to its canonical form; a value that does not read stays as it is
     (the import then overwrites it, and Recalculate reports it), so nothing is guessed and nothing is lost."""
     value = _plain(value)
-    if _blank(value):
+    if is_blank(value):
         return None
     try:
         if column == "stage":
@@ -158,7 +150,7 @@ class _Table:
 
     def blank_rows_at_end(self) -> list[int]:
         """Trailing table rows with no value in any canonical column: the first places appended rows go."""
-        blank = self.existing.map(_blank).all(axis=1) if len(self.existing.columns) else \
+        blank = self.existing.map(is_blank).all(axis=1) if len(self.existing.columns) else \
             pd.Series(True, index=self.existing.index)
         rows: list[int] = []
         for row in reversed(self.existing.index.tolist()):
@@ -252,7 +244,7 @@ class TableWriter:
     def append(self, name: str, values: dict[str, object]) -> None:
         """Add a row at the end of the table; columns the table lacks are an error, not silently dropped."""
         t = self.table(name)
-        unknown = [c for c, v in values.items() if c not in t.keys and not _blank(v)]
+        unknown = [c for c, v in values.items() if c not in t.keys and not is_blank(v)]
         if unknown:
             raise WorkbookFormatError(f"{self.book.path.name}: table {name} on sheet {t.sheet} has no column for "
                                       f"{', '.join(map(repr, unknown))}")
@@ -274,7 +266,7 @@ class TableWriter:
                     continue
                 sheet_xml = zf.read(t.sheet_part).decode("utf-8")
                 table_xml = zf.read(t.table_part).decode("utf-8")
-                sheet_xml = _ensure_styled_row(sheet_xml, t, self.book._styles(zf))
+                sheet_xml = _ensure_styled_row(sheet_xml, t, self.book.styles(zf))
                 sheet_xml, table_xml, new_last = self._write_table(t, sheet_xml, table_xml)
                 replaced[t.sheet_part] = sheet_xml.encode("utf-8")
                 if new_last != t.last_row:
@@ -326,7 +318,7 @@ class TableWriter:
         sheet_xml = patch_cells(sheet_xml, writes, template_row=old_last)
         if new_last != old_last:
             first_col, last_col = split_ref(t.ref)[1], split_ref(t.ref)[3]
-            sheet_xml = stretch_ranges(sheet_xml, t.first_row, old_last, new_last, first_col, last_col)
+            sheet_xml = grow_sheet_ranges(sheet_xml, t.first_row, old_last, new_last, first_col, last_col)
             sheet_xml = _grow_dimension(sheet_xml, new_last)
             table_xml = _grow_table(table_xml, old_last, new_last)
         return sheet_xml, table_xml, new_last
@@ -355,39 +347,7 @@ class TableWriter:
 
     def derived_values(self, table: pd.DataFrame) -> pd.DataFrame:
         """The cached value of each derived formula cell, as the formula shows it ("" where it shows blank)."""
-        names = {s.key: s.name(self.language) for s in self.methodology.stages}
-        frame = table.copy()
-        for column in ("id", "stage", "status", "amount"):
-            if column not in frame.columns:
-                frame[column] = None
-        frame["amount"] = pd.to_numeric(frame["amount"].map(lambda v: v if isinstance(v, (int, float))
-                                                            and not isinstance(v, bool) else np.nan),
-                                        errors="coerce").astype("float64")
-        frame["status"] = frame["status"].astype(object)
-        for column in [c for c in frame.columns if str(c).startswith(CHECKLIST_PREFIX)]:
-            # The formula counts only 是; a cell that did not read as yes/no is no evidence.
-            frame[column] = frame[column].map(lambda v: v if isinstance(v, bool) else None).astype(object)
-        cached = cached_figures(frame, self.methodology)
-        stage_known = frame["stage"].isin(self.methodology.stage_keys)
-        out = pd.DataFrame(index=frame.index)
-        out["win_rate"] = [_number_or_blank(v) if known else "" for v, known in zip(cached["win_rate"], stage_known)]
-        # The formula: IF(status=open, amount*rate, 0); a blank amount counts as 0, an unknown stage shows "".
-        weighted = []
-        for rate, amount, status, known in zip(cached["win_rate"], frame["amount"], frame["status"], stage_known):
-            if status != "open":
-                weighted.append(0.0)
-            elif not known:
-                weighted.append("")
-            else:
-                weighted.append((0.0 if math.isnan(amount) else float(amount)) * float(rate))
-        out["weighted"] = weighted
-        out["amount_wan"] = [0.0 if math.isnan(a) else float(a) / 10000.0 for a in frame["amount"]]
-        out["derived_stage"] = ["" if _blank(v) else names[v] for v in cached["derived_stage"]]
-        gaps = []
-        for gap, known in zip(cached["stage_gap"], stage_known):
-            gaps.append(_number_or_blank(gap) if known else "")
-        out["stage_gap"] = gaps
-        return out
+        return derived_cell_values(table, self.methodology, self.language)
 
     def _total_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame,
                       values: pd.DataFrame) -> dict[tuple[int, int], Write]:
@@ -425,14 +385,7 @@ def _ensure_styled_row(sheet_xml: str, t: _Table, palette: dict[str, int]) -> st
             else None
         s = f' s="{style}"' if style else ""
         cells.append(f'<c r="{col_letter(col)}{t.last_row}"{s}/>')
-    return _insert_rows(sheet_xml, [(t.last_row, f'<row r="{t.last_row}">{"".join(cells)}</row>')])
-
-
-def _number_or_blank(value: object) -> object:
-    if _blank(value):
-        return ""
-    value = float(value)
-    return "" if math.isnan(value) else value
+    return insert_rows(sheet_xml, [(t.last_row, f'<row r="{t.last_row}">{"".join(cells)}</row>')])
 
 
 def _unescape_header(text: str) -> str:
@@ -480,30 +433,6 @@ def _moved(cache: dict, formula: str, from_row: int, to_row: int, col: int) -> s
     if cache[key] is not None:
         return cache[key]
     return move_formula(formula, from_row, to_row, col)
-
-
-def stretch_ranges(sheet_xml: str, first_row: int, old_last: int, new_last: int, first_col: int,
-                   last_col: int) -> str:
-    """Data validations and conditional formats that cover the table's rows down to its old last row, stretched
-    to the new last row. A one-row table's ranges are single cells (sqref="J5"), so those count too."""
-
-    def repl(m: re.Match) -> str:
-        parts = []
-        for piece in m.group(2).split():
-            try:
-                r1, c1, r2, c2 = split_ref(piece)
-            except ValueError:
-                parts.append(piece)
-                continue
-            if r2 == old_last and r1 >= first_row and first_col <= c1 and c2 <= last_col:
-                piece = f"{col_letter(c1)}{r1}:{col_letter(c2)}{new_last}"
-            parts.append(piece)
-        return f'{m.group(1)}="{" ".join(parts)}"'
-
-    head, sep, tail = sheet_xml.partition("</sheetData>")
-    if not sep:
-        return sheet_xml
-    return head + sep + re.sub(r'(sqref)="([^"]+)"', repl, tail)
 
 
 def _grow_dimension(sheet_xml: str, new_last: int) -> str:

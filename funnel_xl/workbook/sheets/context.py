@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+from funnel_xl.domain.parsing import is_blank  # noqa: F401  (re-exported for the sheet writers)
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -51,15 +53,6 @@ class BuildContext:
             sheet.set_vba_name(code_name(key))
         self.sheets[key] = sheet
         return sheet
-
-
-def is_blank(value: object) -> bool:
-    """True for None, NaN, NaT and pandas NA: a cell the user left empty."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
 
 
 def write_value(sheet: Worksheet, row: int, col: int, value: object, fmt: Format | None) -> None:

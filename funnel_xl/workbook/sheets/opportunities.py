@@ -20,6 +20,7 @@ from funnel_xl.labels import catalogue
 from funnel_xl.workbook.contract import (
     TABLE_OPPORTUNITIES, TABLE_STAGES, Column, opportunity_columns, sheet_name,
 )
+from funnel_xl.workbook.formula_cache import derived_cell_values
 from funnel_xl.workbook.sheets.context import (
     BuildContext, column_ref, is_blank, quoted, this_row, write_value,
 )
@@ -127,32 +128,11 @@ def _label_or_value(ctx: BuildContext, key: str, value: object) -> str:
 
 def cached_rows(ctx: BuildContext) -> list[dict[str, object]]:
     """The cached value of every formula cell, from the domain's figures ("" where the formula shows blank)."""
-    names = {s.key: s.name(ctx.lang) for s in ctx.methodology.stages}
     if ctx.opportunities.empty:
         # The one blank row of an empty table: no stage (""), not open (0), no amount (0).
         return [{"win_rate": "", "weighted": 0.0, "amount_wan": 0.0, "derived_stage": "", "stage_gap": ""}]
-    out = []
-    for idx, r in ctx.opportunities.iterrows():
-        c = ctx.cached.loc[idx]
-        amount = r.get("amount")
-        out.append({
-            "win_rate": _number_or_blank(c["win_rate"]),
-            "weighted": _number_or_blank(c["weighted"]),
-            "amount_wan": 0.0 if is_blank(amount) else float(amount) / 10000.0,
-            "derived_stage": "" if is_blank(c["derived_stage"]) else names[c["derived_stage"]],
-            "stage_gap": _number_or_blank(c["stage_gap"]),
-        })
-    return out
+    return derived_cell_values(ctx.opportunities, ctx.methodology, ctx.lang).to_dict("records")
 
-
-def _number_or_blank(value: object) -> object:
-    if is_blank(value):
-        return ""
-    value = float(value)
-    return "" if math.isnan(value) else value
-
-
-# --- formulas --------------------------------------------------------------------------------------------
 
 def row_formulas(ctx: BuildContext, headers: dict[str, str]) -> dict[str, str]:
     """The live formula of each computed column (without '='), in structured references."""
