@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from funnel_xl.domain.figures import Figures
+from funnel_xl.labels import label
 from funnel_xl.reports.table import SheetLayout, wan
 
 
@@ -74,10 +77,15 @@ def _kind(out: SheetLayout, kind: str) -> str:
 
 
 def _value(fig: Figures, value, lang: str):
+    """A before/after value in words a manager reads: stage and status names, dates, amounts in 万."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
     if isinstance(value, str) and value in fig.methodology.stage_keys:
         return fig.methodology.stage(value).name(lang)
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, float) and pd.isna(value):
-        return None
+    if isinstance(value, str) and value in ("open", "won", "lost"):
+        return label(f"status.{value}", lang)
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return value.strftime("%Y-%m-%d")  # text: the column mixes dates, stages and amounts
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value / 10_000:,.1f}万" if lang == "zh-CN" else f"{value:,.0f}"
     return value

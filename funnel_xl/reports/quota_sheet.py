@@ -28,7 +28,7 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         tenure = tenure_months(hire, fig.as_of) if hire is not None and not pd.isna(hire) else None
         phase = phases.get(rep)
         phase_label = out.label(f"roadmap.phase.{phase}") if isinstance(phase, str) else "-"
-        rows.append([rep, region, tenure, phase_label, wan(r.quota), wan(r.achieved), r.attainment, wan(r.weighted),
+        rows.append([rep, phase_label, region, tenure, wan(r.quota), wan(r.achieved), r.attainment, wan(r.weighted),
                      r.coverage, wan(r.proposal)])
     q = fig.quota
     team_quota = q["quota"].sum(skipna=True)
@@ -50,17 +50,18 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         verdict = na if pd.isna(r.met) else (met if r.met else missed)
         note = _reason(out, getattr(r, "reason", None), None)
         phase = out.label(f"roadmap.phase.{r.phase}") if isinstance(r.phase, str) else "-"
-        rows.append([r.rep, phase, out.label(f"roadmap.milestone.{r.milestone}"), r.target, r.actual,
-                     f"{verdict} {note}".strip()])
+        rows.append([r.rep, phase, r.target, r.actual, f"{verdict} {note}".strip(),
+                     out.label(f"roadmap.milestone.{r.milestone}")])
         styles.append(value_style)
     start = row
-    row = out.table("roadmap", row, ("rep", "phase", "milestone", "target", "actual", "met"), rows)
+    # The milestone text goes last, where it can run on to the right without widening the columns above.
+    row = out.table("roadmap", row, ("rep", "phase", "target", "actual", "met", "milestone"), rows)
     # per-row number formats: counts, ratios and amounts share the target/actual columns
     for i, (values, style) in enumerate(zip(rows, styles)):
         r_ = start + 2 + i
+        out.sheet.put(r_, 3, values[2], style)
         out.sheet.put(r_, 4, values[3], style)
-        out.sheet.put(r_, 5, values[4], style)
-        out.sheet.put(r_, 6, values[5], "good" if values[5].startswith(met) else ("bad" if values[5].startswith(missed) else "text"))
+        out.sheet.put(r_, 5, values[4], "good" if values[4].startswith(met) else ("bad" if values[4].startswith(missed) else "text"))
     out.widths(first=12, others=13, count=10)
-    out.sheet.widths.update({2: 22, 3: 36, 4: 20})  # the roadmap's phase and milestone texts share these
+    out.sheet.widths[2] = 24  # the roadmap phase, in both tables
     return out

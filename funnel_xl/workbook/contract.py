@@ -68,13 +68,21 @@ class Column:
     header: str
 
 
+# The derived columns stand right after the status, beside the stage the rep claims: the assessed stage and the
+# gap are the rep/manager disagreement made visible, so they must not sit thirty columns away.
+DERIVED_AFTER = "status"
+
+
 def opportunity_columns(methodology: Methodology, lang: str = "zh-CN") -> list[Column]:
-    """All columns of tblOpportunities in order: fields, checklist, derived."""
-    cols = [Column(c, opportunity_header(c, lang)) for c in OPPORTUNITY_COLUMNS]
+    """All columns of tblOpportunities in order: fields (derived ones after the status), then the checklist."""
+    cols = []
+    for c in OPPORTUNITY_COLUMNS:
+        cols.append(Column(c, opportunity_header(c, lang)))
+        if c == DERIVED_AFTER:
+            cols += [Column(d, opportunity_header(d, lang)) for d in DERIVED_OPPORTUNITY_COLUMNS]
     for stage in methodology.stages:
         for i, criterion in enumerate(stage.criteria, start=1):
             cols.append(Column(checklist_column(criterion.key), checklist_header(stage, i, criterion, lang)))
-    cols += [Column(c, opportunity_header(c, lang)) for c in DERIVED_OPPORTUNITY_COLUMNS]
     return cols
 
 

@@ -49,7 +49,7 @@ FUNNEL_STAGES = Block(
 )
 QUOTA_REPS = Block(
     "quota", "by_rep", 4,
-    ("rep", "region", "tenure_months", "phase", "quota_wan", "achieved_wan", "attainment",
+    ("rep", "phase", "region", "tenure_months", "quota_wan", "achieved_wan", "attainment",
      "weighted_wan", "coverage", "proposal_wan"),
 )
 PROBLEMS = Block("problems", "problems", 4, ("sheet", "row", "column", "value", "message", "severity"))
