@@ -9,6 +9,7 @@ import pandas as pd
 from funnel_xl.domain.figures import Figures
 from funnel_xl.labels import label
 from funnel_xl.reports.table import SheetLayout, wan
+from funnel_xl.workbook import layout
 
 
 def _fmt(value) -> object:
@@ -62,8 +63,12 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
     row = out.table("never_seen", row, ("id", "rep", "customer", "amount_wan", "close_date", "first_seen"), rows)
     if weekly is not None and len(weekly):
         w = weekly.groupby("snapshot_date").agg(forecast=("forecast", "sum"), achieved=("achieved", "sum"))
-        rows = [[d.date(), wan(r.forecast), wan(r.achieved), wan(r.forecast + r.achieved)] for d, r in w.iterrows()]
-        out.table("history", row, ("snapshot_date", "weighted_wan", "achieved_wan", "this_total_wan"), rows)
+        # Dates as text: they are the chart's categories, and a date serial would show as a number there.
+        rows = [[d.strftime("%Y-%m-%d"), wan(r.forecast), wan(r.achieved), wan(r.forecast + r.achieved)]
+                for d, r in w.iterrows()]
+        out.block(layout.PROGRESS_HISTORY, rows)
+        out.sheet.chart_items["progress_history"] = len(rows)
+        out.sheet.widths.update({c: 13 for c in range(12, 16)})
     out.widths(first=16, others=14, count=10)
     out.sheet.widths[1] = 30
     return out

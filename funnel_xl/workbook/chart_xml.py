@@ -51,15 +51,18 @@ def patch_chart(xml: str, sheet_name: str, sheet: OutputSheet, specs: list[Chart
             return m.group(0)
         r1, c1 = cell_to_rowcol(f.group("a"))
         r2, c2 = cell_to_rowcol(f.group("b") or f.group("a"))
-        if f.group("b"):
-            for spec in specs:
-                if r1 == spec.block.first_data_row and spec.block.first_col <= c1 < spec.block.first_col + len(
-                    spec.block.columns
-                ):
-                    r1, r2 = spec.data_rows(sheet.chart_items.get(spec.key, 0))
-                    break
+        is_range = bool(f.group("b"))
+        # A series over one data row is written as a single cell; it belongs to a block all the same (series
+        # names point at the header row, so they never match a block's first data row).
+        for spec in specs:
+            if r1 == spec.block.first_data_row and spec.block.first_col <= c1 < spec.block.first_col + len(
+                spec.block.columns
+            ):
+                r1, r2 = spec.data_rows(sheet.chart_items.get(spec.key, 0))
+                is_range = True
+                break
         ref = f"{quote_sheet(sheet_name)}!${col_letter(c1)}${r1}"
-        if f.group("b"):
+        if is_range:
             ref += f":${col_letter(c2)}${r2}"
         values = [sheet.value(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
         kind = m.group("kind")

@@ -52,6 +52,9 @@ QUOTA_REPS = Block(
     ("rep", "phase", "region", "tenure_months", "quota_wan", "achieved_wan", "attainment",
      "weighted_wan", "coverage", "proposal_wan"),
 )
+# The weekly history sits to the right of the progress tables (which use columns A-J), with its line chart.
+PROGRESS_HISTORY = Block("progress", "history", 4, ("snapshot_date", "weighted_wan", "achieved_wan", "this_total_wan"),
+                         first_col=12)
 PROBLEMS = Block("problems", "problems", 4, ("sheet", "row", "column", "value", "message", "severity"))
 
 
@@ -81,6 +84,8 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("forecast_bucket", FORECAST_BUCKET, "bucket", ("amount_wan", "weighted_wan"), "column", "G24",
               fixed_rows=7),
     ChartSpec("coverage", QUOTA_REPS, "rep", ("coverage",), "bar", "M4"),
+    ChartSpec("progress_history", PROGRESS_HISTORY, "snapshot_date", ("weighted_wan", "achieved_wan", "this_total_wan"),
+              "line", "Q4"),
 )
 
 # The style palette: each key is one row of the hidden _styles sheet (A: key, B: a sample cell in that style).

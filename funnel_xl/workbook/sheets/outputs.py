@@ -59,12 +59,15 @@ def make_chart(ctx: BuildContext, spec: ChartSpec, sheet: str):
     cat_col = block.col(spec.category) - 1
     for i, value in enumerate(spec.values):
         col = block.col(value) - 1
+        colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
+        look = ({"line": {"color": colour, "width": 2.25}, "marker": {"type": "circle", "size": 4,
+                 "fill": {"color": colour}, "border": {"color": colour}}}
+                if spec.kind == "line" else {"fill": {"color": colour}, "gap": 60})
         chart.add_series({
             "name": ctx.label(f"outcol.{value}"),
             "categories": [sheet, first - 1, cat_col, last - 1, cat_col],
             "values": [sheet, first - 1, col, last - 1, col],
-            "fill": {"color": _SERIES_COLOURS[i % len(_SERIES_COLOURS)]},
-            "gap": 60,
+            **look,
         })
     chart.set_title({"name": ctx.label(f"chart.{spec.key}"), "name_font": {"size": 12, "bold": True}})
     value_axis = {"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
