@@ -131,3 +131,20 @@ def test_a_cell_write_keeps_the_cell_style_and_a_new_row_copies_the_row_above():
 def test_a_table_grows_with_its_autofilter():
     grown = grow_table_xml('<table ref="A4:C10"><autoFilter ref="A4:C10"/></table>', 12)
     assert grown == '<table ref="A4:C12"><autoFilter ref="A4:C12"/></table>'
+
+
+def test_a_chart_drawn_over_a_single_row_stretches_too(small_book):
+    # XlsxWriter writes a one-row series as a single cell ('漏斗'!$D$6), not a range.
+    with zipfile.ZipFile(small_book) as zf:
+        chart_part = PackageIndex.read(zf).sheet("漏斗").charts[0]
+        xml = zf.read(chart_part).decode()
+    first = FUNNEL_STAGES.first_data_row
+    xml = xml.replace(f"$A${first}:$A${first}", f"$A${first}").replace(f"$D${first}:$D${first}", f"$D${first}")
+    sheet = OutputSheet("funnel")
+    for i in range(4):
+        sheet.put(first + i, 1, f"阶段{i}")
+        sheet.put(first + i, 4, float(i))
+    sheet.chart_items["funnel"] = 4
+    spec = ChartSpec("funnel", FUNNEL_STAGES, "stage", ("pipeline_wan",), "bar", "L4")
+    out = patch_chart(xml, "漏斗", sheet, [spec])
+    assert f"'漏斗'!$A${first}:$A${first + 3}" in out and f"'漏斗'!$D${first}:$D${first + 3}" in out
