@@ -22,7 +22,7 @@ from funnel_xl.errors import FunnelError
 from funnel_xl.labels import label
 from funnel_xl.workbook.live_adapter import LiveWorkbook
 
-FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR = "forms", "inbox", "quota", "export"
+FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR, IMPORT_DIR = "forms", "inbox", "quota", "export", "import"
 
 
 def _lang(book: Any) -> str:
@@ -129,10 +129,8 @@ def collect_assessments() -> str:
         copy = path.with_name(f"{path.stem}.collected{path.suffix}")
         shutil.copy2(path, copy)
         report = collect_forms(copy, path.parent / INBOX_DIR)
-        count = getattr(report, "merged_count", None)
-        if count is None:
-            count = len(getattr(report, "merged", []) or [])
-        return label("macro.collect_done", lang).format(count=count) + f"\n{copy}"
+        return label("macro.collect_done", lang).format(
+            count=report.merged, conflicts=report.conflicts, rejected=report.rejected, path=copy)
 
     return _run(action)
 
@@ -163,10 +161,21 @@ def export_for_readers() -> str:
 
 
 def import_crm_export() -> str:
-    """导入 CRM: needs a mapping file and an export file, which the command line takes as arguments."""
+    """导入CRM: the mapping (*.toml) and the export files it names, put in import/ beside the saved master, are
+    loaded into a copy of the master (Excel holds the master itself), as ``funnel-xl import`` does."""
+    from funnel_xl.services.import_crm import import_crm
 
     def action(book: Any, lang: str) -> str:
-        raise FunnelError(label("macro.not_available", lang).format(
-            reason="funnel-xl import MAPPING.toml EXPORT.csv " + book.name))
+        path = _saved_path(book, lang)
+        folder = path.parent / IMPORT_DIR
+        mappings = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+        if len(mappings) != 1:
+            raise FunnelError(label("macro.import_setup", lang).format(folder=folder, found=len(mappings)))
+        copy = path.with_name(f"{path.stem}.imported{path.suffix}")
+        shutil.copy2(path, copy)
+        summary = import_crm(copy, folder, mappings[0]).summary()
+        return label("macro.import_done", lang).format(
+            added=summary["added"], updated=summary["updated"], problems=summary["errors"] + summary["warnings"],
+            path=copy)
 
     return _run(action)

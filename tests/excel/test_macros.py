@@ -93,3 +93,34 @@ def test_export_for_readers_writes_a_values_only_copy_beside_the_saved_book(call
     out = tmp_path / macros.EXPORT_DIR / "Funnel.xlsx"
     assert out.is_file(), message
     assert str(out) in message
+
+
+def _saved_caller(caller, sample_path, tmp_path) -> Path:
+    copy = Path(shutil.copy(sample_path, tmp_path / "Funnel.xlsm"))
+    json = book_json(sample_path)
+    json["book"]["name"] = str(copy)  # Excel's fullname: the saved book's path
+    caller(json)
+    return copy
+
+
+def test_collect_merges_the_inbox_into_a_copy_and_says_how_many(caller, sample_path, tmp_path):
+    from funnel_xl.services.forms import generate_forms
+
+    master = _saved_caller(caller, sample_path, tmp_path)
+    forms = generate_forms(master, tmp_path / "sent", rep="李强")
+    (tmp_path / macros.INBOX_DIR).mkdir()
+    shutil.copy(forms[0], tmp_path / macros.INBOX_DIR / forms[0].name)  # returned unchanged
+    (tmp_path / macros.INBOX_DIR / "notes.xlsx").write_bytes(b"not a workbook")
+
+    message = macros.collect_assessments()
+
+    copy = tmp_path / "Funnel.collected.xlsm"
+    assert message == label("macro.collect_done", "zh-CN").format(count=0, conflicts=0, rejected=1, path=copy)
+    assert copy.is_file() and (tmp_path / macros.INBOX_DIR / "notes.xlsx").is_file()  # refused, never deleted
+
+
+def test_import_without_a_mapping_in_the_import_folder_says_what_to_put_there(caller, sample_path, tmp_path):
+    _saved_caller(caller, sample_path, tmp_path)
+    message = macros.import_crm_export()
+    assert message == label("macro.failed", "zh-CN").format(
+        reason=label("macro.import_setup", "zh-CN").format(folder=tmp_path / macros.IMPORT_DIR, found=0))
