@@ -14,7 +14,16 @@ class MethodologyError(FunnelError, ValueError):
 
 
 class InputError(FunnelError, ValueError):
-    """Input data cannot be used as it stands (a bad amount, date, stage, ...)."""
+    """Input data cannot be used as it stands (a bad amount, date, stage, ...).
+
+    ``code`` and ``params`` optionally name the mistake for the label catalogue (``problem.<code>``), so
+    the report can say it in the workbook's language; the English message stays the exception's text.
+    """
+
+    def __init__(self, *args: object, code: str | None = None, params: tuple[tuple[str, object], ...] = ()) -> None:
+        super().__init__(*args)
+        self.code = code
+        self.params = tuple(params)
 
 
 class WorkbookFormatError(FunnelError, ValueError):

@@ -7,6 +7,7 @@ import unicodedata
 import pandas as pd
 
 from funnel_xl.labels import label
+from funnel_xl.reports.problem_text import problem_line
 
 
 def _width(text: str) -> int:
@@ -58,7 +59,7 @@ def render(result) -> str:
     errors = [p for p in result.problems if p.severity == "error"]
     if result.problems:
         out += ["", f"{L('title.problems')}: {len(result.problems)}"]
-        out += [f"  - {p}" for p in result.problems[:10]]
+        out += [f"  - {problem_line(p, lang)}" for p in result.problems[:10]]
         if len(result.problems) > 10:
             out.append(f"  ... (+{len(result.problems) - 10})")
     del errors

@@ -71,7 +71,8 @@ def check_against_report_date(opps: pd.DataFrame, as_of: dt.date, *, sheet: str,
     problems = [
         Problem(sheet, int(idx), labels.get("close_date", "close_date"), opps.at[idx, "close_date"],
                 f"a won deal must have closed by the report date {as_of.isoformat()}; "
-                "expected the actual signing date, or status open if it is not signed yet")
+                "expected the actual signing date, or status open if it is not signed yet",
+                code="won_after_report_date", params=(("as_of", as_of),))
         for idx in opps.index[bad.to_numpy()]
     ]
     return opps.loc[~bad], problems

@@ -94,7 +94,8 @@ def _checked_date(value: object) -> pd.Timestamp:
     stamp = parse_date(value)
     if not _FIRST_DATE <= stamp <= _LAST_DATE:
         raise InputError(f"{value!r} is a date outside the span the workbook handles "
-                         f"({_FIRST_DATE:%Y-%m-%d} to {_LAST_DATE:%Y-%m-%d})")
+                         f"({_FIRST_DATE:%Y-%m-%d} to {_LAST_DATE:%Y-%m-%d})", code="date_out_of_span",
+                         params=(("value", value), ("first", _FIRST_DATE), ("last", _LAST_DATE)))
     return stamp
 
 
@@ -215,19 +216,24 @@ def normalize_opportunities(
     for col in raw.columns:
         if col in kinds and col.startswith(CHECKLIST_PREFIX) and col not in known_checks:
             run.add(None, col, None, f"this checklist column is not a criterion of methodology "
-                    f"{methodology.key!r}; it is kept but counts towards no stage", "warning")
+                    f"{methodology.key!r}; it is kept but counts towards no stage", "warning",
+                    code="checklist_unknown", params=(("methodology", methodology.key),))
     typed = run.parse()
 
-    run.check_duplicates(typed["id"], "opportunity id", "each opportunity needs its own id")
+    run.check_duplicates(typed["id"], "opportunity id", "each opportunity needs its own id", "duplicate_id")
     if reps is not None:
         known = {t for t in (parse_text(r) for r in reps) if t is not None}
         unknown = typed["rep"].notna() & ~typed["rep"].isin(known)
         listed = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+        names = (*sorted(known)[:10], *(("…",) if len(known) > 10 else ()))
+        code, params = ("rep_unknown", (("reps", names),)) if known else ("rep_table_empty", ())
         for pos in np.flatnonzero(unknown.to_numpy()):
-            run.add_at(pos, "rep", f"this rep is not in the reps table; expected one of: {listed or '(none)'}")
-    run.check_not_negative(typed["amount"], "amount", "an amount cannot be negative")
-    run.check_not_before(typed, "close_date", "created_date", "the close date")
-    run.check_not_before(typed, "stage_entered_date", "created_date", "the date the stage was entered")
+            run.add_at(pos, "rep", f"this rep is not in the reps table; expected one of: {listed or '(none)'}",
+                       code=code, params=params)
+    run.check_not_negative(typed["amount"], "amount", "an amount cannot be negative", "amount_negative")
+    run.check_not_before(typed, "close_date", "created_date", "the close date", "close_before_created")
+    run.check_not_before(typed, "stage_entered_date", "created_date", "the date the stage was entered",
+                         "stage_entered_before_created")
 
     order = [*OPPORTUNITY_COLUMNS, *known_checks,
              *(c for c in typed.columns if c not in OPPORTUNITY_COLUMNS and c not in known_checks)]
@@ -247,21 +253,22 @@ def normalize_reps(
     run = _Run(raw, dict(_REP_KINDS), REQUIRED_REP_COLUMNS, sheet, column_labels,
                headers=("hire_date", "annual_quota"))
     typed = run.parse()
-    run.check_duplicates(typed["rep"], "rep", "each rep is listed once")
-    run.check_not_negative(typed["annual_quota"], "annual_quota", "an annual quota cannot be negative")
+    run.check_duplicates(typed["rep"], "rep", "each rep is listed once", "duplicate_rep")
+    run.check_not_negative(typed["annual_quota"], "annual_quota", "an annual quota cannot be negative",
+                           "quota_negative")
     bad_mail = typed["email"].notna() & ~typed["email"].str.contains("@", regex=False, na=False)
     for pos in np.flatnonzero(bad_mail.to_numpy()):
         run.add_at(pos, "email", "expected an e-mail address such as name@example.com; "
-                   "forms cannot be mailed to this rep", "warning")
+                   "forms cannot be mailed to this rep", "warning", code="email_no_at")
     # A rep without a hire date or quota still owns deals (an imported team often lacks both): keep the rep,
     # and say what the blank costs, rather than rejecting every deal of theirs.
     named = typed["rep"].notna().to_numpy()
     for pos in np.flatnonzero(typed["hire_date"].isna().to_numpy() & named):
         run.add_at(pos, "hire_date", "no hire date: the success-roadmap phase cannot be decided; "
-                   "expected a date such as 2026-03-05", "warning")
+                   "expected a date such as 2026-03-05", "warning", code="rep_no_hire_date")
     for pos in np.flatnonzero(typed["annual_quota"].isna().to_numpy() & named):
         run.add_at(pos, "annual_quota", "no annual quota: attainment and coverage cannot be computed and the rep "
-                   "counts as in training; expected an amount such as 500万", "warning")
+                   "counts as in training; expected an amount such as 500万", "warning", code="rep_no_quota")
     order = [*REP_COLUMNS, *(c for c in typed.columns if c not in REP_COLUMNS)]
     return run.finish(typed[order], rep_schema())
 
@@ -272,12 +279,15 @@ def normalize_reps(
 
 def _stage_parser(methodology: Methodology) -> Callable[[Any], str]:
     stages = "; ".join(f"{s.key} ({s.zh} / {s.en})" for s in methodology.stages)
+    names = (("stages_zh", tuple(s.zh for s in methodology.stages)),
+             ("stages_en", tuple(s.en for s in methodology.stages)))
 
     def parse_stage(value: object) -> str:
         key = methodology.resolve_stage(parse_text(value))
         if key is None:
             raise InputError(f"{value!r} is not a stage of methodology {methodology.key!r}: "
-                             f"expected a stage key, its label or a known synonym: {stages}")
+                             f"expected a stage key, its label or a known synonym: {stages}",
+                             code="stage_unknown", params=(("value", value), ("methodology", methodology.key), *names))
         return key
 
     return parse_stage
@@ -317,19 +327,22 @@ class _Run:
     def label(self, column: str) -> str:
         return self.labels.get(column, column)
 
-    def add(self, pos: int | None, column: str | None, value: Any, message: str, severity: str = "error") -> None:
+    def add(self, pos: int | None, column: str | None, value: Any, message: str, severity: str = "error",
+            code: str | None = None, params: tuple = ()) -> None:
         row = None if pos is None else _row_number(self.work.index[pos])
-        problem = Problem(self.sheet, row, None if column is None else self.label(column), value, message, severity)
+        problem = Problem(self.sheet, row, None if column is None else self.label(column), value, message, severity,
+                          code, params)
         self.problems.append((-1 if pos is None else pos, self.column_order.get(column, -1), problem))
         if severity == "error" and pos is not None:
             self.bad[pos] = True
 
-    def add_at(self, pos: int, column: str, message: str, severity: str = "error") -> None:
+    def add_at(self, pos: int, column: str, message: str, severity: str = "error",
+               code: str | None = None, params: tuple = ()) -> None:
         """A problem about the user's value in one cell."""
         cells = self._cells.get(column)
         if cells is None:
             cells = self._cells[column] = self.work[column].to_numpy(dtype=object)
-        self.add(pos, column, _plain(cells[pos]), message, severity)
+        self.add(pos, column, _plain(cells[pos]), message, severity, code, params)
 
     def parse(self) -> pd.DataFrame:
         """Every known column typed; unknown columns copied as they are."""
@@ -344,7 +357,7 @@ class _Run:
             out[col] = self._parse_column(col, series, blank, kind)
             if col in self.required:
                 for pos in np.flatnonzero(blank):
-                    self.add(pos, col, None, "a value is required here")
+                    self.add(pos, col, None, "a value is required here", code="value_required")
         for col, kind in self.kinds.items():
             if col not in out:  # an optional column the sheet does not have
                 out[col] = _typed(np.full(len(self.work), kind.missing, dtype=object), kind, self.work.index)
@@ -357,26 +370,27 @@ class _Run:
         parse = kind.parse or parse_text
         raw_values = series.to_numpy(dtype=object)
         values = np.full(len(series), kind.missing, dtype=object)
-        for positions, uniques, codes in _distinct(raw_values, ~blank):
+        for positions, uniques, codes in _distinct(raw_values, ~blank, one_type=_one_type(series)):
             outcomes = []
             for value in uniques:
                 try:
                     outcomes.append((True, parse(value)))
                 except InputError as exc:
-                    outcomes.append((False, str(exc)))
+                    outcomes.append((False, exc))
             ok = np.array([o[0] for o in outcomes], dtype=bool)
             parsed = np.empty(len(outcomes), dtype=object)
             parsed[:] = [o[1] if o[0] else kind.missing for o in outcomes]
             values[positions] = parsed[codes]
             for pos, code in zip(positions[~ok[codes]], codes[~ok[codes]]):
-                value, message = _plain(raw_values[pos]), outcomes[code][1]
+                value, exc = _plain(raw_values[pos]), outcomes[code][1]
                 if kind.bad_is_error:
-                    self.add(pos, col, value, message)
+                    self.add(pos, col, value, str(exc), code=exc.code, params=exc.params)
                 else:
-                    self.add(pos, col, value, f"{message}; left blank", "warning")
+                    self.add(pos, col, value, f"{exc}; left blank", "warning", exc.code,
+                             (*exc.params, ("left_blank", True)))
         return _typed(values, kind, series.index)
 
-    def check_duplicates(self, ids: pd.Series, what: str, expected: str) -> None:
+    def check_duplicates(self, ids: pd.Series, what: str, expected: str, code: str) -> None:
         dup = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
         if not dup.any():
             return
@@ -392,17 +406,22 @@ class _Run:
                 listed = ", ".join(str(_row_number(rows[p])) for p in others)
                 if len(members) - 1 > len(others):
                     listed += f" and {len(members) - 1 - len(others)} more"
-                self.add_at(pos, ids.name, f"{what} {value!r} is also on row(s) {listed}; {expected}")
+                self.add_at(pos, ids.name, f"{what} {value!r} is also on row(s) {listed}; {expected}", code=code,
+                            params=(("other_rows", (*(_row_number(rows[p]) for p in others),
+                                                    *(("…",) if len(members) - 1 > len(others) else ()))),
+                                    ("count", len(members) - 1)))
 
-    def check_not_negative(self, amounts: pd.Series, column: str, message: str) -> None:
+    def check_not_negative(self, amounts: pd.Series, column: str, message: str, code: str) -> None:
         for pos in np.flatnonzero((amounts < 0).to_numpy()):
-            self.add_at(pos, column, message)
+            self.add_at(pos, column, message, code=code)
 
-    def check_not_before(self, typed: pd.DataFrame, column: str, reference: str, what: str) -> None:
+    def check_not_before(self, typed: pd.DataFrame, column: str, reference: str, what: str, code: str) -> None:
         later, earlier = typed[column], typed[reference]
         for pos in np.flatnonzero((later < earlier).to_numpy()):
             self.add_at(pos, column, f"{what} {later.iat[pos]:%Y-%m-%d} is before the created date "
-                        f"{earlier.iat[pos]:%Y-%m-%d} ({self.label(reference)}); expected the same day or later")
+                        f"{earlier.iat[pos]:%Y-%m-%d} ({self.label(reference)}); expected the same day or later",
+                        code=code, params=(("date", later.iat[pos]), ("created", earlier.iat[pos]),
+                                           ("created_column", self.label(reference))))
 
     def finish(self, typed: pd.DataFrame, schema: pa.DataFrameSchema) -> Normalized:
         clean = schema.validate(typed.loc[~self.bad])
@@ -422,16 +441,22 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _distinct(values: np.ndarray, wanted: np.ndarray):
+def _distinct(values: np.ndarray, wanted: np.ndarray, *, one_type: bool = False):
     """Yield (positions, distinct values, codes) per Python type among the wanted cells.
 
     Parsing each distinct value once keeps 100k-row sheets fast. Values are grouped by type first
-    because 1 == 1.0 == True in Python, and an amount of True must not borrow the result for 1.
+    because 1 == 1.0 == True in Python, and an amount of True must not borrow the result for 1;
+    ``one_type`` says the column's dtype already guarantees a single type (text, numbers), so the
+    per-cell type grouping, the slow part, is skipped.
     """
     positions = np.flatnonzero(wanted)
     if not len(positions):
         return
     subset = values[positions]
+    if one_type:
+        codes, uniques = pd.factorize(subset, use_na_sentinel=False)
+        yield positions, list(uniques), np.asarray(codes)
+        return
     type_codes, types = pd.factorize(pd.Series(subset, dtype=object).map(type).to_numpy(dtype=object))
     for t in range(len(types)):
         group = positions[type_codes == t] if len(types) > 1 else positions
@@ -442,10 +467,19 @@ def _distinct(values: np.ndarray, wanted: np.ndarray):
         yield group, list(uniques), np.asarray(codes)
 
 
+def _one_type(series: pd.Series) -> bool:
+    """True when the dtype itself guarantees one Python type per cell (a typed reader's text or number column)."""
+    return series.dtype != object and (pd.api.types.is_string_dtype(series.dtype)
+                                       or pd.api.types.is_numeric_dtype(series.dtype))
+
+
 def _blank_cells(series: pd.Series) -> pd.Series:
     """True where a cell is empty: NA, or text of nothing but white space (full-width space too)."""
     blank = series.isna().to_numpy(copy=True)
-    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        # a typed text column: str.strip knows every Unicode space, the full-width one included
+        return pd.Series(blank | series.str.strip().eq("").fillna(False).to_numpy(dtype=bool), index=series.index)
+    if series.dtype == object:
         values = series.to_numpy(dtype=object)
         for group, uniques, codes in _distinct(values, ~blank):
             empty = np.array([isinstance(u, str) and not u.strip() for u in uniques], dtype=bool)

@@ -15,7 +15,6 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from numbers import Number
 
-import cn2an
 import numpy as np
 import pandas as pd
 
@@ -85,9 +84,10 @@ _NUMBER = re.compile(
 _CN_NUMERAL_CHARS = set("零〇一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟萬億点")
 
 
-def _amount_error(value: object, why: str = "") -> InputError:
+def _amount_error(value: object, why: str = "", code: str = "amount_unreadable", **params: object) -> InputError:
     reason = f" ({why})" if why else ""
-    return InputError(f"{value!r} is not an amount{reason}: expected a number such as {AMOUNT_FORMATS}")
+    return InputError(f"{value!r} is not an amount{reason}: expected a number such as {AMOUNT_FORMATS}",
+                      code=code, params=(("value", value), *params.items()))
 
 
 def parse_amount(value: object) -> float:
@@ -97,29 +97,30 @@ def parse_amount(value: object) -> float:
     (100-200万), percentages, other currencies and blanks are rejected.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise _amount_error(value, "a yes/no value")
+        raise _amount_error(value, "a yes/no value", "amount_yes_no")
     if _is_number(value):
         number = float(value)
         if math.isnan(number):
-            raise _amount_error(value, "the cell is blank")
+            raise _amount_error(value, "the cell is blank", "amount_blank")
         if math.isinf(number):
-            raise _amount_error(value, "not a finite number")
+            raise _amount_error(value, "not a finite number", "amount_not_finite")
         return number
     if not isinstance(value, str):
-        raise _amount_error(value, f"a {type(value).__name__}, not text or a number")
+        raise _amount_error(value, f"a {type(value).__name__}, not text or a number", "amount_wrong_type",
+                            kind=type(value).__name__)
     text = _fold(value.replace("\u2212", "-"))  # U+2212 minus sign, which NFKC leaves alone
     if not text:
-        raise _amount_error(value, "the cell is blank")
+        raise _amount_error(value, "the cell is blank", "amount_blank")
     if _excel_error(text):
-        raise _amount_error(value, _excel_error(text))
+        raise _amount_error(value, _excel_error(text), "amount_excel_error")
     if "%" in text or "百分之" in text:
-        raise _amount_error(value, "a percentage")
+        raise _amount_error(value, "a percentage", "amount_percent")
     if _FOREIGN_CURRENCY.search(text):
-        raise _amount_error(value, "amounts are in CNY; convert other currencies first")
+        raise _amount_error(value, "amounts are in CNY; convert other currencies first", "amount_foreign_currency")
     if _ESTIMATE.search(text):
-        raise _amount_error(value, "an estimate; enter one figure")
+        raise _amount_error(value, "an estimate; enter one figure", "amount_estimate")
     if _RANGE.search(text):
-        raise _amount_error(value, "a range; enter one figure")
+        raise _amount_error(value, "a range; enter one figure", "amount_range")
     sign, body = _strip_currency_and_sign(text)
     magnitude = _read_magnitude(body)
     if magnitude is None:
@@ -163,6 +164,8 @@ def _read_magnitude(body: str) -> float | None:
         has_digits = any(c.isdigit() for c in body)
         try:
             # cn2an reads 一百二十万, 壹佰贰拾万, 两万; "smart" also reads mixed forms such as 1万2千.
+            import cn2an  # imported on first use: it costs 0.2 s at start-up, and most amounts are digits
+
             number = cn2an.cn2an(body, "smart" if has_digits else "normal")
         except (ValueError, KeyError, IndexError):
             return None
@@ -183,13 +186,15 @@ _SHORT_FIRST = re.compile(r"(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 61 and later; Excel counts a 1900-02-29 that never was
 
 
-def _date_error(value: object, why: str = "", date_order: str = "ymd") -> InputError:
+def _date_error(value: object, why: str = "", date_order: str = "ymd", code: str = "date_unreadable",
+                **params: object) -> InputError:
     reason = f" ({why})" if why else ""
     formats = DATE_FORMATS
     if date_order != "ymd":
         example = "3/5/2026 for 5 March" if date_order == "mdy" else "5/3/2026 for 5 March"
         formats += f", or day and month before the year as {date_order} ({example})"
-    return InputError(f"{value!r} is not a date{reason}: expected {formats}")
+    return InputError(f"{value!r} is not a date{reason}: expected {formats}", code=code,
+                      params=(("value", value), ("date_order", date_order), *params.items()))
 
 
 def parse_date(value: object, *, date_order: str = "ymd") -> pd.Timestamp:
@@ -201,24 +206,24 @@ def parse_date(value: object, *, date_order: str = "ymd") -> pd.Timestamp:
     if date_order not in DATE_ORDERS:
         raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
     if isinstance(value, (bool, np.bool_)):
-        raise _date_error(value, "a yes/no value", date_order)
+        raise _date_error(value, "a yes/no value", date_order, "date_yes_no")
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        raise _date_error(value, "the cell is blank", date_order)
+        raise _date_error(value, "the cell is blank", date_order, "date_blank")
     if isinstance(value, (dt.date, np.datetime64)):  # datetime and pd.Timestamp are dates too
         stamp = pd.Timestamp(value)
         if stamp is pd.NaT:
-            raise _date_error(value, "the cell is blank", date_order)
+            raise _date_error(value, "the cell is blank", date_order, "date_blank")
         if stamp.tzinfo is not None:
             stamp = stamp.tz_localize(None)  # keep the wall-clock date the user saw
         return stamp.normalize()
     if _is_number(value):
         return _from_number(value, date_order)
     if not isinstance(value, str):
-        raise _date_error(value, f"a {type(value).__name__}", date_order)
+        raise _date_error(value, f"a {type(value).__name__}", date_order, "date_wrong_type", kind=type(value).__name__)
     text = unicodedata.normalize("NFKC", value).strip().casefold()
     text = re.sub(r"\s+", " ", text)
     if not text:
-        raise _date_error(value, "the cell is blank", date_order)
+        raise _date_error(value, "the cell is blank", date_order, "date_blank")
     for pattern in _YMD_PATTERNS:
         match = pattern.fullmatch(text)
         if match:
@@ -227,23 +232,25 @@ def parse_date(value: object, *, date_order: str = "ymd") -> pd.Timestamp:
     if match:
         if date_order == "ymd":
             raise _date_error(value, "day and month before the year is ambiguous: "
-                              "ask for date order mdy or dmy", date_order)
+                              "ask for date order mdy or dmy", date_order, "date_ambiguous")
         a, b = int(match["a"]), int(match["b"])
         month, day = (a, b) if date_order == "mdy" else (b, a)
         return _build(value, int(match["y"]), month, day, match, date_order)
-    raise _date_error(value, _excel_error(text), date_order)
+    raise _date_error(value, _excel_error(text), date_order,
+                      "date_excel_error" if _excel_error(text) else "date_unreadable")
 
 
 def _build(value: object, year: int, month: int, day: int, match: re.Match, date_order: str) -> pd.Timestamp:
     try:
         date = dt.date(year, month, day)
     except ValueError:
-        raise _date_error(value, f"there is no day {year:04d}-{month:02d}-{day:02d}", date_order) from None
+        raise _date_error(value, f"there is no day {year:04d}-{month:02d}-{day:02d}", date_order, "date_no_such_day",
+                          day=f"{year:04d}-{month:02d}-{day:02d}") from None
     groups = match.groupdict()
     if groups.get("hh") is not None:
         hh, mi, ss = int(groups["hh"]), int(groups["mi"]), int(groups["ss"] or 0)
         if hh > 23 or mi > 59 or ss > 59:
-            raise _date_error(value, "the time of day is not valid", date_order)
+            raise _date_error(value, "the time of day is not valid", date_order, "date_bad_time")
     return pd.Timestamp(date)
 
 
@@ -251,9 +258,9 @@ def _from_number(value: Number, date_order: str) -> pd.Timestamp:
     """An Excel serial date (1900 system); also an integer written as yyyymmdd, e.g. 20260305."""
     number = float(value)
     if math.isnan(number):
-        raise _date_error(value, "the cell is blank", date_order)
+        raise _date_error(value, "the cell is blank", date_order, "date_blank")
     if math.isinf(number):
-        raise _date_error(value, "not a finite number", date_order)
+        raise _date_error(value, "not a finite number", date_order, "date_not_finite")
     serial = math.floor(number)  # the fraction is the time of day
     if number == serial and 19000101 <= serial <= 99991231:
         # Beyond Excel's last serial, so an integer of this size can only be a yyyymmdd date.
@@ -261,11 +268,13 @@ def _from_number(value: Number, date_order: str) -> pd.Timestamp:
         try:
             return pd.Timestamp(dt.date(int(text[:4]), int(text[4:6]), int(text[6:])))
         except ValueError:
-            raise _date_error(value, "not a yyyymmdd date", date_order) from None
+            raise _date_error(value, "not a yyyymmdd date", date_order, "date_bad_yyyymmdd") from None
     if not 1 <= serial <= EXCEL_MAX_SERIAL:
-        raise _date_error(value, f"an Excel date number must lie between 1 and {EXCEL_MAX_SERIAL}", date_order)
+        raise _date_error(value, f"an Excel date number must lie between 1 and {EXCEL_MAX_SERIAL}", date_order,
+                          "date_serial_out_of_range", last=EXCEL_MAX_SERIAL)
     if serial == 60:
-        raise _date_error(value, "Excel date 60 is 1900-02-29, a day that did not exist", date_order)
+        raise _date_error(value, "Excel date 60 is 1900-02-29, a day that did not exist", date_order,
+                          "date_serial_60")
     if serial < 60:
         return pd.Timestamp(dt.date(1899, 12, 31) + dt.timedelta(days=serial))
     return pd.Timestamp(_EXCEL_EPOCH + dt.timedelta(days=serial))
@@ -295,7 +304,8 @@ def parse_bool(value: object) -> bool | None:
             return True
         if folded in _FALSE:
             return False
-    raise InputError(f"{value!r} is not a yes/no answer: expected 是/否, Y/N, yes/no, true/false, 1/0, √/× or ✓/✗")
+    raise InputError(f"{value!r} is not a yes/no answer: expected 是/否, Y/N, yes/no, true/false, 1/0, √/× or ✓/✗",
+                     code="yes_no_unreadable", params=(("value", value),))
 
 
 def parse_text(value: object) -> str | None:
@@ -323,8 +333,9 @@ def parse_percent(value: object) -> float:
     already a fraction (0.25 → 0.25, 1 → 1.0). Write "1%" for one percent.
     """
     expected = "expected a percentage such as 25%, 25 or 0.25"
+    bad = {"code": "percent_unreadable", "params": (("value", value),)}
     if isinstance(value, (bool, np.bool_)) or is_blank(value):
-        raise InputError(f"{value!r} is not a percentage: {expected}")
+        raise InputError(f"{value!r} is not a percentage: {expected}", **bad)
     has_sign = False
     if _is_number(value):
         number = float(value)
@@ -335,11 +346,12 @@ def parse_percent(value: object) -> float:
         try:
             number = float(Decimal(text))
         except InvalidOperation:
-            raise InputError(f"{value!r} is not a percentage: {expected}") from None
+            raise InputError(f"{value!r} is not a percentage: {expected}", **bad) from None
     else:
-        raise InputError(f"{value!r} is not a percentage: {expected}")
+        raise InputError(f"{value!r} is not a percentage: {expected}", **bad)
     if not math.isfinite(number) or number < 0:
-        raise InputError(f"{value!r} is not a percentage: {expected}, not negative")
+        raise InputError(f"{value!r} is not a percentage: {expected}, not negative",
+                         code="percent_negative", params=(("value", value),))
     if has_sign or number > 1:
         return float(Decimal(repr(number)) / 100)
     return number
@@ -384,30 +396,31 @@ _PRIORITY = _lookup_table(_PRIORITY_WORDS)
 _SIZE = _lookup_table(_SIZE_WORDS)
 
 
-def _keyword(value: object, table: dict[str, str], words: dict[str, tuple[str, ...]], what: str) -> str:
+def _keyword(value: object, table: dict[str, str], words: dict[str, tuple[str, ...]], what: str, code: str) -> str:
     if isinstance(value, str):
         key = table.get(_fold(value))
         if key is not None:
             return key
     choices = "; ".join(f"{key}: {', '.join(dict.fromkeys(ws[1:2] + ws[:1]))}" for key, ws in words.items())
-    raise InputError(f"{value!r} is not a {what}: expected one of {choices} (case does not matter)")
+    raise InputError(f"{value!r} is not a {what}: expected one of {choices} (case does not matter)",
+                     code=code, params=(("value", value),))
 
 
 def parse_status(value: object) -> str:
     """The status key ("open", "won", "lost") from a key or a zh/en word such as 进行中, 赢单, 丢单."""
-    return _keyword(value, _STATUS, _STATUS_WORDS, "status")
+    return _keyword(value, _STATUS, _STATUS_WORDS, "status", "status_unreadable")
 
 
 def parse_category(value: object) -> str:
     """A forecast-category key from the key or its zh/en label (本季度保证实现 → "commit")."""
-    return _keyword(value, _CATEGORY, _CATEGORY_WORDS, "forecast category")
+    return _keyword(value, _CATEGORY, _CATEGORY_WORDS, "forecast category", "category_unreadable")
 
 
 def parse_priority(value: object) -> str:
     """A priority key ("high", "medium", "low") from the key, 高/中/低 or H/M/L."""
-    return _keyword(value, _PRIORITY, _PRIORITY_WORDS, "priority")
+    return _keyword(value, _PRIORITY, _PRIORITY_WORDS, "priority", "priority_unreadable")
 
 
 def parse_customer_size(value: object) -> str:
     """A customer-size key ("large", "medium", "small") from the key, 大/中/小 or 大型/中型/小型."""
-    return _keyword(value, _SIZE, _SIZE_WORDS, "customer size")
+    return _keyword(value, _SIZE, _SIZE_WORDS, "customer size", "customer_size_unreadable")

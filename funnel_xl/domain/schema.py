@@ -72,6 +72,8 @@ class Problem:
     ``row`` is the row number in the sheet (or line in the file) as the user would find it;
     ``column`` is the header the user sees; ``message`` says what was expected.
     ``severity`` is "error" (the row is left out of the figures) or "warning" (it is kept).
+    ``code`` names the kind of mistake for the label catalogue (``problem.<code>``) and ``params`` fill
+    its placeholders, so reports can speak the workbook's language; ``message`` stays the English text.
     """
 
     sheet: str
@@ -80,10 +82,13 @@ class Problem:
     value: Any
     message: str
     severity: str = "error"
+    code: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["value"] = None if self.value is None else display_value(self.value)
+        del d["params"]  # raw values (dates, tuples) for the label texts; JSON keeps the English message
         return d
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from funnel_xl.domain.figures import Figures
-from funnel_xl.reports.table import SheetLayout, wan
+from funnel_xl.reports.table import SheetLayout, limited, wan
 from funnel_xl.workbook import layout
 
 
@@ -66,15 +66,16 @@ def funnel_sheet(fig: Figures, lang: str, stamp: str, calibration: pd.DataFrame 
             if values[-1]:
                 out.sheet.put(start + 2 + i, 7, values[-1], "bad")
 
-    g = fig.stage_gaps
+    g, more = limited(fig.stage_gaps.sort_values(["stage_gap", "amount"], ascending=False, kind="stable"), lang)
     rows = [[r.id, r.customer, r.rep, _stage_name(fig, r.stage, lang), _stage_name(fig, r.derived_stage, lang),
              r.stage_gap, _criteria_text(fig, r.missing_criteria, lang)] for r in g.itertuples()]
     row = out.table("stage_gaps", row, ("id", "customer", "rep", "claimed_stage", "derived_stage", "stage_gap",
-                                        "missing_criteria"), rows, styles=["text"] * 5 + ["integer", "text"])
+                                        "missing_criteria"), rows, styles=["text"] * 5 + ["integer", "text"],
+                    note=more)
 
-    s = fig.stalled
+    s, more = limited(fig.stalled, lang)  # longest in stage first
     rows = [[r.id, r.customer, r.rep, _stage_name(fig, r.stage, lang), r.days_in_stage] for r in s.itertuples()]
-    out.table("stalled", row, ("id", "customer", "rep", "stage", "days_in_stage"), rows)
+    out.table("stalled", row, ("id", "customer", "rep", "stage", "days_in_stage"), rows, note=more)
     out.widths(first=20, others=13, count=9)
     out.sheet.widths[2] = 18  # customer names; the unmet criteria in the last column overflow to the right
     return out

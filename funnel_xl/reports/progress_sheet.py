@@ -8,7 +8,7 @@ import pandas as pd
 
 from funnel_xl.domain.figures import Figures
 from funnel_xl.labels import label
-from funnel_xl.reports.table import SheetLayout, wan
+from funnel_xl.reports.table import SheetLayout, limited, wan
 from funnel_xl.workbook import layout
 
 
@@ -54,10 +54,12 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
             out.sheet.put_row(row + 2 + i, 1, [rep, *[int(r[k]) for k in kinds]], ["text"] + ["integer"] * len(kinds))
         row += len(p.summary) + 3
     if p.moves is not None and len(p.moves):
+        moves, more = limited(p.moves.sort_values("amount", ascending=False, kind="stable"), lang)
         rows = [[m.id, m.rep, m.customer, _kind(out, m.kind), _value(fig, m.old_value, lang),
                  _value(fig, m.new_value, lang), m.amount / 10_000 if pd.notna(m.amount) else None]
-                for m in p.moves.itertuples()]
-        row = out.table("movement", row, ("id", "rep", "customer", "kind", "old", "new", "amount_wan"), rows)
+                for m in moves.itertuples()]
+        row = out.table("movement", row, ("id", "rep", "customer", "kind", "old", "new", "amount_wan"), rows,
+                        note=more)
     ns = fig.never_seen
     rows = [[r.id, r.rep, r.customer, wan(r.amount), _fmt(r.close_date), _fmt(r.first_seen)] for r in ns.itertuples()]
     row = out.table("never_seen", row, ("id", "rep", "customer", "amount_wan", "close_date", "first_seen"), rows)

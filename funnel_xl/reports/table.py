@@ -14,6 +14,10 @@ from funnel_xl.workbook.layout import STAMP_ROW, TITLE_ROW, Block
 from funnel_xl.workbook.model import OutputSheet
 
 WAN = 10_000.0
+# Detail lists (stage gaps, stalled deals, movement) show the most important rows first and stop here: a manager
+# reads the top of such a list, and a 100,000-row pipeline would otherwise write tens of thousands of rows on
+# every recalculation. The sheet says how many were left out. Data issues are never cut.
+DETAIL_LIMIT = 500
 
 _PERCENT = {"win_rate", "conversion_to_next", "conversion_to_won", "ideal_share", "actual_share", "attainment",
             "coverage", "observed_rate", "ci_low", "ci_high"}
@@ -51,6 +55,13 @@ def wan(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(v) else v / WAN
+
+
+def limited(frame, lang: str, limit: int = DETAIL_LIMIT):
+    """The first ``limit`` rows of an already ordered frame, and the note saying how many more there are."""
+    if len(frame) <= limit:
+        return frame, None
+    return frame.head(limit), label("out.more_rows", lang).format(shown=limit, count=len(frame) - limit)
 
 
 class SheetLayout:

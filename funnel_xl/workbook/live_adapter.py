@@ -44,7 +44,7 @@ class LiveWorkbook:
                     self._tables.setdefault(table.name, (sheet, table))
         return self._tables
 
-    def read_table(self, table: str) -> RawTable:
+    def read_table(self, table: str, *, text_columns: frozenset[str] = frozenset()) -> RawTable:
         found = self._table_index().get(table)
         if found is None:
             raise WorkbookFormatError(

@@ -22,7 +22,8 @@ class RawTable:
 class WorkbookPort(Protocol):
     def sheet_names(self) -> list[str]: ...
 
-    def read_table(self, table: str) -> RawTable: ...
+    def read_table(self, table: str, *, text_columns: frozenset[str] = frozenset()) -> RawTable:
+        """A table by name. ``text_columns`` (headers) are text by contract; a typed reader may skip guessing them."""
 
     def write_sheets(self, sheets: dict[str, OutputSheet]) -> None:
         """Replace the content of output sheets, keyed by visible sheet name."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from funnel_xl.domain.methodology import Methodology, methodology_from_tables
-from funnel_xl.domain.schema import Problem
+from funnel_xl.domain.schema import CHECKLIST_PREFIX, Problem
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.labels import LANGUAGES, label
 from funnel_xl.workbook import contract
@@ -71,7 +71,10 @@ def read_inputs(book: WorkbookPort, source: str) -> Inputs:
     for lang in (language, *[l for l in LANGUAGES if l != language]):
         for col in contract.opportunity_columns(methodology, lang):
             headers.setdefault(col.header.strip(), col.key)
-    opp_table = book.read_table(contract.TABLE_OPPORTUNITIES)
+    text_keys = {"id", "customer", "project", "rep", "project_manager", "region", "product", "stage", "status",
+                 "category", "priority", "customer_size", "competitors", "notes"}
+    text_headers = frozenset(h for h, key in headers.items() if key in text_keys or key.startswith(CHECKLIST_PREFIX))
+    opp_table = book.read_table(contract.TABLE_OPPORTUNITIES, text_columns=text_headers)
     opps, opp_labels = _rename(opp_table, headers)
     opps = opps.drop(columns=[c for c in contract.DERIVED_OPPORTUNITY_COLUMNS if c in opps.columns])
     rep_headers = {c.header: c.key for lang in LANGUAGES for c in contract.rep_columns(lang)}

@@ -133,9 +133,12 @@ def test_both_doors_read_every_input_table_the_same(built_sample):
 
 
 def _comparable(value):
-    """Readers differ in number types (1 vs 1.0) and dates (date vs datetime); the user sees the same cell."""
+    """Readers differ in number types (1 vs 1.0), dates (date vs datetime) and blanks (None vs NaN/NaT); the user
+    sees the same cell."""
     if isinstance(value, bool) or value is None:
         return value
+    if not isinstance(value, str) and pd.isna(value):
+        return None
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, dt.datetime):
