@@ -595,20 +595,15 @@ def FUNNEL_COVERAGE(rep, opportunities, reps, as_of=None, stages_table=None):
     opps, problems = _clean_opportunities(opportunities, m, list(rep_table.clean["rep"]))
     problems = {**problems, **_rep_problems(rep_table, "reps")}
     figures = attainment(opps, rep_table.clean, report)
-    cells, out = _Cells(rep, "rep"), []
-    for i, v in enumerate(cells.values):
-        name = parse_text(v)
-        if name is None:
-            out.append(None)
-        elif name in problems:
-            out.append(problems[name])
-        elif name not in figures.index or not figures.at[name, "in_reps_table"]:
-            out.append(cells.error(NOT_AVAILABLE, i, f"{name!r} is not in the reps table"))
-        elif pd.isna(figures.at[name, "coverage"]):
-            out.append(cells.error(DIV0, i, f"{name!r} has no annual quota (blank or 0), so there is no coverage"))
-        else:
-            out.append(float(figures.at[name, "coverage"]))
-    return cells.shaped(out)
+
+    def coverage(cells, i, name):
+        if name not in figures.index or not figures.at[name, "in_reps_table"]:
+            return cells.error(NOT_AVAILABLE, i, f"{name!r} is not in the reps table")
+        if pd.isna(figures.at[name, "coverage"]):
+            return cells.error(DIV0, i, f"{name!r} has no annual quota (blank or 0), so there is no coverage")
+        return float(figures.at[name, "coverage"])
+
+    return _per_rep(rep, problems, coverage)
 
 
 @xw.func(category=CATEGORY)
@@ -624,17 +619,21 @@ def FUNNEL_QUOTA(rep, opportunities, plan_year, stages_table=None):
     year = _year(plan_year)
     opps, problems = _clean_opportunities(opportunities, m, None)
     proposal = quota_proposal(opps, plan_start=dt.date(year, 1, 1), plan_end=dt.date(year, 12, 31))
+
+    def quota(cells, i, name):
+        if name not in proposal.index:
+            return cells.error(NOT_AVAILABLE, i, f"{name!r} owns no opportunity in the table")
+        return float(proposal.at[name, "proposal"])
+
+    return _per_rep(rep, problems, quota)
+
+
+def _per_rep(rep, problems: dict, figure) -> list:
+    """One result per rep cell: blank for a blank cell, the rep's row problem if any, else ``figure``'s answer."""
     cells, out = _Cells(rep, "rep"), []
     for i, v in enumerate(cells.values):
         name = parse_text(v)
-        if name is None:
-            out.append(None)
-        elif name in problems:
-            out.append(problems[name])
-        elif name not in proposal.index:
-            out.append(cells.error(NOT_AVAILABLE, i, f"{name!r} owns no opportunity in the table"))
-        else:
-            out.append(float(proposal.at[name, "proposal"]))
+        out.append(None if name is None else problems[name] if name in problems else figure(cells, i, name))
     return cells.shaped(out)
 
 

@@ -227,13 +227,19 @@ class _Translator:
     def warn(self, line, column, value, message, severity="warning"):
         self.problems.append(Problem(self.source, line, column, value, message, severity))
 
+    def _blank(self, record, field, column) -> bool:
+        """True for a blank cell; a blank where the schema needs a value is reported (and left blank)."""
+        if not is_blank(record[column]):
+            return False
+        if field in REQUIRED_OPPORTUNITY_COLUMNS:
+            self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
+                                                  "for you to fill in")
+        return True
+
     def text(self, record, field):
         column = self.mapping.columns[field]
         value = record[column]
-        if is_blank(value):
-            if field in REQUIRED_OPPORTUNITY_COLUMNS:
-                self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
-                                                      "for you to fill in")
+        if self._blank(record, field, column):
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # an XLSX id typed as a number reads as 1234.0
@@ -242,10 +248,7 @@ class _Translator:
     def parsed(self, record, field, parse, expected, formats=()):
         column = self.mapping.columns[field]
         value = record[column]
-        if is_blank(value):
-            if field in REQUIRED_OPPORTUNITY_COLUMNS:
-                self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
-                                                      "for you to fill in")
+        if self._blank(record, field, column):
             return None
         result = parse(value, formats) if formats else parse(value)
         if result is None:

@@ -17,17 +17,10 @@ from funnel_xl.workbook.cell_patch import Write, patch_cells
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.package import split_ref
 from funnel_xl.workbook.zip_patch import atomic_patch
+from formtools import refs  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 MANAGER = "manager@example.com"
-
-
-def refs(ws) -> dict[str, str]:
-    out, row = {}, 1
-    while ws.cell(row=row, column=40).value:
-        out[ws.cell(row=row, column=40).value] = ws.cell(row=row, column=41).value
-        row += 1
-    return out
 
 
 def opportunities(path: Path) -> dict[str, dict[str, object]]:

@@ -13,16 +13,9 @@ from funnel_xl.errors import FormError
 from funnel_xl.forms.read import neutralise, read_returned_workbook
 from funnel_xl.forms.settings import form_settings
 from funnel_xl.methodologies import load_methodology
+from formtools import refs  # noqa: E402
 
 BIG = load_methodology("big_project")
-
-
-def refs(ws) -> dict[str, str]:
-    out, row = {}, 1
-    while ws.cell(row=row, column=40).value:
-        out[ws.cell(row=row, column=40).value] = ws.cell(row=row, column=41).value
-        row += 1
-    return out
 
 
 def filled(src: Path, tmp_path: Path, edit) -> bytes:
