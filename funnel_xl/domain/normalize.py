@@ -368,9 +368,20 @@ class _Run:
         if fast is not None:
             return fast
         parse = kind.parse or parse_text
-        raw_values = series.to_numpy(dtype=object)
         values = np.full(len(series), kind.missing, dtype=object)
-        for positions, uniques, codes in _distinct(raw_values, ~blank, one_type=_one_type(series)):
+        if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+            # A typed text column (the file reader's): factorise it where it lives, without a trip through
+            # Python objects, and parse each distinct text once.
+            all_codes, all_uniques = pd.factorize(series)
+            wanted = ~blank & (all_codes >= 0)
+            raw_values = None
+            groups = [(np.flatnonzero(wanted), list(all_uniques), all_codes[wanted])]
+        else:
+            raw_values = series.to_numpy(dtype=object)
+            groups = _distinct(raw_values, ~blank, one_type=_one_type(series))
+        for positions, uniques, codes in groups:
+            if not len(positions):
+                continue
             outcomes = []
             for value in uniques:
                 try:
@@ -382,7 +393,7 @@ class _Run:
             parsed[:] = [o[1] if o[0] else kind.missing for o in outcomes]
             values[positions] = parsed[codes]
             for pos, code in zip(positions[~ok[codes]], codes[~ok[codes]]):
-                value, exc = _plain(raw_values[pos]), outcomes[code][1]
+                value, exc = _plain(uniques[code] if raw_values is None else raw_values[pos]), outcomes[code][1]
                 if kind.bad_is_error:
                     self.add(pos, col, value, str(exc), code=exc.code, params=exc.params)
                 else:
