@@ -56,11 +56,9 @@ def render(result) -> str:
             for rep, r in f.quota.iterrows()]
     out.append(table([L("outcol.rep"), L("outcol.quota_wan"), L("outcol.achieved_wan"), L("outcol.weighted_wan"),
                       L("outcol.attainment"), L("outcol.coverage")], rows))
-    errors = [p for p in result.problems if p.severity == "error"]
     if result.problems:
         out += ["", f"{L('title.problems')}: {len(result.problems)}"]
         out += [f"  - {problem_line(p, lang)}" for p in result.problems[:10]]
         if len(result.problems) > 10:
             out.append(f"  ... (+{len(result.problems) - 10})")
-    del errors
     return "\n".join(out)

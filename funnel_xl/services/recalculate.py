@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +36,6 @@ class RecalcResult:
     language: str
     run_at: dt.datetime
     rejected_count: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         """The JSON shape of ``funnel-xl recalc --json``."""

@@ -16,7 +16,7 @@ from openpyxl.formula.translate import Translator
 
 from funnel_xl.workbook.package import cell_to_rowcol, col_letter, split_ref
 from funnel_xl.workbook.sheet_xml import _cell_xml
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 _ROW = re.compile(r'<row\b[^>]*\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
 _CELL = re.compile(r'<c\b[^>]*\br="([A-Z]+\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
@@ -31,10 +31,6 @@ class Write:
 
     value: Any
     formula: str | None = None
-
-
-def _unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
 
 
 def _render(ref: str, write: Write, style: int) -> str:
@@ -137,7 +133,7 @@ def formula_of(sheet_xml: str, row: int, col: int) -> str | None:
         if int(m.group(1)) == row:
             cell = _cells(m.group(0)).get(col)
             if cell and (f := _FORMULA.search(cell)):
-                return _unescape(f.group(1))
+                return unescape(f.group(1), {"&quot;": '"', "&apos;": "'"})
             return None
     return None
 
@@ -146,11 +142,6 @@ def move_formula(formula: str, from_row: int, to_row: int, col: int) -> str:
     """A formula copied from one row to another, relative references moved as Excel would."""
     origin = f"{col_letter(col)}{from_row}"
     return Translator("=" + formula, origin=origin).translate_formula(f"{col_letter(col)}{to_row}")[1:]
-
-
-def grow_ref(ref: str, new_last_row: int) -> str:
-    r1, c1, _, c2 = split_ref(ref)
-    return f"{col_letter(c1)}{r1}:{col_letter(c2)}{new_last_row}"
 
 
 def grow_table_xml(table_xml: str, new_last_row: int) -> str:

@@ -90,11 +90,6 @@ def rep_columns(lang: str = "zh-CN") -> list[Column]:
     return [Column(c, rep_header(c, lang)) for c in REP_COLUMNS]
 
 
-def header_to_key(columns: list[Column]) -> dict[str, str]:
-    """Header text → canonical key, for reading a table back (headers compared after trimming)."""
-    return {c.header.strip(): c.key for c in columns}
-
-
 # 阶段设置: the methodology as three tables the user may edit. Canonical column -> label key.
 # The win-rate and ideal-share cells hold fractions shown as percentages (35 %), as Excel stores a percent.
 STAGE_TABLE_HEADERS: dict[str, str] = {
