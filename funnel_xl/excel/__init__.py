@@ -1,1 +1,2 @@
-"""xlwings entry points only: worksheet functions (``udfs``) and the RunPython targets of the buttons (``macros``)."""
+"""xlwings entry points only: worksheet functions (``udfs``), the RunPython targets of the buttons (``macros``) and
+the list of those macros (``commands``, plain data the workbook builder reads)."""

@@ -1,4 +1,5 @@
-"""The RunPython targets behind the workbook's buttons and ribbon (templates/vba/FunnelMacros.bas).
+"""The RunPython targets behind the workbook's buttons and ribbon (templates/vba/FunnelMacros.bas): one function
+per macro of the product's list, ``commands.MACRO_COMMANDS``.
 
 Each is a thin door: find the calling book, call one service, tell the user the outcome in a message box. A
 failure is shown as a readable message (the FunnelError text a service raises), never as a traceback.

@@ -1,7 +1,8 @@
 """The workbook's custom ribbon tab (销售漏斗), as a customUI part added to the package after XlsxWriter closes it.
 
 Each button's ``onAction`` is the ribbon callback of one macro (``Ribbon_<Macro>(control As IRibbonControl)``
-in FunnelMacros.bas). The part is ``customUI/customUI14.xml`` (Office 2010 schema), reached by a root
+in FunnelMacros.bas); the groups, buttons and icons are the product's macro list in
+``funnel_xl/excel/commands.py``. The part is ``customUI/customUI14.xml`` (Office 2010 schema), reached by a root
 relationship of the ui/extensibility type; its content type is the package's default for .xml.
 """
 
@@ -11,38 +12,14 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from funnel_xl.excel.commands import RIBBON_GROUPS, RIBBON_ICONS, ribbon_callback
 from funnel_xl.labels import label
-from funnel_xl.workbook.vba import ribbon_callback
 
 CUSTOMUI_PART = "customUI/customUI14.xml"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
 REL_TYPE_UI = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 REL_ID = "rIdFunnelRibbon"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # XlsxWriter's fixed member date: the package stays reproducible
-
-# Ribbon groups in order: (label key, macros); each macro with the built-in Office icon it shows.
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ribbon.group_forecast", ("RecalculateForecast", "BuildQuotaSheets")),
-    ("ribbon.group_forms", ("GenerateAssessmentForms", "CollectAssessments")),
-    ("ribbon.group_data", ("ImportCrmExport", "ExportForReaders")),
-)
-ICONS: dict[str, str] = {
-    "RecalculateForecast": "CalculateNow",
-    "BuildQuotaSheets": "TableInsert",
-    "GenerateAssessmentForms": "FileNew",
-    "CollectAssessments": "FileOpen",
-    "ImportCrmExport": "ImportTextFile",
-    "ExportForReaders": "FileSaveAs",
-}
-
-
-def callback(macro: str) -> str:
-    """The VBA Sub a ribbon button calls for a macro (it receives the clicked control)."""
-    return ribbon_callback(macro)
-
-
-def ribbon_macros() -> list[str]:
-    return [m for _, macros in GROUPS for m in macros]
 
 
 def customui_xml(lang: str = "zh-CN") -> bytes:
@@ -54,15 +31,15 @@ def customui_xml(lang: str = "zh-CN") -> bytes:
         "    <tabs>",
         f'      <tab id="funnelTab" label={quoteattr(label("ribbon.tab", lang))}>',
     ]
-    for g, (group_key, macros) in enumerate(GROUPS, start=1):
+    for g, (group_key, macros) in enumerate(RIBBON_GROUPS, start=1):
         lines.append(f'        <group id="funnelGroup{g}" label={quoteattr(label(group_key, lang))}>')
         for macro in macros:
             lines.append(
                 f'          <button id="btn{macro}" label={quoteattr(label(f"command.{macro}", lang))} '
-                f'size="large" imageMso="{ICONS[macro]}" '
+                f'size="large" imageMso="{RIBBON_ICONS[macro]}" '
                 f'screentip={quoteattr(label(f"command.{macro}", lang))} '
                 f'supertip={quoteattr(label(f"command_help.{macro}", lang))} '
-                f'onAction="{callback(macro)}"/>'
+                f'onAction="{ribbon_callback(macro)}"/>'
             )
         lines.append("        </group>")
     lines += ["      </tab>", "    </tabs>", "  </ribbon>", "</customUI>", ""]

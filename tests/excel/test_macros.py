@@ -4,6 +4,7 @@ only) standing in for ``xw.Book.caller()``: the user sees a message box with the
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workbook"))
 from test_live_adapter import book_json  # noqa: E402  (the JSON a client sends, shared with the adapter tests)
 
-from funnel_xl.excel import macros  # noqa: E402
+from funnel_xl.excel import commands, macros  # noqa: E402
 from funnel_xl.history import history_path  # noqa: E402
 from funnel_xl.labels import label  # noqa: E402
 from funnel_xl.workbook import contract  # noqa: E402
@@ -41,6 +42,13 @@ def caller(monkeypatch, remote_xlwings):
 
 def _alerts(book) -> list[str]:
     return [a["args"][0] for a in book.json()["actions"] if a["func"] == "alert"]
+
+
+def test_every_macro_of_the_product_list_runs_a_function_of_this_module():
+    # The VBA names the module in full (commands.MACROS_PYTHON_MODULE), then the function: both must exist.
+    assert importlib.import_module(commands.MACROS_PYTHON_MODULE) is macros
+    for function in commands.MACRO_COMMANDS.values():
+        assert callable(getattr(macros, function, None)), function
 
 
 def test_recalculate_forecast_writes_the_outputs_and_tells_the_forecast(caller, sample_path):

@@ -20,14 +20,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser, VBA_Project, decompress_stream
 
+from funnel_xl.excel import commands
 from funnel_xl.labels import label
 from funnel_xl.paths import templates_dir
 from funnel_xl.workbook import vba
 from funnel_xl.workbook.vba import VbaModule, VbaProjectError
+from funnel_xl.workbook.vba.project import _decrypt
+from funnel_xl.workbook.vba.sources import check_macro_module
 
 SHEET_CODE_NAMES = ["Sheet1", "Sheet2", "Sheet3"]
 XLWINGS_DIR = Path(xlwings.__file__).resolve().parent
-# The commands the issue asks for, and the Python function each runs (written out here, not taken from vba.py).
+# The commands the issue asks for, and the Python function each runs (written out here, not taken from excel/commands.py).
 COMMANDS = {
     "RecalculateForecast": "recalculate_forecast",
     "GenerateAssessmentForms": "generate_assessment_forms",
@@ -227,9 +230,9 @@ def test_the_project_stream_lists_every_module_by_kind(project_bin):
 def test_project_protection_values_decrypt_to_unprotected_no_password_and_visible(project_bin):
     text = olefile.OleFileIO(project_bin).openstream("PROJECT").read().decode("ascii")
     values = dict(re.findall(r'^(\w+)="([^"]*)"', text, re.MULTILINE))
-    assert vba._decrypt(values["CMG"], values["ID"]) == bytes(4)
-    assert vba._decrypt(values["DPB"], values["ID"]) == b"\x00"
-    assert vba._decrypt(values["GC"], values["ID"]) == b"\xff"
+    assert _decrypt(values["CMG"], values["ID"]) == bytes(4)
+    assert _decrypt(values["DPB"], values["ID"]) == b"\x00"
+    assert _decrypt(values["GC"], values["ID"]) == b"\xff"
 
 
 def test_the_decryption_reads_a_project_stream_written_by_another_tool():
@@ -238,9 +241,9 @@ def test_the_decryption_reads_a_project_stream_written_by_another_tool():
         data = book.read("xl/vbaProject.bin")
     text = olefile.OleFileIO(data).openstream("PROJECT").read().decode("cp1252")
     values = dict(re.findall(r'^(\w+)="([^"]*)"', text, re.MULTILINE))
-    assert vba._decrypt(values["CMG"], values["ID"]) == bytes(4)
-    assert vba._decrypt(values["DPB"], values["ID"]) == b"\x00"
-    assert vba._decrypt(values["GC"], values["ID"]) == b"\xff"
+    assert _decrypt(values["CMG"], values["ID"]) == bytes(4)
+    assert _decrypt(values["DPB"], values["ID"]) == b"\x00"
+    assert _decrypt(values["GC"], values["ID"]) == b"\xff"
 
 
 def test_building_twice_gives_the_same_bytes(project_bin):
@@ -325,14 +328,35 @@ def test_every_macro_runs_its_python_function_naming_funnel_xl_excel_macros_in_f
         assert subs[sub] == ("", [f'RunPython "import funnel_xl.excel.macros as m; m.{function}()"'])
     # The module is never derived from the file name, so a copy renamed "Funnel (1).xlsm" still works.
     assert "ThisWorkbook.Name" not in extracted["FunnelMacros"]
-    assert vba.MACRO_COMMANDS == COMMANDS
+    assert commands.MACRO_COMMANDS == COMMANDS
 
 
 def test_every_macro_has_a_ribbon_callback_taking_the_clicked_control(extracted):
     subs = _subs(extracted["FunnelMacros"])
     for sub in COMMANDS:
-        assert subs[vba.ribbon_callback(sub)] == ("control As IRibbonControl", [sub])
+        assert subs[commands.ribbon_callback(sub)] == ("control As IRibbonControl", [sub])
     assert set(subs) == set(COMMANDS) | {f"Ribbon_{sub}" for sub in COMMANDS}
+
+
+def _macros_source() -> VbaModule:
+    return vba.module_from_file(templates_dir() / "vba" / "FunnelMacros.bas")
+
+
+def test_the_shipped_macro_module_has_every_macro_of_the_product_list():
+    check_macro_module(_macros_source())   # raises if one is missing
+
+
+@pytest.mark.parametrize(("old", "new", "named"), [
+    ("m.export_for_readers()", "m.export_for_reader()", "Public Sub ExportForReaders()"),
+    ("Public Sub Ribbon_BuildQuotaSheets(", "Public Sub Ribbon_BuildQuotas(", "Public Sub Ribbon_BuildQuotaSheets("),
+    ("import funnel_xl.excel.macros as m; m.collect", "import macros as m; m.collect", "Public Sub CollectAssessments()"),
+])
+def test_a_macro_module_out_of_step_with_the_product_list_is_refused_naming_the_sub(old, new, named):
+    source = _macros_source()
+    assert old in source.source
+    broken = VbaModule(source.name, source.source.replace(old, new, 1))
+    with pytest.raises(VbaProjectError, match=re.escape(named)):
+        check_macro_module(broken)
 
 
 def test_the_project_references_the_office_library_that_declares_iribboncontrol(project_bin):
