@@ -1,6 +1,6 @@
 """Benchmark: generate 1,000 stage-assessment forms from a master with 1,000 open opportunities.
 
-Run: /work/venv/bin/python benchmarks/bench_forms.py [N]. Prints seconds for the whole use case (read the master,
+Run: .venv/bin/python -m benchmarks.bench_forms [N]. Prints seconds for the whole use case (read the master,
 compute the quota figures, write one workbook per rep), single process and with two worker processes.
 Goal (issue 4): under 10 s on this machine.
 """

@@ -1,12 +1,13 @@
 """The recalculation benchmark (issue 7): headless ``funnel-xl recalc`` against the fastest reader of the same tables.
 
 Every figure is a whole process (interpreter start and imports included), the median of ``--runs`` runs, with the
-peak RSS of that one process (``os.wait4``). The recalc runs on a fresh copy of the workbook and its history
-sidecar each time (the copy is not timed), so every run sees a year of history and appends one snapshot.
+peak RSS of that one process, read by a small launcher that spawns it (see ``measure``). The recalc runs on a fresh
+copy of the workbook and its history sidecar each time (the copy is not timed), so every run sees a year of history
+and appends one snapshot. From the repository root, with the project's virtual environment:
 
-    /work/venv/bin/python -m benchmarks.bench_recalc                      # 1k, 10k, 100k
-    /work/venv/bin/python -m benchmarks.bench_recalc --sizes 1000 300000
-    /work/venv/bin/python -m benchmarks.bench_recalc --profile 100000     # phases and the top 15 of cProfile
+    .venv/bin/python -m benchmarks.bench_recalc                      # 1k, 10k, 100k
+    .venv/bin/python -m benchmarks.bench_recalc --sizes 1000 300000
+    .venv/bin/python -m benchmarks.bench_recalc --profile 100000     # phases and the top 15 of cProfile
 """
 
 from __future__ import annotations
@@ -64,19 +65,33 @@ print(rows)
 """
 
 
+# The measured command is spawned by this launcher, not by the benchmark itself. On Linux a process's peak RSS
+# (ru_maxrss) starts at the high-water mark of the image it was forked from, which exec records: a child of the
+# benchmark, which builds the workbooks and measures the tables in process, would report the benchmark's own peak
+# (3.7 GB at 100k rows) instead of its own. The launcher is a bare interpreter (~10 MB, the floor of every figure), so the grandchild's peak is its
+# own, as /usr/bin/time -v reports it. The launcher times the child alone and reports on its last stderr line.
+_LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\n{os.waitstatus_to_exitcode(status)} {time.perf_counter() - start} {usage.ru_maxrss}\\n")
+"""
+# ru_maxrss is in kilobytes on Linux, in bytes on macOS.
+_MAXRSS_BYTES = 1 if sys.platform == "darwin" else 1024
+
+
 def measure(cmd: list[str], stdout: Path | None = None) -> tuple[float, float]:
-    """Run ``cmd`` to completion: (wall seconds, peak RSS in MB of that process). A failure raises."""
+    """Run ``cmd`` to completion: (wall seconds, peak RSS in MB of that process alone). A failure raises."""
     with open(stdout or os.devnull, "wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
-        stderr = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)  # the rusage of this child alone, not of all children
-        wall = time.perf_counter() - start
-        proc.stderr.close()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {stderr.decode(errors='replace')[-500:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports kilobytes
+        done = subprocess.run([PYTHON, "-c", _LAUNCHER, *cmd], stdout=out, stderr=subprocess.PIPE, check=False)
+    if done.returncode != 0:  # the launcher itself failed: the command could not be started
+        raise RuntimeError(f"{' '.join(cmd)} did not start: {done.stderr.decode(errors='replace')[-500:]}")
+    stderr, _, figures = done.stderr.rstrip(b"\n").rpartition(b"\n")
+    exit_code, wall, maxrss = figures.split()
+    if int(exit_code) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({int(exit_code)}): {stderr.decode(errors='replace')[-500:]}")
+    return float(wall), int(maxrss) * _MAXRSS_BYTES / 2**20
 
 
 def table_sheets(path: Path) -> dict[str, str]:

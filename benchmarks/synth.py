@@ -6,7 +6,7 @@ literals here. The mix follows the sample: about 77 % open, 14 % won, 9 % lost; 
 every criterion up to its stage and part of the next one, with a few deals claimed ahead of their evidence.
 Generated files are cached under ``benchmarks/.cache/`` (they take a while at 100k rows and more).
 
-    /work/venv/bin/python -m benchmarks.synth 10000        # build (or reuse) the 10k workbook, print its path
+    .venv/bin/python -m benchmarks.synth 10000        # build (or reuse) the 10k workbook, print its path
 """
 
 from __future__ import annotations
