@@ -8,12 +8,12 @@ measures that phase's milestones against the rep's opportunities.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from funnel_xl.domain.faults import Faults
 from funnel_xl.domain.forecast import achieved, as_of_timestamp
 from funnel_xl.domain.funnel import reached_position
 from funnel_xl.domain.methodology import Methodology
@@ -33,8 +33,8 @@ REASON_STAGE_NOT_IN_METHODOLOGY = "stage_not_in_methodology"
 REASON_NO_QUOTA = "no_quota"
 REASON_NO_HIRE_DATE = "no_hire_date"
 
-_PHASE_KEYS = {"key", "requires_quota", "from_months", "to_months", "milestones"}
-_MILESTONE_KEYS = {"key", "measure", "threshold", "stage", "quarter"}
+_PHASE_KEYS = ("key", "requires_quota", "from_months", "to_months", "milestones")
+_MILESTONE_KEYS = ("key", "measure", "threshold", "stage", "quarter")
 
 
 @dataclass(frozen=True)
@@ -91,113 +91,88 @@ def parse_roadmap(text: str, source: str = "<text>") -> Roadmap:
 
     Raises InputError naming the source, the phase and milestone, and what was expected.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc})") from None
-    problems: list[str] = []
-    unknown = set(data) - {"phases"}
-    if unknown:
-        problems.append(f"unknown top-level key(s) {', '.join(sorted(unknown))}; expected only [[phases]]")
-    raw_phases = data.get("phases")
-    if not isinstance(raw_phases, list) or not raw_phases:
-        problems.append("no [[phases]]; expected at least one phase")
-        raw_phases = []
-    phases = [p for i, raw in enumerate(raw_phases, 1) if (p := _parse_phase(raw, i, problems)) is not None]
-    _check_phase_set(phases, problems)
-    if problems:
-        raise InputError(f"{source}: the roadmap is not valid:\n" + "\n".join(f"- {p}" for p in problems))
+    faults = Faults(source, "roadmap", InputError)
+    data = faults.load_toml(text)
+    faults.unknown_keys(data, ("phases",), "")
+    if not data.get("phases"):
+        faults.add("", "no [[phases]]; expected at least one phase")
+    raw_phases = faults.tables(data, "phases", "", "phases")
+    phases = [_parse_phase(raw, i, faults) for i, raw in enumerate(raw_phases, 1)]
+    _check_phase_set(phases, faults)
+    faults.raise_if_any()
     return Roadmap(tuple(phases), source)
 
 
-def _parse_phase(raw: object, number: int, problems: list[str]) -> Phase | None:
-    where = f"phase {number}"
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a [[phases]] table")
-        return None
-    key = raw.get("key")
-    if not isinstance(key, str) or not key.isidentifier():
-        problems.append(f"{where}: key {key!r} is missing or not an identifier (letters, digits, _)")
-        key = f"#{number}"
-    else:
-        where = f"phase {number} ({key})"
-    for extra in sorted(set(raw) - _PHASE_KEYS):
-        problems.append(f"{where}: unknown key {extra!r}; expected {', '.join(sorted(_PHASE_KEYS))}")
+def _parse_phase(raw: dict, number: int, faults: Faults) -> Phase:
+    key = faults.identifier(raw, "key", f"phase {number}", what="phase key")
+    where = f"phase {number} ({key})" if key else f"phase {number}"
+    key = key or f"#{number}"
+    faults.unknown_keys(raw, _PHASE_KEYS, where)
     requires_quota = raw.get("requires_quota", True)
     if not isinstance(requires_quota, bool):
-        problems.append(f"{where}: requires_quota {requires_quota!r} must be true or false")
+        faults.add(where, f"requires_quota {requires_quota!r} must be true or false")
         requires_quota = True
     bounds: list[int | None] = []
     for name in ("from_months", "to_months"):
         value = raw.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            problems.append(f"{where}: {name} {value!r} must be a whole number of months, 0 or more")
+            faults.add(where, f"{name} {value!r} must be a whole number of months, 0 or more")
             value = None
         bounds.append(value)
     start, end = bounds
     if requires_quota and start is None and "from_months" not in raw:
-        problems.append(f"{where}: from_months is missing; a phase with a quota needs its tenure range")
+        faults.add(where, "from_months is missing; a phase with a quota needs its tenure range")
     if not requires_quota and (start is not None or end is not None):
-        problems.append(f"{where}: a phase without a quota (training) takes no from_months/to_months")
+        faults.add(where, "a phase without a quota (training) takes no from_months/to_months")
     if start is not None and end is not None and end <= start:
-        problems.append(f"{where}: to_months {end} must be greater than from_months {start}")
-    raw_milestones = raw.get("milestones", [])
-    if not isinstance(raw_milestones, list):
-        problems.append(f"{where}: milestones must be [[phases.milestones]] tables")
-        raw_milestones = []
-    milestones = [m for j, m_raw in enumerate(raw_milestones, 1)
-                  if (m := _parse_milestone(m_raw, f"{where}, milestone {j}", problems)) is not None]
+        faults.add(where, f"to_months {end} must be greater than from_months {start}")
+    milestones = [m for j, m_raw in enumerate(faults.tables(raw, "milestones", where, "phases.milestones"), 1)
+                  if (m := _parse_milestone(m_raw, f"{where}, milestone {j}", faults)) is not None]
     keys = [m.key for m in milestones]
     for twice in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.append(f"{where}: milestone key {twice!r} is used twice")
+        faults.add(where, f"milestone key {twice!r} is used twice")
     return Phase(key, tuple(milestones), requires_quota, start, end)
 
 
-def _parse_milestone(raw: object, where: str, problems: list[str]) -> Milestone | None:
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a [[phases.milestones]] table")
-        return None
-    before = len(problems)
-    key = raw.get("key")
-    if not isinstance(key, str) or not key.isidentifier():
-        problems.append(f"{where}: key {key!r} is missing or not an identifier")
-    else:
+def _parse_milestone(raw: dict, where: str, faults: Faults) -> Milestone | None:
+    before = len(faults)
+    key = faults.identifier(raw, "key", where, what="milestone key")
+    if key:
         where = f"{where} ({key})"
-    for extra in sorted(set(raw) - _MILESTONE_KEYS):
-        problems.append(f"{where}: unknown key {extra!r}; expected {', '.join(sorted(_MILESTONE_KEYS))}")
+    faults.unknown_keys(raw, _MILESTONE_KEYS, where)
     measure = raw.get("measure")
     if measure not in MEASURES:
-        problems.append(f"{where}: measure {measure!r} is not known; expected one of {', '.join(MEASURES)}")
+        faults.add(where, f"measure {measure!r} is not known; expected one of {', '.join(MEASURES)}")
     threshold = raw.get("threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
-        problems.append(f"{where}: threshold {threshold!r} must be a number, 0 or more")
+        faults.add(where, f"threshold {threshold!r} must be a number, 0 or more")
         threshold = 0
     stage, quarter = raw.get("stage"), raw.get("quarter")
     if measure in STAGE_MEASURES and not (isinstance(stage, str) and stage.strip()):
-        problems.append(f"{where}: measure {measure} needs stage = \"<stage key>\"")
+        faults.add(where, f"measure {measure} needs stage = \"<stage key>\"")
     if measure not in STAGE_MEASURES and stage is not None:
-        problems.append(f"{where}: stage is only used by {', '.join(STAGE_MEASURES)}")
+        faults.add(where, f"stage is only used by {', '.join(STAGE_MEASURES)}")
     if measure == "attainment_of_quarter" and quarter not in (1, 2, 3, 4):
-        problems.append(f"{where}: quarter {quarter!r} must be 1, 2, 3 or 4")
+        faults.add(where, f"quarter {quarter!r} must be 1, 2, 3 or 4")
     if measure != "attainment_of_quarter" and quarter is not None:
-        problems.append(f"{where}: quarter is only used by attainment_of_quarter")
-    if len(problems) > before:
+        faults.add(where, "quarter is only used by attainment_of_quarter")
+    if len(faults) > before:
         return None
     scale = 100.0 if measure in RATIO_MEASURES else 1.0
     return Milestone(key, measure, float(threshold) / scale, stage, quarter)
 
 
-def _check_phase_set(phases: list[Phase], problems: list[str]) -> None:
+def _check_phase_set(phases: list[Phase], faults: Faults) -> None:
     keys = [p.key for p in phases]
     for twice in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.append(f"phase key {twice!r} is used twice")
+        faults.add("", f"phase key {twice!r} is used twice")
     if sum(not p.requires_quota for p in phases) > 1:
-        problems.append("more than one phase has requires_quota = false; expected at most one training phase")
+        faults.add("", "more than one phase has requires_quota = false; expected at most one training phase")
     ranged = sorted((p for p in phases if p.requires_quota and p.from_months is not None),
                     key=lambda p: p.from_months)
     for earlier, later in zip(ranged, ranged[1:]):
         if earlier.to_months is None or earlier.to_months > later.from_months:
-            problems.append(f"phases {earlier.key} and {later.key} overlap in tenure; expected each month in one phase")
+            faults.add("", f"phases {earlier.key} and {later.key} overlap in tenure; expected each month in one phase")
 
 
 # ----------------------------------------------------------------------------------------- measuring

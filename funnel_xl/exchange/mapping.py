@@ -7,11 +7,11 @@ checked without the export and reports every fault at once, each with the file a
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from funnel_xl.domain.faults import Faults
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, STATUSES
 from funnel_xl.errors import MappingError
@@ -99,55 +99,26 @@ class Mapping:
 
         Raises MappingError naming every [stages] entry the methodology does not know.
         """
-        resolved, faults = {}, []
+        resolved, faults = {}, _faults(self.path)
         for source_stage, target in self.stages.items():
             key = methodology.resolve_stage(target)
             if key is None:
-                faults.append(
-                    f"[stages] {source_stage!r} = {target!r}: methodology {methodology.key!r} has no such "
-                    f"stage; expected one of {', '.join(methodology.stage_keys)}"
-                )
+                faults.add("[stages]", f"{source_stage!r} = {target!r}: methodology {methodology.key!r} has no such "
+                                       f"stage; expected one of {', '.join(methodology.stage_keys)}")
             resolved[source_stage] = key
-        if faults:
-            raise MappingError(_report(self.path, faults))
+        faults.raise_if_any()
         return resolved
 
 
-def _report(path: Path, faults: list[str]) -> str:
-    return f"mapping {path.name} is not valid:\n  - " + "\n  - ".join(faults)
+def _faults(path: Path) -> Faults:
+    return Faults(path.name, "mapping", MappingError)
 
 
-def _unknown(table: dict, allowed: tuple[str, ...], where: str, faults: list[str]) -> None:
-    for key in table:
-        if key not in allowed:
-            faults.append(f"{where}: unknown key {key!r}; expected one of {', '.join(allowed)}")
-
-
-def _text(table: dict, key: str, where: str, faults: list[str], *, required: bool = False) -> str | None:
-    value = table.get(key)
-    if value is None:
-        if required:
-            faults.append(f"{where}.{key} is missing")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        faults.append(f"{where}.{key} = {value!r}: expected a non-empty text")
-        return None
-    return value.strip()
-
-
-def _section(data: dict, name: str, faults: list[str]) -> dict:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        faults.append(f"{name} must be a table ([{name}]), got {value!r}")
-        return {}
-    return value
-
-
-def _text_table(table: dict, where: str, faults: list[str]) -> dict[str, str]:
+def _text_table(table: dict, where: str, faults: Faults) -> dict[str, str]:
     out = {}
     for key, value in table.items():
         if not isinstance(value, str) or not value.strip():
-            faults.append(f"[{where}] {key!r} = {value!r}: expected a non-empty text")
+            faults.add(where, f"{key!r} = {value!r}: expected a non-empty text")
         else:
             out[key.strip()] = value.strip()
     return out
@@ -156,106 +127,98 @@ def _text_table(table: dict, where: str, faults: list[str]) -> dict[str, str]:
 def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
     """Parse mapping TOML text; ``path`` names the file in messages and anchors relative file names."""
     path = Path(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"mapping {path.name} is not valid TOML: {exc}") from None
-    faults: list[str] = []
-    _unknown(data, TOP_KEYS, "top level", faults)
+    faults = _faults(path)
+    data = faults.load_toml(text)
+    faults.unknown_keys(data, TOP_KEYS, "top level")
 
-    methodology = _text(data, "methodology", "top level", faults, required=True) or ""
+    methodology = faults.text(data, "methodology", "top level")
 
-    source = _section(data, "source", faults)
-    _unknown(source, SOURCE_KEYS, "[source]", faults)
+    source = faults.table(data, "source", "top level")
+    faults.unknown_keys(source, SOURCE_KEYS, "[source]")
     formats = source.get("date_format", ())
     formats = (formats,) if isinstance(formats, str) else tuple(formats)
     for fmt in formats:
         if not isinstance(fmt, str) or "%" not in fmt:
-            faults.append(f"[source].date_format {fmt!r}: expected a strftime pattern such as '%m/%d/%Y'")
+            faults.add("[source]", f"date_format {fmt!r}: expected a strftime pattern such as '%m/%d/%Y'")
     delimiter = source.get("delimiter", ",")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
-        faults.append(f"[source].delimiter {delimiter!r}: expected one character")
-    encoding = _text(source, "encoding", "[source]", faults) or "utf-8-sig"
+        faults.add("[source]", f"delimiter {delimiter!r}: expected one character")
+    encoding = faults.text(source, "encoding", "[source]", required=False) or "utf-8-sig"
     try:
         "".encode(encoding)
     except LookupError:
-        faults.append(f"[source].encoding {encoding!r}: not an encoding Python knows (try 'utf-8' or 'gbk')")
+        faults.add("[source]", f"encoding {encoding!r}: not an encoding Python knows (try 'utf-8' or 'gbk')")
+    pipeline = faults.text(source, "pipeline", "[source]", required=False) or None
+    sheet = faults.text(source, "sheet", "[source]", required=False) or None
 
-    columns = _text_table(_section(data, "columns", faults), "columns", faults)
+    columns = _text_table(faults.table(data, "columns", "top level"), "[columns]", faults)
     for name in columns:
         if name not in (*OPPORTUNITY_COLUMNS, "status"):
-            faults.append(f"[columns] {name!r}: not an opportunity field; expected one of "
-                          f"{', '.join(OPPORTUNITY_COLUMNS)}")
+            faults.add("[columns]", f"{name!r}: not an opportunity field; expected one of "
+                                    f"{', '.join(OPPORTUNITY_COLUMNS)}")
     for name in REQUIRED_MAPPED:
         if name not in columns:
-            faults.append(f"[columns].{name} is missing: the export column holding the {name} is needed")
+            faults.add("[columns]", f"{name} is missing: the export column holding the {name} is needed")
 
-    stages = _text_table(_section(data, "stages", faults), "stages", faults)
+    stages = _text_table(faults.table(data, "stages", "top level"), "[stages]", faults)
     if not stages:
-        faults.append("[stages] is missing or empty: map each export stage name to a methodology stage")
-    status = _text_table(_section(data, "status", faults), "status", faults)
+        faults.add("[stages]", "missing or empty: map each export stage name to a methodology stage")
+    status = _text_table(faults.table(data, "status", "top level"), "[status]", faults)
     if not status:
-        faults.append("[status] is missing or empty: map each export stage (or status) to open, won or lost")
+        faults.add("[status]", "missing or empty: map each export stage (or status) to open, won or lost")
     for key, value in status.items():
         if value not in STATUSES:
-            faults.append(f"[status] {key!r} = {value!r}: expected one of {', '.join(STATUSES)}")
+            faults.add("[status]", f"{key!r} = {value!r}: expected one of {', '.join(STATUSES)}")
     if "status" not in columns:
         for key in stages:
             if key not in status:
-                faults.append(f"[status] lacks {key!r}, which [stages] lists: say whether it is open, won or lost")
+                faults.add("[status]", f"lacks {key!r}, which [stages] lists: say whether it is open, won or lost")
 
     defaults: dict[str, Any] = {}
-    for name, value in _section(data, "defaults", faults).items():
+    for name, value in faults.table(data, "defaults", "top level").items():
         if name not in OPPORTUNITY_COLUMNS:
-            faults.append(f"[defaults] {name!r}: not an opportunity field")
+            faults.add("[defaults]", f"{name!r}: not an opportunity field")
         elif name in columns:
-            faults.append(f"[defaults] {name!r}: also mapped in [columns]; keep one")
+            faults.add("[defaults]", f"{name!r}: also mapped in [columns]; keep one")
         elif isinstance(value, dict):
             if set(value) != {"from_reps"} or value["from_reps"] not in JOINABLE_REP_FIELDS:
-                faults.append(f"[defaults] {name!r} = {value!r}: expected {{ from_reps = \"region\" }} with "
-                              f"one of {', '.join(JOINABLE_REP_FIELDS)}")
+                faults.add("[defaults]", f"{name!r} = {value!r}: expected {{ from_reps = \"region\" }} with "
+                                         f"one of {', '.join(JOINABLE_REP_FIELDS)}")
             else:
                 defaults[name] = FromReps(value["from_reps"])
         elif isinstance(value, (str, int, float, bool)):
             defaults[name] = value
         else:
-            faults.append(f"[defaults] {name!r} = {value!r}: expected a text, number, true/false or "
-                          "{ from_reps = ... }")
+            faults.add("[defaults]", f"{name!r} = {value!r}: expected a text, number, true/false or "
+                                     "{ from_reps = ... }")
 
     price_list = None
     if "price_list" in data:
-        table = _section(data, "price_list", faults)
-        _unknown(table, PRICE_LIST_KEYS, "[price_list]", faults)
-        aliases = table.get("aliases", {})
-        if not isinstance(aliases, dict):
-            faults.append("[price_list].aliases must be a table of export name = price-list name")
-            aliases = {}
-        values = [_text(table, k, "[price_list]", faults, required=True) for k in ("file", "product", "price")]
-        aliases = _text_table(aliases, "price_list.aliases", faults)
+        table = faults.table(data, "price_list", "top level")
+        faults.unknown_keys(table, PRICE_LIST_KEYS, "[price_list]")
+        aliases = _text_table(faults.table(table, "aliases", "[price_list]"), "[price_list.aliases]", faults)
+        values = [faults.text(table, k, "[price_list]") for k in ("file", "product", "price")]
         if all(values):
-            price_list = PriceList(*values, sheet=_text(table, "sheet", "[price_list]", faults),
+            price_list = PriceList(*values, sheet=faults.text(table, "sheet", "[price_list]", required=False) or None,
                                    aliases=aliases)
 
     reps = None
     if "reps" in data:
-        table = _section(data, "reps", faults)
-        _unknown(table, REPS_KEYS, "[reps]", faults)
-        file = _text(table, "file", "[reps]", faults, required=True)
-        rep_columns = {k: v for k in REP_COLUMNS
-                       if (v := _text(table, k, "[reps]", faults, required=(k == "rep")))}
+        table = faults.table(data, "reps", "top level")
+        faults.unknown_keys(table, REPS_KEYS, "[reps]")
+        file = faults.text(table, "file", "[reps]")
+        rep_columns = {k: v for k in REP_COLUMNS if (v := faults.text(table, k, "[reps]", required=(k == "rep")))}
         if file and "rep" in rep_columns:
-            reps = RepsSource(file, rep_columns, sheet=_text(table, "sheet", "[reps]", faults))
+            reps = RepsSource(file, rep_columns, sheet=faults.text(table, "sheet", "[reps]", required=False) or None)
     for name, value in defaults.items():
         if isinstance(value, FromReps) and (reps is None or value.field not in reps.columns):
-            faults.append(f"[defaults] {name!r} takes the rep's {value.field!r}, but [reps] does not map it")
+            faults.add("[defaults]", f"{name!r} takes the rep's {value.field!r}, but [reps] does not map it")
 
-    if faults:
-        raise MappingError(_report(path, faults))
+    faults.raise_if_any()
     return Mapping(
         path=path, methodology=methodology, columns=columns, stages=stages, status=status,
-        pipeline=_text(source, "pipeline", "[source]", []), sheet=_text(source, "sheet", "[source]", []),
-        encoding=encoding, delimiter=delimiter, date_formats=formats, defaults=defaults,
-        price_list=price_list, reps=reps,
+        pipeline=pipeline, sheet=sheet, encoding=encoding, delimiter=delimiter, date_formats=formats,
+        defaults=defaults, price_list=price_list, reps=reps,
     )
 
 

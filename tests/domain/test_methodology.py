@@ -387,6 +387,14 @@ def test_sheet_cells_accept_what_people_type(classic):
     assert [c.required for c in m.criteria()] == [c.required for c in classic.criteria()]
 
 
+@pytest.mark.parametrize(("required", "optional"), [("√", "×"), ("1", "0"), ("必须", "可选"), ("required", "Optional")])
+def test_the_required_column_takes_every_yes_no_answer_and_its_own_words(classic, required, optional):
+    meta, stages, criteria = sheet_tables(classic)
+    criteria["required"] = [required if r else optional for r in criteria["required"]]
+    m = methodology_from_tables(meta, stages, criteria, source="Funnel.xlsm", sheet=SHEET)
+    assert [c.required for c in m.criteria()] == [c.required for c in classic.criteria()]
+
+
 def test_a_blank_required_cell_means_required_as_an_omitted_key_does(classic):
     meta, stages, criteria = sheet_tables(classic)
     criteria["required"] = criteria["required"].astype(object)

@@ -84,6 +84,11 @@ from_months = 3
     assert "phases early and later overlap in tenure" in message
 
 
+def test_a_roadmap_that_is_not_toml_is_reported_with_its_line():
+    with pytest.raises(InputError, match=r"my_roadmap\.toml: line 2, column \d+: TOML syntax error"):
+        parse_roadmap("[[phases]]\nkey = = 'early'\n", "my_roadmap.toml")
+
+
 # ------------------------------------------------------------------------------------ tenure and phase
 
 @pytest.mark.parametrize(("hire", "as_of", "months"), [

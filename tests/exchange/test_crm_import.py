@@ -239,7 +239,7 @@ def test_a_mapping_naming_a_column_the_export_lacks_is_refused(maven_mapping_pat
 
 def test_a_stage_the_methodology_lacks_is_refused_naming_the_key(maven_mapping_path, crm_export_dir, product_sales):
     text = maven_mapping_path.read_text(encoding="utf-8").replace('Engaging = "needs"', 'Engaging = "demo"')
-    with pytest.raises(MappingError, match=r"\[stages\] 'Engaging' = 'demo'.*initial_contact"):
+    with pytest.raises(MappingError, match=r"\[stages\]: 'Engaging' = 'demo'.*initial_contact"):
         import_export(parse_mapping(text, maven_mapping_path), crm_export_dir, product_sales)
 
 
