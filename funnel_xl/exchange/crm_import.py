@@ -22,7 +22,7 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import (
     OPPORTUNITY_COLUMNS, REP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS, Problem,
 )
-from funnel_xl.domain.parsing import is_blank, parse_amount
+from funnel_xl.domain.parsing import is_blank, parse_amount, parse_bool
 from funnel_xl.errors import InputError, MappingError
 from funnel_xl.exchange.mapping import DATE_FIELDS, FromReps, Mapping, REPS_DATE_FIELDS, load_mapping
 from funnel_xl.labels import label
@@ -32,9 +32,6 @@ ESTIMATED = "estimated"  # True where the amount was filled from the price list
 NUMBER_FIELDS = ("amount",)
 REP_NUMBER_FIELDS = ("annual_quota",)
 BOOL_FIELDS = ("new_customer",)
-# Yes/no words a CRM export may use; the Chinese ones are parsing tables, not user-facing text.
-_TRUE = {"true", "yes", "y", "1", "是", "x"}
-_FALSE = {"false", "no", "n", "0", "否"}
 
 
 # ---------------------------------------------------------------- reading
@@ -166,10 +163,11 @@ def _parse_date(value: object, formats: tuple[str, ...]) -> pd.Timestamp | None:
 
 
 def _parse_bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().casefold()
-    return True if text in _TRUE else False if text in _FALSE else None
+    """A yes/no answer as the workbook reads one (是/否, yes/no, true/false, 1/0, ...), or None when it is not one."""
+    try:
+        return parse_bool(value)
+    except InputError:
+        return None
 
 
 # ---------------------------------------------------------------- result types
@@ -300,7 +298,7 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
             elif field in DATE_FIELDS:
                 value = tr.parsed(record, field, _parse_date, _expected_dates(mapping), mapping.date_formats)
             elif field in BOOL_FIELDS:
-                value = tr.parsed(record, field, _parse_bool, "yes or no (true/false, 1/0)")
+                value = tr.parsed(record, field, _parse_bool, "yes or no (是/否, true/false, 1/0)")
             else:
                 value = tr.text(record, field)
             row[field] = value

@@ -280,3 +280,24 @@ def test_bad_cells_are_listed_with_line_column_and_value_and_the_row_kept(maven_
     assert found == {(3, "engage_date", "2016-10-20"), (3, "close_value", "n/a"), (4, "close_value", "-5")}
     assert "%m/%d/%Y" in next(p.message for p in result.warnings if p.column == "engage_date")
     assert len(result.opportunities) == 3
+
+
+def test_yes_no_cells_are_read_with_the_workbooks_vocabulary_and_the_rest_reported(maven_mapping_path,
+                                                                                  product_sales, crm_export_dir,
+                                                                                  tmp_path):
+    for name in ("products.csv", "sales_teams.csv"):
+        shutil.copy(crm_export_dir / name, tmp_path / name)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(maven_mapping_path.read_text(encoding="utf-8").replace(
+        'stage = "deal_stage"\n', 'stage = "deal_stage"\nnew_customer = "first_deal"\n'), encoding="utf-8")
+    answers = {"A1": "是", "A2": "No", "A3": "1", "A4": "√", "A5": "maybe"}
+    (tmp_path / "pipeline.csv").write_text(
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value,first_deal\n"
+        + "".join(f"{i},Moses Frase,GTX Basic,Cancity,Won,10/20/2016,3/1/2017,1000,{a}\n" for i, a in answers.items()),
+        encoding="utf-8")
+    result = import_export(mapping, tmp_path / "pipeline.csv", product_sales)
+    read = result.opportunities.set_index("id")["new_customer"]
+    assert [read[i] for i in ("A1", "A2", "A3", "A4")] == [True, False, True, True]
+    assert pd.isna(read["A5"])
+    reported = {(p.row, p.value) for p in result.warnings if p.column == "first_deal"}
+    assert reported == {(6, "maybe")}
