@@ -66,7 +66,7 @@ def test_the_export_is_a_sound_package(exported):
     assert validate_package(exported) == []
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is needed")
+@pytest.mark.libreoffice
 def test_libreoffice_opens_the_export(exported, tmp_path):
     from funnel_xl.libreoffice import recalculate
 

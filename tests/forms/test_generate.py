@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -177,8 +176,7 @@ def _pdf_pages(pdf: Path) -> tuple[int, str]:
     return pages, size
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
-                    reason="LibreOffice and poppler are needed")
+@pytest.mark.libreoffice("pdfinfo")
 def test_libreoffice_prints_each_form_and_the_quota_sheet_on_exactly_one_a4_page(workbook_of, tmp_path):
     from funnel_xl.libreoffice import _convert
 
@@ -191,7 +189,7 @@ def test_libreoffice_prints_each_form_and_the_quota_sheet_on_exactly_one_a4_page
     assert "(A4)" in size
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is needed")
+@pytest.mark.libreoffice
 def test_libreoffice_recalculates_the_derived_stage_as_the_domain_rule_says(workbook_of, tmp_path):
     from funnel_xl.domain.stages import derive_stage_from_answers
     from funnel_xl.libreoffice import recalculate

@@ -5,27 +5,12 @@ Builds are session-scoped: a build takes seconds and the tests only read the fil
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
 from funnel_xl.methodologies import load_methodology
 from funnel_xl.workbook.build import build_workbook, write_workbook
-
-
-def _has_libreoffice() -> bool:
-    return shutil.which("soffice") is not None and shutil.which("pdftoppm") is not None
-
-
-def pytest_collection_modifyitems(config, items):
-    if _has_libreoffice():
-        return
-    skip = pytest.mark.skip(reason="LibreOffice (soffice) and pdftoppm are needed")
-    for item in items:
-        if "libreoffice" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -93,6 +93,7 @@ def test_libreoffice_assessed_stages_equal_the_domain_derived_stages(big_project
     assert sum(1 for g in gaps if isinstance(g, (int, float)) and g > 0) >= 3  # the sample's deliberate gaps
 
 
+@pytest.mark.libreoffice("pdftoppm")
 def test_every_sheet_renders_to_its_own_png(built_sample, tmp_path):
     pngs = libreoffice.render_pngs(built_sample, tmp_path / "png", dpi=40)
     names = [p.stem.split("_", 1)[1] for p in pngs]

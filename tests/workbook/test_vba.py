@@ -295,7 +295,6 @@ def test_the_xlsm_button_runs_recalculate_forecast_and_code_names_match_the_modu
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_loads_every_module_into_its_basic_library(xlsm, tmp_path):
     subprocess.run(
         ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
