@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from factories import make_opps
-from factories_c2 import make_snapshot
+from rep_and_snapshot_factories import make_snapshot
 
 from funnel_xl.domain.progress import (
     MOVEMENT_KINDS,

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from factories import make_opps
-from factories_c2 import make_reps
+from rep_and_snapshot_factories import make_reps
 
 from funnel_xl.domain.quota import attainment, quota_proposal
 from funnel_xl.errors import InputError

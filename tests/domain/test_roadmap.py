@@ -8,7 +8,7 @@ import itertools
 import pandas as pd
 import pytest
 from factories import make_opps
-from factories_c2 import make_reps
+from rep_and_snapshot_factories import make_reps
 
 from funnel_xl.domain import roadmap as module
 from funnel_xl.domain.roadmap import parse_roadmap, roadmap_status, tenure_months
