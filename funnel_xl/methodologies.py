@@ -19,13 +19,6 @@ def builtin_keys() -> list[str]:
     return sorted(p.stem for p in methodologies_dir().glob("*.toml"))
 
 
-def builtin_path(key: str) -> Path:
-    """The shipped file of a built-in methodology (to copy and edit)."""
-    if key not in builtin_keys():
-        raise MethodologyError(f"{key!r} is not a built-in methodology; built-ins: {', '.join(builtin_keys())}")
-    return methodologies_dir() / f"{key}.toml"
-
-
 def load_methodology(key_or_path: str | os.PathLike[str]) -> Methodology:
     """A built-in methodology by key ("big_project") or a user's .toml file by path, parsed and validated.
 

@@ -2,7 +2,7 @@
 sees every one at once instead of fixing them one run at a time.
 
 Each fault is one line, ``<source>: <where>: <what>``; ``raise_if_any`` raises the caller's error with a heading
-and every line, and keeps the lines as the error's ``mistakes`` (one entry per fault, for a report).
+and every line.
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ class Faults:
         if self.lines:
             n = len(self.lines)
             head = f"{self.source}: the {self.subject} is not valid ({n} mistake{'s' if n > 1 else ''}):"
-            err = self.error("\n".join([head, *self.lines]))
-            err.mistakes = list(self.lines)  # type: ignore[attr-defined]
-            raise err
+            raise self.error("\n".join([head, *self.lines]))
 
     # --- reading ------------------------------------------------------------------------------------------------
 

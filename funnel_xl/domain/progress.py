@@ -23,9 +23,6 @@ MOVEMENT_KINDS: tuple[str, ...] = (
 )
 MOVEMENT_COLUMNS: tuple[str, ...] = ("id", "rep", "customer", "kind", "old_value", "new_value", "amount")
 NEVER_SEEN_COLUMNS: tuple[str, ...] = ("id", "rep", "customer", "amount", "close_date", "first_seen")
-STALLED_COLUMNS: tuple[str, ...] = (
-    "id", "rep", "customer", "stage", "stage_entered_date", "days_in_stage", "max_days", "amount",
-)
 _AMOUNT_TOLERANCE = 0.005  # half a fen: a re-typed amount that differs by rounding only has not changed
 
 

@@ -15,9 +15,6 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import checklist_column
 from funnel_xl.errors import InputError
 
-DERIVED_STAGE_COLUMNS: tuple[str, ...] = (
-    "derived_stage", "derived_position", "claimed_position", "stage_gap", "missing_criteria",
-)
 MISSING_SEPARATOR = ", "
 
 

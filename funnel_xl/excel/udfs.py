@@ -34,10 +34,6 @@ from funnel_xl.excel.udf_args import (
 from funnel_xl.labels import label
 
 CATEGORY = "Funnel (funnel_xl)"
-UDF_NAMES: tuple[str, ...] = (
-    "FUNNEL_AMOUNT", "FUNNEL_WINRATE", "FUNNEL_WEIGHTED", "FUNNEL_STAGE", "FUNNEL_BUCKET", "FUNNEL_CATEGORY",
-    "FUNNEL_REQUIRED", "FUNNEL_PROGRESS", "FUNNEL_COVERAGE", "FUNNEL_QUOTA",
-)
 
 
 # ------------------------------------------------------------------------------------------- functions

@@ -75,10 +75,6 @@ class Methodology:
         """Win rate (fraction) by stage key."""
         return {s.key: s.win_rate for s in self.stages}
 
-    def ideal_shares(self) -> dict[str, float | None]:
-        """Planned share of open opportunities by stage key (None where the file gives none)."""
-        return {s.key: s.ideal_share for s in self.stages}
-
     def position(self, key: str) -> int:
         """0-based position of a stage key in the funnel."""
         return self.stage_keys.index(key)

@@ -105,23 +105,6 @@ def _encrypt(data: bytes, project_id: str, seed: int) -> str:
     return out.hex().upper()
 
 
-def _decrypt(hex_text: str, project_id: str) -> bytes:
-    """Data Decryption (MS-OVBA 2.4.3.3): the inverse of ``_encrypt``; checks the project key."""
-    raw = bytes.fromhex(hex_text)
-    seed, version_enc, key_enc = raw[0], raw[1], raw[2]
-    if seed ^ version_enc != 2 or seed ^ key_enc != _project_key(project_id):
-        raise VbaProjectError(f"PROJECT stream value {hex_text} does not belong to project {project_id}")
-    unencrypted1, encrypted1, encrypted2 = seed ^ key_enc, key_enc, version_enc
-    plain = bytearray()
-    for encrypted in raw[3:]:
-        byte = encrypted ^ ((encrypted2 + unencrypted1) & 0xFF)
-        plain.append(byte)
-        encrypted2, encrypted1, unencrypted1 = encrypted1, encrypted, byte
-    ignored = (seed & 6) // 2
-    length = struct.unpack_from("<I", plain, ignored)[0]
-    return bytes(plain[ignored + 4:ignored + 4 + length])
-
-
 def _project_stream(project_name: str, project_id: str, modules: Sequence[VbaModule]) -> bytes:
     """The ``PROJECT`` stream (2.3.1): the text the VBA editor reads for names, protection and windows."""
     kinds = {"standard": "Module={}", "class": "Class={}", "document": "Document={}/&H00000000"}
