@@ -275,25 +275,15 @@ def read_statuses(statuses: Any, n: int, rows: list[int]) -> dict[int, str]:
     return out
 
 
-def read_dates(cells: Cells, rows: list[int]) -> dict[int, pd.Timestamp]:
-    out = {}
+def read_dates(cells: Cells, rows: list[int]) -> tuple[dict[int, pd.Timestamp], dict[int, str]]:
+    """The date of each listed cell, and the error text of each listed cell that holds no date."""
+    dates, errors = {}, {}
     for i in rows:
         try:
-            out[i] = parse_date(cells.values[i])
-        except FunnelError:
-            pass
-    return out
-
-
-def date_errors(cells: Cells, rows: list[int], dates: dict) -> dict[int, str]:
-    out = {}
-    for i in rows:
-        if i not in dates:
-            try:
-                parse_date(cells.values[i])
-            except FunnelError as exc:
-                out[i] = one_line(exc)
-    return out
+            dates[i] = parse_date(cells.values[i])
+        except FunnelError as exc:
+            errors[i] = cells.error(VALUE, i, one_line(exc))
+    return dates, errors
 
 
 # -------------------------------------------------------------------------------------- per-rep tables

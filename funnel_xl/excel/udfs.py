@@ -27,7 +27,7 @@ from funnel_xl.domain.schema import checklist_column
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import FunnelError
 from funnel_xl.excel.udf_args import (
-    DIV0, NOT_AVAILABLE, VALUE, CellError, Cells, amount_at, as_column, cell_out, clean_opportunities, date_errors,
+    DIV0, NOT_AVAILABLE, VALUE, CellError, Cells, amount_at, as_column, cell_out, clean_opportunities,
     excel_safe, one_line, per_rep, read_as_of, read_dates, read_language, read_methodology, read_rates,
     read_statuses, read_table, read_year, rep_headers, rep_problems, same_size, scalar_amount, stage_list,
 )
@@ -97,12 +97,7 @@ def FUNNEL_WEIGHTED(amounts, stages_or_rates, statuses=None, stages_table=None):
         if is_blank(amount_cells.values[i]):
             raise CellError(VALUE, "amounts", f"{amount_cells.where(i)} is blank but its stage is "
                                               f"{stage_cells.values[i]!r}; expected an amount")
-    parsed = {}
-    for i in rows:
-        try:
-            parsed[i] = parse_amount(amount_cells.values[i])
-        except FunnelError as exc:
-            raise CellError(VALUE, "amounts", f"{amount_cells.where(i)} {one_line(exc)}") from None
+    parsed = {i: amount_at(amount_cells, i) for i in rows}
     rates = read_rates(stage_cells, m, rows)
     status = read_statuses(statuses, len(amount_cells.values), rows)
     frame = pd.DataFrame({"amount": [parsed[i] for i in rows], "status": [status[i] for i in rows],
@@ -164,9 +159,8 @@ def FUNNEL_BUCKET(close_dates, as_of=None, statuses=None, language=None):
     rows = [i for i, v in enumerate(cells.values)
             if not (is_blank(v) and (status_cells is None or is_blank(status_cells.values[i])))]
     status = read_statuses(statuses, len(cells.values), rows)
-    dates, out = read_dates(cells, rows), {}
+    dates, out = read_dates(cells, rows)
     good = [i for i in rows if i in dates]
-    out.update({i: cells.error(VALUE, i, msg) for i, msg in date_errors(cells, rows, dates).items()})
     if good:
         frame = pd.DataFrame({"id": [cells.where(i) for i in good], "status": [status[i] for i in good],
                               "close_date": [dates[i] for i in good]}, index=good)
@@ -195,8 +189,7 @@ def FUNNEL_CATEGORY(close_dates, stages_or_rates, statuses=None, as_of=None, sta
     rows = [i for i in range(len(cells.values)) if not (is_blank(cells.values[i]) and is_blank(stage_cells.values[i]))]
     rates = read_rates(stage_cells, m, rows)
     status = read_statuses(statuses, len(cells.values), rows)
-    dates, out = read_dates(cells, rows), {}
-    out.update({i: cells.error(VALUE, i, msg) for i, msg in date_errors(cells, rows, dates).items()})
+    dates, out = read_dates(cells, rows)
     good = [i for i in rows if i in dates]
     if good:
         frame = pd.DataFrame({"id": [cells.where(i) for i in good], "status": [status[i] for i in good],
