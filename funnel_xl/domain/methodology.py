@@ -11,12 +11,13 @@ import math
 from decimal import Decimal
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from funnel_xl.domain.columns import CRITERIA, STAGES, ColumnKeys
 from funnel_xl.errors import MethodologyError
 
 
@@ -132,12 +133,10 @@ STAGE_KEYS: tuple[str, ...] = (
 )
 CRITERION_KEYS: tuple[str, ...] = ("key", "zh", "en", "required")
 
-# Columns of the two tables on the 阶段设置 sheet (win_rate in percent, as in the TOML files).
-STAGE_TABLE_COLUMNS: tuple[str, ...] = (
-    "key", "zh", "en", "win_rate", "ideal_share", "synonyms",
-    "main_work_zh", "main_work_en", "owner_zh", "owner_en",
-)
-CRITERIA_TABLE_COLUMNS: tuple[str, ...] = ("stage_key", "key", "zh", "en", "required")
+# Columns of the two tables on the 阶段设置 sheet the user edits (win_rate in percent, as in the TOML files): live
+# views of the column registry.
+STAGE_TABLE_COLUMNS: Sequence[str] = ColumnKeys(STAGES)
+CRITERIA_TABLE_COLUMNS: Sequence[str] = ColumnKeys(CRITERIA)
 META_KEYS: tuple[str, ...] = ("key", "zh", "en", "description_zh", "description_en")
 
 # Keys become column names ("chk:<key>"), table headers and file names, so they stay plain ASCII identifiers.
