@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import xlwings as xw
 
+from funnel_xl.domain.columns import STAGES
 from funnel_xl.domain.forecast import forecast_category, time_bucket, weighted_forecast
 from funnel_xl.domain.funnel import required_pipeline
 from funnel_xl.domain.methodology import (
@@ -201,7 +202,7 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-_STAGE_HEADERS = {**contract.headers_to_keys(contract.STAGE_TABLE_HEADERS), **{c: c for c in STAGE_TABLE_COLUMNS}}
+_STAGE_HEADERS = {**contract.headers_to_keys(STAGES), **{c: c for c in STAGE_TABLE_COLUMNS}}
 
 
 @functools.lru_cache(maxsize=32)
