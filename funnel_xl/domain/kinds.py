@@ -88,10 +88,6 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 assert tuple(KINDS) == cols.KIND_NAMES, "every kind the registry names has a parser here, in the same order"
 
 
-def kind(spec: cols.ColumnSpec) -> Kind:
-    return KINDS[spec.kind]
-
-
 def column_format(spec: cols.ColumnSpec) -> str:
     """The palette key of a column's cells: its own, else its kind's."""
     return spec.format or KINDS[spec.kind].format
