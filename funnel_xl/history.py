@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from funnel_xl.domain.columns import DATE, SNAPSHOTS, ColumnKeys
 from funnel_xl.domain.schema import SNAPSHOT_COLUMNS
 
-_DATE_COLUMNS = ("snapshot_date", "close_date")
+_DATE_COLUMNS = ColumnKeys(SNAPSHOTS, owner=None, kinds=(DATE,))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshot (snapshot_date TEXT PRIMARY KEY, rows INTEGER NOT NULL, data BLOB NOT NULL);

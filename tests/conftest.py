@@ -2,14 +2,38 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import settings
+
+from funnel_xl.domain.columns import AMOUNT, OPPORTUNITIES, ColumnSpec, added_column
+from funnel_xl.labels import catalogue
 
 # Property tests check invariants, not speed (speed lives in benchmarks/): no per-example deadline, which a busy
 # 2-core CI machine would otherwise trip. On CI the examples are derandomised so a run can be repeated exactly.
 settings.register_profile("funnel", deadline=None, derandomize=bool(os.environ.get("CI")))
 settings.load_profile("funnel")
+
+
+@contextmanager
+def registered_column(monkeypatch, table: str, spec: ColumnSpec, zh: str, en: str, *, after: str | None = None):
+    """``spec`` added to a table of the column registry and its header label to the catalogue while the block runs:
+    the two places a new column is written down."""
+    monkeypatch.setitem(catalogue(), spec.label, {"zh-CN": zh, "en": en})
+    with added_column(table, spec, after=after):
+        yield spec
+
+
+@pytest.fixture
+def contract_columns(monkeypatch):
+    """Two test-only optional columns of 商机: 合同编号 (contract_no, text) after the project, and 定金 (deposit, an
+    amount) at the end of the user's columns."""
+    with registered_column(monkeypatch, OPPORTUNITIES, ColumnSpec("contract_no", "field.contract_no"), "合同编号",
+                           "Contract no.", after="project"), \
+            registered_column(monkeypatch, OPPORTUNITIES, ColumnSpec("deposit", "field.deposit", AMOUNT), "定金(元)",
+                              "Deposit (CNY)"):
+        yield "contract_no", "deposit"
 
 
 # The programs the tests marked ``libreoffice`` may need, and what provides each.

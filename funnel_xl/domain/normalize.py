@@ -16,16 +16,17 @@ Rules:
   win-rate calibration needs. An open row past its close date is not judged here (that needs an
   ``as_of`` date; the figures do it).
 
-Clean output types: text columns, stage, status, category, priority and customer size use pandas'
-default ``str`` dtype (missing = NaN); amounts are float64; dates datetime64[ns] at midnight;
-``new_customer``, ``estimated`` and checklist columns are the nullable ``boolean`` dtype. The pandera schemas below
-are checked on every clean frame, so a caller can rely on them.
+Which columns there are, which need a value and how each is read come from the column registry (``columns.py``)
+and the kinds (``kinds.py``). Clean output types: text columns, stage, status, category, priority and customer
+size use pandas' default ``str`` dtype (missing = NaN); amounts are float64; dates datetime64[ns] at midnight;
+yes/no columns (``new_customer``, ``estimated``, the checklist) are the nullable ``boolean`` dtype. The pandera
+schemas below are generated from the registry and checked on every clean frame, so a caller can rely on them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -33,14 +34,16 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import (
-    parse_amount, parse_bool, parse_category, parse_customer_size, parse_date,
-    parse_priority, parse_status, parse_text,
+from funnel_xl.domain.columns import (
+    AMOUNT, DATE, EXPECTED, OPPORTUNITIES, REPS, STAGE, USER, YES_NO, ColumnKeys, ColumnSpec, columns,
+    version as registry_version,
 )
+from funnel_xl.domain.kinds import FIRST_DATE, KINDS, LAST_DATE, TEXT_DTYPE, Kind
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import parse_text
 from funnel_xl.domain.schema import (
-    CATEGORIES, CHECKLIST_PREFIX, OPPORTUNITY_COLUMNS, PRIORITIES, REP_COLUMNS,
-    REQUIRED_OPPORTUNITY_COLUMNS, REQUIRED_REP_COLUMNS, STATUSES, Problem, checklist_column,
+    CHECKLIST_PREFIX, CUSTOMER_SIZES, OPPORTUNITY_COLUMNS, REP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS,
+    REQUIRED_REP_COLUMNS, Problem, checklist_column,
 )
 from funnel_xl.errors import InputError
 
@@ -49,11 +52,6 @@ __all__ = [
     "opportunity_schema", "rep_schema",
 ]
 
-CUSTOMER_SIZES: tuple[str, ...] = ("large", "medium", "small")
-TEXT_DTYPE = "str"
-# datetime64[ns] holds 1677-09-21 .. 2262-04-11; a sales date outside this span is a typo anyway.
-_FIRST_DATE = pd.Timestamp("1900-01-01")
-_LAST_DATE = pd.Timestamp("2262-04-11")
 
 
 @dataclass(frozen=True)
@@ -79,112 +77,66 @@ class Normalized:
 
 
 # ---------------------------------------------------------------------------------------------
-# Column kinds: how each canonical column is read, and whether a value it cannot read is an error
+# Column kinds (kinds.py): how each registry column is read, and whether a value it cannot read is an error
+
+_AMOUNT, _DATE, _BOOL = KINDS[AMOUNT], KINDS[DATE], KINDS[YES_NO]
 
 
-@dataclass(frozen=True)
-class _Kind:
-    parse: Callable[[Any], Any] | None  # None: text (parse_text), handled with a fast path
-    missing: Any                        # the value a blank cell becomes before typing
-    dtype: str
-    bad_is_error: bool                  # unreadable value: error (row rejected) or warning (NA)
-
-
-def _checked_date(value: object) -> pd.Timestamp:
-    stamp = parse_date(value)
-    if not _FIRST_DATE <= stamp <= _LAST_DATE:
-        raise InputError(f"{value!r} is a date outside the span the workbook handles "
-                         f"({_FIRST_DATE:%Y-%m-%d} to {_LAST_DATE:%Y-%m-%d})", code="date_out_of_span",
-                         params=(("value", value), ("first", _FIRST_DATE), ("last", _LAST_DATE)))
-    return stamp
-
-
-_TEXT = _Kind(None, None, TEXT_DTYPE, True)
-_AMOUNT = _Kind(parse_amount, np.nan, "float64", True)
-_DATE = _Kind(_checked_date, pd.NaT, "datetime64[ns]", True)
-_STATUS = _Kind(parse_status, None, TEXT_DTYPE, True)
-_BOOL = _Kind(parse_bool, None, "boolean", False)
-
-_OPPORTUNITY_KINDS: dict[str, _Kind] = {
-    "id": _TEXT, "customer": _TEXT, "project": _TEXT, "rep": _TEXT, "project_manager": _TEXT,
-    "region": _TEXT, "product": _TEXT, "amount": _AMOUNT, "close_date": _DATE,
-    "stage": _TEXT,  # replaced per methodology in normalize_opportunities
-    "status": _STATUS, "created_date": _DATE, "stage_entered_date": _DATE,
-    "category": _Kind(parse_category, None, TEXT_DTYPE, False),
-    "priority": _Kind(parse_priority, None, TEXT_DTYPE, False),
-    "customer_size": _Kind(parse_customer_size, None, TEXT_DTYPE, False),
-    "new_customer": _BOOL, "competitors": _TEXT, "estimated": _BOOL, "notes": _TEXT,
-}
-_REP_KINDS: dict[str, _Kind] = {
-    "rep": _TEXT, "email": _TEXT, "hire_date": _DATE, "region": _TEXT,
-    "annual_quota": _AMOUNT, "manager": _TEXT,
-}
-assert set(_OPPORTUNITY_KINDS) == set(OPPORTUNITY_COLUMNS) and set(_REP_KINDS) == set(REP_COLUMNS)
+def _table_kinds(table: str) -> dict[str, Kind]:
+    """Each column the user types in ``table``, with its kind."""
+    return {spec.key: KINDS[spec.kind] for spec in columns(table, owner=USER)}
 
 
 # ---------------------------------------------------------------------------------------------
-# Schemas of the clean frames
+# Schemas of the clean frames, generated from the registry
+
+
+def _column_schema(spec: ColumnSpec, stage_keys: tuple[str, ...]) -> pa.Column:
+    kind = KINDS[spec.kind]
+    checks = []
+    if kind.minimum is not None:
+        checks.append(pa.Check.ge(kind.minimum))
+    if kind.values:
+        checks.append(pa.Check.isin(kind.values))
+    if spec.kind == STAGE:
+        checks.append(pa.Check.isin(stage_keys))
+    return pa.Column(kind.dtype, checks, nullable=not spec.required, unique=spec.unique)
+
+
+def _table_schema(table: str, stage_keys: tuple[str, ...] = (), extra: dict[str, pa.Column] | None = None,
+                  checks: list[pa.Check] | None = None) -> pa.DataFrameSchema:
+    """A column per registry column the user types, then ``extra``; other columns are carried along untouched."""
+    return pa.DataFrameSchema(
+        {spec.key: _column_schema(spec, stage_keys) for spec in columns(table, owner=USER)} | (extra or {}),
+        checks=checks, strict=False, name=table)
+
+
+def opportunity_schema(methodology: Methodology) -> pa.DataFrameSchema:
+    """The pandera schema every clean opportunities frame satisfies, for one methodology."""
+    return _opportunity_schema(methodology, registry_version())
 
 
 @lru_cache(maxsize=8)
-def opportunity_schema(methodology: Methodology) -> pa.DataFrameSchema:
-    """The pandera schema every clean opportunities frame satisfies, for one methodology."""
-
-    def text(nullable: bool = True, **kw) -> pa.Column:
-        return pa.Column(TEXT_DTYPE, nullable=nullable, **kw)
-
+def _opportunity_schema(methodology: Methodology, _version: int) -> pa.DataFrameSchema:
     date_checks = [
         pa.Check(lambda df: df["close_date"] >= df["created_date"],
                  error="close date is on or after the created date"),
         pa.Check(lambda df: df["stage_entered_date"].isna() | (df["stage_entered_date"] >= df["created_date"]),
                  error="stage-entered date is on or after the created date"),
     ]
-    return pa.DataFrameSchema(
-        {
-            "id": text(False, unique=True),
-            "customer": text(False),
-            "project": text(),
-            "rep": text(False),
-            "project_manager": text(),
-            "region": text(),
-            "product": text(),
-            "amount": pa.Column("float64", pa.Check.ge(0), nullable=False),
-            "close_date": pa.Column("datetime64[ns]", nullable=False),
-            "stage": text(False, checks=pa.Check.isin(methodology.stage_keys)),
-            "status": text(False, checks=pa.Check.isin(STATUSES)),
-            "created_date": pa.Column("datetime64[ns]", nullable=False),
-            "stage_entered_date": pa.Column("datetime64[ns]", nullable=True),
-            "category": text(checks=pa.Check.isin(CATEGORIES)),
-            "priority": text(checks=pa.Check.isin(PRIORITIES)),
-            "customer_size": text(checks=pa.Check.isin(CUSTOMER_SIZES)),
-            "new_customer": pa.Column("boolean", nullable=True),
-            "competitors": text(),
-            "estimated": pa.Column("boolean", nullable=True),
-            "notes": text(),
-            # One regex column covers every checklist column (normalize adds the methodology's own).
-            f"^{CHECKLIST_PREFIX}": pa.Column("boolean", nullable=True, regex=True, required=False),
-        },
-        checks=date_checks,
-        strict=False,  # columns the user added are carried along untouched
-        name="opportunities",
-    )
+    # One regex column covers every checklist column (normalize adds the methodology's own).
+    checklist = {f"^{CHECKLIST_PREFIX}": pa.Column("boolean", nullable=True, regex=True, required=False)}
+    return _table_schema(OPPORTUNITIES, methodology.stage_keys, extra=checklist, checks=date_checks)
+
+
+def rep_schema() -> pa.DataFrameSchema:
+    """The pandera schema every clean reps frame satisfies."""
+    return _rep_schema(registry_version())
 
 
 @lru_cache(maxsize=1)
-def rep_schema() -> pa.DataFrameSchema:
-    """The pandera schema every clean reps frame satisfies."""
-    return pa.DataFrameSchema(
-        {
-            "rep": pa.Column(TEXT_DTYPE, nullable=False, unique=True),
-            "email": pa.Column(TEXT_DTYPE, nullable=True),
-            "hire_date": pa.Column("datetime64[ns]", nullable=True),
-            "region": pa.Column(TEXT_DTYPE, nullable=True),
-            "annual_quota": pa.Column("float64", pa.Check.ge(0), nullable=True),
-            "manager": pa.Column(TEXT_DTYPE, nullable=True),
-        },
-        strict=False,
-        name="reps",
-    )
+def _rep_schema(_version: int) -> pa.DataFrameSchema:
+    return _table_schema(REPS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,8 +157,9 @@ def normalize_opportunities(
     column to the header the user sees (used in problems); without it the canonical name is shown.
     Raises ``InputError`` if a required column is missing altogether.
     """
-    kinds = dict(_OPPORTUNITY_KINDS)
-    kinds["stage"] = _Kind(_stage_parser(methodology), None, TEXT_DTYPE, True)
+    kinds = _table_kinds(OPPORTUNITIES)
+    stage = replace(KINDS[STAGE], parse=_stage_parser(methodology))
+    kinds.update({key: stage for key, kind in kinds.items() if kind.name == STAGE})
     known_checks = [checklist_column(c.key) for c in methodology.criteria()]
     # Every criterion gets a column (blank = no evidence yet) so later steps see a stable shape.
     for col in [*known_checks, *raw.columns]:
@@ -250,8 +203,8 @@ def normalize_reps(
 
     A blank hire date or quota is a warning, not an error: the rep and their deals still count.
     """
-    run = _Run(raw, dict(_REP_KINDS), REQUIRED_REP_COLUMNS, sheet, column_labels,
-               headers=("hire_date", "annual_quota"))
+    run = _Run(raw, _table_kinds(REPS), REQUIRED_REP_COLUMNS, sheet, column_labels,
+               headers=tuple(ColumnKeys(REPS, needs=(EXPECTED,))))
     typed = run.parse()
     run.check_duplicates(typed["rep"], "rep", "each rep is listed once", "duplicate_rep")
     run.check_not_negative(typed["annual_quota"], "annual_quota", "an annual quota cannot be negative",
@@ -296,7 +249,7 @@ def _stage_parser(methodology: Methodology) -> Callable[[Any], str]:
 class _Run:
     """One normalisation pass: parses columns, collects problems by position, assembles the result."""
 
-    def __init__(self, raw: pd.DataFrame, kinds: dict[str, _Kind], required: tuple[str, ...],
+    def __init__(self, raw: pd.DataFrame, kinds: dict[str, Kind], required: Sequence[str],
                  sheet: str, column_labels: Mapping[str, str] | None, headers: tuple[str, ...] = ()) -> None:
         if not raw.index.is_unique:
             dupes = raw.index[raw.index.duplicated()].unique().tolist()[:5]
@@ -305,6 +258,7 @@ class _Run:
         self.sheet = sheet
         self.labels = dict(column_labels or {})
         # ``required`` columns need a value in every row; ``headers`` need only be there (blanks allowed).
+        required = tuple(required)
         needed = (*required, *(c for c in headers if c not in required))
         missing = [c for c in needed if c not in raw.columns]
         if missing:
@@ -363,11 +317,11 @@ class _Run:
                 out[col] = _typed(np.full(len(self.work), kind.missing, dtype=object), kind, self.work.index)
         return pd.DataFrame(out, index=self.work.index)
 
-    def _parse_column(self, col: str, series: pd.Series, blank: np.ndarray, kind: _Kind) -> pd.Series:
+    def _parse_column(self, col: str, series: pd.Series, blank: np.ndarray, kind: Kind) -> pd.Series:
         fast = _fast_path(series, kind)
         if fast is not None:
             return fast
-        parse = kind.parse or parse_text
+        parse = kind.parse
         values = np.full(len(series), kind.missing, dtype=object)
         if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
             # A typed text column (the file reader's): factorise it where it lives, without a trip through
@@ -498,7 +452,7 @@ def _blank_cells(series: pd.Series) -> pd.Series:
     return pd.Series(blank, index=series.index)
 
 
-def _fast_path(series: pd.Series, kind: _Kind) -> pd.Series | None:
+def _fast_path(series: pd.Series, kind: Kind) -> pd.Series | None:
     """Vectorised typing for columns that arrive already typed (the common case from a reader)."""
     dtype = series.dtype
     if kind is _AMOUNT and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
@@ -511,19 +465,19 @@ def _fast_path(series: pd.Series, kind: _Kind) -> pd.Series | None:
         if getattr(dtype, "tz", None) is not None:
             values = values.dt.tz_localize(None)
         values = values.dt.normalize()
-        outside = (values < _FIRST_DATE) | (values > _LAST_DATE)
+        outside = (values < FIRST_DATE) | (values > LAST_DATE)
         if outside.any():
             return None
         return values.astype("datetime64[ns]")
     if kind is _BOOL and pd.api.types.is_bool_dtype(dtype):
         return series.astype("boolean")
-    if kind is _TEXT and pd.api.types.is_string_dtype(dtype) and dtype != object:
+    if kind.parse is parse_text and pd.api.types.is_string_dtype(dtype) and dtype != object:
         stripped = series.str.strip()
         return stripped.where(stripped.str.len() > 0).astype(TEXT_DTYPE)
     return None
 
 
-def _typed(values: np.ndarray, kind: _Kind, index: pd.Index) -> pd.Series:
+def _typed(values: np.ndarray, kind: Kind, index: pd.Index) -> pd.Series:
     if kind.dtype == "datetime64[ns]":
         return pd.Series(pd.to_datetime(values), index=index).astype("datetime64[ns]")
     if kind.dtype == "float64":

@@ -1,56 +1,32 @@
 """The canonical shape of the tables the domain works on, and the Problem record for bad input.
 
-Column names are English keys; the labels a user sees come from the label catalogue
-(``field.<key>`` and ``rep_field.<key>``). Checklist evidence sits in one column per criterion,
-named ``checklist_column(criterion_key)``.
+Column names are English keys, described once in the column registry (``columns.py``) with the label-catalogue
+key of the header a user sees. Checklist evidence sits in one column per criterion, named
+``checklist_column(criterion_key)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-# Opportunity (商机) columns, in the order the workbook shows them.
-OPPORTUNITY_COLUMNS: tuple[str, ...] = (
-    "id",                  # str, unique
-    "customer",            # str
-    "project",             # str
-    "rep",                 # str, must name a row of the reps table
-    "project_manager",     # str, optional
-    "region",              # str
-    "product",             # str (product line)
-    "amount",              # float, CNY, >= 0
-    "close_date",          # datetime64[ns], expected (open) or actual (won/lost) close
-    "stage",               # str: a stage key of the methodology
-    "status",              # "open" | "won" | "lost"
-    "created_date",        # datetime64[ns]
-    "stage_entered_date",  # datetime64[ns], optional
-    "category",            # forecast category key, optional (derived when blank)
-    "priority",            # "high" | "medium" | "low", optional (derived when blank)
-    "customer_size",       # "large" | "medium" | "small", optional, input to priority
-    "new_customer",        # bool, optional: a customer we have not sold to before
-    "competitors",         # str, optional
-    "estimated",           # bool, optional: the amount is an estimate (e.g. a list price filled by an import)
-    "notes",               # str, optional
-)
-REQUIRED_OPPORTUNITY_COLUMNS: tuple[str, ...] = (
-    "id", "customer", "rep", "amount", "close_date", "stage", "status", "created_date",
-)
+from funnel_xl.domain.columns import OPPORTUNITIES, REPS, REQUIRED, SNAPSHOTS, ColumnKeys
 
-# Rep (销售人员) columns.
-REP_COLUMNS: tuple[str, ...] = ("rep", "email", "hire_date", "region", "annual_quota", "manager")
-REQUIRED_REP_COLUMNS: tuple[str, ...] = ("rep",)  # hire date and quota may be blank (a warning)
-
+# Column keys in the order the workbook shows them: live views of the column registry (columns.py), so they follow
+# a column added at run time. Opportunity (商机) and rep (销售人员) columns are those the user types.
+OPPORTUNITY_COLUMNS: Sequence[str] = ColumnKeys(OPPORTUNITIES)
+REQUIRED_OPPORTUNITY_COLUMNS: Sequence[str] = ColumnKeys(OPPORTUNITIES, needs=(REQUIRED,))
+REP_COLUMNS: Sequence[str] = ColumnKeys(REPS)
+REQUIRED_REP_COLUMNS: Sequence[str] = ColumnKeys(REPS, needs=(REQUIRED,))  # hire date and quota may be blank
 # A snapshot row: the state of one opportunity on one snapshot date (weekly history).
-SNAPSHOT_COLUMNS: tuple[str, ...] = (
-    "snapshot_date", "id", "rep", "customer", "project", "product", "region",
-    "amount", "close_date", "stage", "status", "win_rate",
-)
+SNAPSHOT_COLUMNS: Sequence[str] = ColumnKeys(SNAPSHOTS, owner=None)
 
 STATUSES: tuple[str, ...] = ("open", "won", "lost")
 CATEGORIES: tuple[str, ...] = ("closed", "commit", "likely_this_quarter", "likely_next_quarter", "intent")
 BUCKETS: tuple[str, ...] = ("closed", "overdue", "m0_3", "m3_6", "m6_9", "m9_12", "later")
 PRIORITIES: tuple[str, ...] = ("high", "medium", "low")
+CUSTOMER_SIZES: tuple[str, ...] = ("large", "medium", "small")
 
 CHECKLIST_PREFIX = "chk:"
 

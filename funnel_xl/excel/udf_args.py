@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from funnel_xl.domain.columns import STAGES
 from funnel_xl.domain.methodology import (
     CRITERIA_TABLE_COLUMNS, STAGE_TABLE_COLUMNS, Methodology, methodology_from_tables,
 )
@@ -189,7 +190,7 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-_STAGE_HEADERS = {**contract.headers_to_keys(contract.STAGE_TABLE_HEADERS), **{c: c for c in STAGE_TABLE_COLUMNS}}
+_STAGE_HEADERS = {**contract.headers_to_keys(STAGES), **{c: c for c in STAGE_TABLE_COLUMNS}}
 
 
 @functools.lru_cache(maxsize=32)

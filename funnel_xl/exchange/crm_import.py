@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from funnel_xl.domain.columns import AMOUNT, EXPECTED, OPPORTUNITIES, REPS, YES_NO, ColumnKeys
 from funnel_xl.domain.merge import MergeResult, merge_by_id
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import (
@@ -29,9 +30,12 @@ from funnel_xl.labels import label
 
 LINE = "_line"  # the export line (or sheet row) a raw record came from
 ESTIMATED = "estimated"  # True where the amount was filled from the price list
-NUMBER_FIELDS = ("amount",)
-REP_NUMBER_FIELDS = ("annual_quota",)
-BOOL_FIELDS = ("new_customer",)
+# How each field is read follows its kind in the column registry (live views); any other field is text.
+NUMBER_FIELDS = ColumnKeys(OPPORTUNITIES, kinds=(AMOUNT,))
+REP_NUMBER_FIELDS = ColumnKeys(REPS, kinds=(AMOUNT,))
+BOOL_FIELDS = ColumnKeys(OPPORTUNITIES, kinds=(YES_NO,))
+# What the roadmap and quota figures need of every rep, though a blank is allowed.
+REP_EXPECTED_FIELDS = ColumnKeys(REPS, needs=(EXPECTED,))
 
 
 # ---------------------------------------------------------------- reading
@@ -150,7 +154,7 @@ def _parse_number(value: object) -> float | None:
         return None
 
 
-def _parse_date(value: object, formats: tuple[str, ...]) -> pd.Timestamp | None:
+def _parse_date(value: object, formats: tuple[str, ...] = ()) -> pd.Timestamp | None:
     if isinstance(value, (datetime, date)):
         return pd.Timestamp(value)
     text = str(value).strip()
@@ -420,12 +424,12 @@ def _finish_reps(reps: pd.DataFrame, opps: pd.DataFrame, mapping: Mapping, sourc
                                             "added to the reps with blank details", "warning"))
     out = pd.concat([reps, pd.DataFrame(extra, columns=["rep"])], ignore_index=True) if extra else reps
     supplied = set(mapping.reps.columns) if mapping.reps else {"rep"}
-    for field in ("hire_date", "annual_quota"):  # what the roadmap and quota figures need of every rep
+    for field in REP_EXPECTED_FIELDS:
         if field not in supplied and len(out):
             problems.append(Problem(reps.attrs.get("source", source), None, None, None,
                                     f"the export gives no {field} for the reps; left blank for all "
                                     f"{len(out)} reps, to be filled in the reps table", "warning"))
-    for field in ("hire_date",):
+    for field in REPS_DATE_FIELDS:
         out[field] = (pd.to_datetime(out[field]) if field in out else pd.Series(pd.NaT, index=out.index)
                       ).astype("datetime64[ns]")
     return out.reindex(columns=list(REP_COLUMNS)).reset_index(drop=True)
@@ -444,9 +448,11 @@ def _canonical_frame(rows: pd.DataFrame) -> pd.DataFrame:
     out = rows.reindex(columns=list(dict.fromkeys([*OPPORTUNITY_COLUMNS, ESTIMATED])))
     for field in DATE_FIELDS:
         out[field] = pd.to_datetime(out[field]).astype("datetime64[ns]")  # the schema's resolution
-    out["amount"] = pd.to_numeric(out["amount"]).astype("float64")
+    for field in NUMBER_FIELDS:
+        out[field] = pd.to_numeric(out[field]).astype("float64")
     out[ESTIMATED] = out[ESTIMATED].astype(bool)
-    out = out.astype({c: "object" for c in out.columns if out[c].isna().all() and c not in (*DATE_FIELDS, "amount")})
+    typed = (*DATE_FIELDS, *NUMBER_FIELDS)
+    out = out.astype({c: "object" for c in out.columns if out[c].isna().all() and c not in typed})
     return out.reset_index(drop=True)
 
 

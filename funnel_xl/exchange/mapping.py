@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from funnel_xl.domain.columns import DATE, OPPORTUNITIES, REPS, TEXT, ColumnKeys
 from funnel_xl.domain.faults import Faults
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, STATUSES
@@ -19,12 +20,20 @@ from funnel_xl.errors import MappingError
 TOP_KEYS = ("methodology", "source", "columns", "stages", "status", "defaults", "price_list", "reps")
 SOURCE_KEYS = ("pipeline", "sheet", "encoding", "delimiter", "date_format")
 PRICE_LIST_KEYS = ("file", "sheet", "product", "price", "aliases")
-REPS_KEYS = ("file", "sheet", *REP_COLUMNS)
 REQUIRED_MAPPED = ("id", "stage")
-DATE_FIELDS = ("close_date", "created_date", "stage_entered_date")
-REPS_DATE_FIELDS = ("hire_date",)
-# Fields a default may fill from the reps table, by joining on the opportunity's rep.
-JOINABLE_REP_FIELDS = ("region", "manager", "email")
+# The fields a mapping may name are the columns the user types (live views of the column registry).
+DATE_FIELDS = ColumnKeys(OPPORTUNITIES, kinds=(DATE,))
+REPS_DATE_FIELDS = ColumnKeys(REPS, kinds=(DATE,))
+
+
+def reps_keys() -> tuple[str, ...]:
+    """The keys of [reps]: the file, its sheet, and the export column of each rep field."""
+    return ("file", "sheet", *REP_COLUMNS)
+
+
+def joinable_rep_fields() -> tuple[str, ...]:
+    """Fields a default may fill from the reps table, by joining on the opportunity's rep: the reps' texts."""
+    return tuple(k for k in ColumnKeys(REPS, kinds=(TEXT,)) if k != "rep")
 
 
 @dataclass(frozen=True)
@@ -181,9 +190,9 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
         elif name in columns:
             faults.add("[defaults]", f"{name!r}: also mapped in [columns]; keep one")
         elif isinstance(value, dict):
-            if set(value) != {"from_reps"} or value["from_reps"] not in JOINABLE_REP_FIELDS:
+            if set(value) != {"from_reps"} or value["from_reps"] not in joinable_rep_fields():
                 faults.add("[defaults]", f"{name!r} = {value!r}: expected {{ from_reps = \"region\" }} with "
-                                         f"one of {', '.join(JOINABLE_REP_FIELDS)}")
+                                         f"one of {', '.join(joinable_rep_fields())}")
             else:
                 defaults[name] = FromReps(value["from_reps"])
         elif isinstance(value, (str, int, float, bool)):
@@ -205,7 +214,7 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
     reps = None
     if "reps" in data:
         table = faults.table(data, "reps", "top level")
-        faults.unknown_keys(table, REPS_KEYS, "[reps]")
+        faults.unknown_keys(table, reps_keys(), "[reps]")
         file = faults.text(table, "file", "[reps]")
         rep_columns = {k: v for k in REP_COLUMNS if (v := faults.text(table, k, "[reps]", required=(k == "rep")))}
         if file and "rep" in rep_columns:

@@ -1,9 +1,20 @@
-"""What a form carries, independent of the spreadsheet file: one opportunity's header, answers and token."""
+"""What a form carries, independent of the spreadsheet file: one opportunity's header, answers and token.
+
+Which opportunity columns a form's header shows comes from the column registry (``ColumnSpec.form``, the header
+slot of the column).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from funnel_xl.domain.columns import OPPORTUNITIES, ColumnSpec, columns
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import is_blank, parse_text
+from funnel_xl.domain.schema import checklist_column
 
 FORM_MARKER = "funnel_xl.assessment"   # first value of every form's hidden block
 MARK = "\u25cf"                        # ● marks the current stage
@@ -11,15 +22,10 @@ MARK = "\u25cf"                        # ● marks the current stage
 
 @dataclass(frozen=True)
 class FormData:
-    """The master row a form is made from: header texts, current stage key, answers by criterion key, notes."""
+    """The master row a form is made from: the texts its header shows (by column key), the current stage key,
+    answers by criterion key, the notes and the row's version token."""
 
-    opportunity_id: str
-    customer: str
-    project: str
-    rep: str
-    project_manager: str
-    product: str
-    amount: float | None
+    fields: Mapping[str, str]
     stage: str | None
     answers: dict[str, bool | None]
     notes: str
@@ -28,6 +34,27 @@ class FormData:
     # otherwise the writer derives it per form.
     derived_stage: str | None = None
     derived_given: bool = False
+
+    @property
+    def opportunity_id(self) -> str:
+        return self.fields.get("id", "")
+
+    @property
+    def rep(self) -> str:
+        return self.fields.get("rep", "")
+
+
+def form_columns() -> tuple[ColumnSpec, ...]:
+    """The opportunity columns a form's header shows: those the registry gives a form slot (``ColumnSpec.form``)."""
+    return tuple(spec for spec in columns(OPPORTUNITIES) if spec.form is not None)
+
+
+def form_data(row: Mapping[str, Any], m: Methodology, token: str, derived_stage: str | None = None) -> FormData:
+    """What a form carries of one clean master row; ``derived_stage`` is the stage its answers support."""
+    answers = {c.key: (None if is_blank(v := row.get(checklist_column(c.key))) else bool(v)) for c in m.criteria()}
+    fields = {spec.key: parse_text(row.get(spec.key)) or "" for spec in form_columns()}
+    return FormData(fields, row.get("stage"), answers, parse_text(row.get("notes")) or "", token, derived_stage,
+                    True)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from funnel_xl.domain.figures import compute_figures
 from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps
 from funnel_xl.domain.parsing import is_blank, parse_text
 from funnel_xl.domain.rates import with_rates
-from funnel_xl.domain.schema import checklist_column
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import InputError, WorkbookFormatError
 from funnel_xl.forms import collect as fc
 from funnel_xl.forms.generate import write_form_workbook
-from funnel_xl.forms.model import FormData, Milestone, QuotaData
+from funnel_xl.forms.model import FormData, Milestone, QuotaData, form_data
 from funnel_xl.forms.settings import form_settings
 from funnel_xl.forms.version import version_token
 from funnel_xl.labels import catalogue, label
@@ -79,12 +78,7 @@ def _read_only_master(path: Path) -> Master:
 # --- generate ---------------------------------------------------------------------------------------------------
 
 def _form_data(raw: dict, clean: pd.Series, m, derived: str | None) -> FormData:
-    answers = {c.key: (None if is_blank(v := clean.get(checklist_column(c.key))) else bool(v)) for c in m.criteria()}
-    text = lambda k: parse_text(clean.get(k)) or ""  # noqa: E731
-    amount = clean.get("amount")
-    return FormData(text("id"), text("customer"), text("project"), text("rep"), text("project_manager"),
-                    text("product"), None if is_blank(amount) else float(amount), clean.get("stage"), answers,
-                    text("notes"), version_token(raw), derived, True)
+    return form_data(clean, m, version_token(raw), derived)
 
 
 def _quota_data(rep: str, figures, lang: str, as_of: dt.date) -> QuotaData | None:

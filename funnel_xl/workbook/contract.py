@@ -1,17 +1,21 @@
 """The workbook contract: sheet keys, table names, column headers, in either language.
 
 Code finds data by table name and header, never by address, so a user who moves a table, adds rows or adds a
-column of their own breaks nothing. Headers come from the label catalogue; checklist headers are generated from
-the methodology so the reader can map each back to its criterion key.
+column of their own breaks nothing. Columns and their order come from the column registry (``domain/columns.py``),
+headers from the label catalogue; checklist headers are generated from the methodology so the reader can map each
+back to its criterion key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collections.abc import Sequence
+
+from funnel_xl.domain.columns import OPPORTUNITIES, REPS, TOOL, USER, ColumnKeys, ColumnSpec, column, columns
 from funnel_xl.domain.methodology import Criterion, Methodology, Stage
-from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
-from funnel_xl.labels import check_language, label
+from funnel_xl.domain.schema import checklist_column
+from funnel_xl.labels import LANGUAGES, check_language, label
 
 # Sheets in the order the workbook shows them.
 SHEET_KEYS: tuple[str, ...] = (
@@ -30,8 +34,8 @@ TABLE_OPPORTUNITIES = "tblOpportunities"
 TABLE_REPS = "tblReps"
 TABLE_META = "tblMethodology"      # key/value: methodology key, names, language
 
-# Derived columns appended to the opportunities table (live formulas with cached values).
-DERIVED_OPPORTUNITY_COLUMNS: tuple[str, ...] = ("win_rate", "weighted", "amount_wan", "derived_stage", "stage_gap")
+# The tool's columns of the opportunities table (live formulas with cached values): a live view of the registry.
+DERIVED_OPPORTUNITY_COLUMNS: Sequence[str] = ColumnKeys(OPPORTUNITIES, owner=TOOL)
 
 
 def sheet_name(key: str, lang: str = "zh-CN") -> str:
@@ -39,15 +43,18 @@ def sheet_name(key: str, lang: str = "zh-CN") -> str:
     return label(f"sheet.{key}", check_language(lang))
 
 
-def opportunity_header(column: str, lang: str = "zh-CN") -> str:
-    """Header text of a canonical opportunity column or a derived column."""
-    if column in DERIVED_OPPORTUNITY_COLUMNS:
-        return label(f"col.{column}", lang)
-    return label(f"field.{column}", lang)
+def header(table: str, key: str, lang: str = "zh-CN") -> str:
+    """Header text of a registry column of ``table``."""
+    return label(column(table, key).label, lang)
 
 
-def rep_header(column: str, lang: str = "zh-CN") -> str:
-    return label(f"rep_field.{column}", lang)
+def opportunity_header(key: str, lang: str = "zh-CN") -> str:
+    """Header text of an opportunity column, the user's or the tool's."""
+    return header(OPPORTUNITIES, key, lang)
+
+
+def rep_header(key: str, lang: str = "zh-CN") -> str:
+    return header(REPS, key, lang)
 
 
 def checklist_header(stage: Stage, index: int, criterion: Criterion, lang: str = "zh-CN") -> str:
@@ -68,18 +75,9 @@ class Column:
     header: str
 
 
-# The derived columns stand right after the status, beside the stage the rep claims: the assessed stage and the
-# gap are the rep/manager disagreement made visible, so they must not sit thirty columns away.
-DERIVED_AFTER = "status"
-
-
 def opportunity_columns(methodology: Methodology, lang: str = "zh-CN") -> list[Column]:
-    """All columns of tblOpportunities in order: fields (derived ones after the status), then the checklist."""
-    cols = []
-    for c in OPPORTUNITY_COLUMNS:
-        cols.append(Column(c, opportunity_header(c, lang)))
-        if c == DERIVED_AFTER:
-            cols += [Column(d, opportunity_header(d, lang)) for d in DERIVED_OPPORTUNITY_COLUMNS]
+    """All columns of tblOpportunities in order: the registry's (the tool's among them), then the checklist."""
+    cols = [Column(spec.key, label(spec.label, lang)) for spec in columns(OPPORTUNITIES)]
     for stage in methodology.stages:
         for i, criterion in enumerate(stage.criteria, start=1):
             cols.append(Column(checklist_column(criterion.key), checklist_header(stage, i, criterion, lang)))
@@ -87,28 +85,34 @@ def opportunity_columns(methodology: Methodology, lang: str = "zh-CN") -> list[C
 
 
 def rep_columns(lang: str = "zh-CN") -> list[Column]:
-    return [Column(c, rep_header(c, lang)) for c in REP_COLUMNS]
+    return [Column(spec.key, label(spec.label, lang)) for spec in columns(REPS)]
 
 
-# 阶段设置: the methodology as three tables the user may edit. Canonical column -> label key.
-# The win-rate and ideal-share cells hold fractions shown as percentages (35 %), as Excel stores a percent.
-STAGE_TABLE_HEADERS: dict[str, str] = {
-    "key": "col.stage_key", "zh": "col.stage_zh", "en": "col.stage_en", "win_rate": "col.stage_win_rate",
-    "ideal_share": "col.ideal_share", "synonyms": "col.synonyms", "main_work_zh": "col.main_work_zh",
-    "main_work_en": "col.main_work_en", "owner_zh": "col.owner_zh", "owner_en": "col.owner_en",
-}
-CRITERIA_TABLE_HEADERS: dict[str, str] = {
-    "stage_key": "col.criterion_stage", "key": "col.criterion_key", "zh": "col.criterion_zh",
-    "en": "col.criterion_en", "required": "col.criterion_required",
-}
-# tblMethodology: two columns (item, value); one row per meta field, the item cell holds the field's key
-# (or its label meta.<field>, which the reader accepts too).
-META_TABLE_HEADERS: dict[str, str] = {"item": "input.meta_field", "value": "input.meta_value"}
+def shown_columns(table: str, lang: str = "zh-CN") -> list[ColumnSpec]:
+    """A table's registry columns in the order a workbook in ``lang`` shows them.
+
+    The registry lists 阶段设置's columns as a Chinese workbook shows them; in another language its text columns
+    trade places pairwise with their Chinese twins, so the workbook's own language comes first.
+    """
+    specs = list(columns(table))
+    if check_language(lang) != "zh-CN":
+        zh = [i for i, c in enumerate(specs) if c.language == "zh"]
+        en = [i for i, c in enumerate(specs) if c.language == "en"]
+        for i, j in zip(zh, en, strict=True):
+            specs[i], specs[j] = specs[j], specs[i]
+    return specs
+
+
+# tblMethodology holds one row per meta field (item, value); the item cell holds the field's key (or its label
+# meta.<field>, which the reader accepts too).
 META_FIELDS: tuple[str, ...] = ("key", "zh", "en", "description_zh", "description_en", "language")
 
 
-def headers_to_keys(mapping: dict[str, str]) -> dict[str, str]:
-    """Header text in either language -> canonical column, for a table whose headers come from ``mapping``."""
-    from funnel_xl.labels import LANGUAGES
+def header_labels(table: str) -> dict[str, str]:
+    """Canonical column -> label key, for the columns of ``table`` the user edits (the ones read back)."""
+    return {spec.key: spec.label for spec in columns(table, owner=USER)}
 
-    return {label(lbl, lang).strip(): key for key, lbl in mapping.items() for lang in LANGUAGES}
+
+def headers_to_keys(table: str) -> dict[str, str]:
+    """Header text in either language -> canonical column, for the columns of ``table`` the user edits."""
+    return {label(lbl, lang).strip(): key for key, lbl in header_labels(table).items() for lang in LANGUAGES}

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from funnel_xl.domain.columns import OPPORTUNITIES, TOOL, columns
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank
 from funnel_xl.domain.rates import with_rates
@@ -38,7 +39,8 @@ def number_or_blank(value: object) -> object:
 
 
 def derived_cell_values(table: pd.DataFrame, methodology: Methodology, language: str) -> pd.DataFrame:
-    """The cached value of each derived 商机 formula cell, as the formula shows it ("" where it shows blank).
+    """The cached value of each formula cell of 商机, as the formula shows it ("" where it shows blank), one column
+    per tool column of the registry, computed by the builder it names.
 
     ``table`` holds canonical values (stage keys, open/won/lost, booleans); the builder and the table writer both
     use this, so a cell's cached value is the same whichever wrote it, and LibreOffice recalculates it unchanged.
@@ -57,8 +59,9 @@ def derived_cell_values(table: pd.DataFrame, methodology: Methodology, language:
         frame[column] = frame[column].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else None).astype(object)
     cached = cached_figures(frame, methodology)
     stage_known = frame["stage"].isin(methodology.stage_keys)
-    out = pd.DataFrame(index=frame.index)
-    out["win_rate"] = [number_or_blank(v) if known else "" for v, known in zip(cached["win_rate"], stage_known)]
+    # The value of each formula builder the registry names, as the formula shows it.
+    values: dict[str, list] = {}
+    values["win_rate"] = [number_or_blank(v) if known else "" for v, known in zip(cached["win_rate"], stage_known)]
     # The formula: IF(status=open, amount*rate, 0); a blank amount counts as 0, an unknown stage shows "".
     weighted = []
     for rate, amount, status, known in zip(cached["win_rate"], frame["amount"], frame["status"], stage_known):
@@ -68,11 +71,10 @@ def derived_cell_values(table: pd.DataFrame, methodology: Methodology, language:
             weighted.append("")
         else:
             weighted.append((0.0 if math.isnan(amount) else float(amount)) * float(rate))
-    out["weighted"] = weighted
-    out["amount_wan"] = [0.0 if math.isnan(a) else float(a) / 10000.0 for a in frame["amount"]]
-    out["derived_stage"] = ["" if is_blank(v) else names[v] for v in cached["derived_stage"]]
-    gaps = []
-    for gap, known in zip(cached["stage_gap"], stage_known):
-        gaps.append(number_or_blank(gap) if known else "")
-    out["stage_gap"] = gaps
-    return out
+    values["weighted"] = weighted
+    values["amount_wan"] = [0.0 if math.isnan(a) else float(a) / 10000.0 for a in frame["amount"]]
+    values["derived_stage"] = ["" if is_blank(v) else names[v] for v in cached["derived_stage"]]
+    values["stage_gap"] = [number_or_blank(gap) if known else ""
+                           for gap, known in zip(cached["stage_gap"], stage_known)]
+    return pd.DataFrame({spec.key: values[spec.formula] for spec in columns(OPPORTUNITIES, owner=TOOL)
+                         if spec.formula is not None}, index=frame.index)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from funnel_xl.domain.columns import CRITERIA, META, OPPORTUNITIES, STAGES, USER, columns
+from funnel_xl.domain.kinds import KINDS
 from funnel_xl.domain.methodology import Methodology, methodology_from_tables
 from funnel_xl.domain.schema import CHECKLIST_PREFIX, Problem
 from funnel_xl.errors import WorkbookFormatError
@@ -46,7 +48,7 @@ def _percent_cell(value):
 
 def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]:
     meta_table = book.read_table(contract.TABLE_META)
-    meta_frame, _ = _rename(meta_table, contract.headers_to_keys(contract.META_TABLE_HEADERS))
+    meta_frame, _ = _rename(meta_table, contract.headers_to_keys(META))
     item_to_field = {label(f"meta.{f}", lang): f for f in contract.META_FIELDS for lang in LANGUAGES}
     item_to_field.update({f: f for f in contract.META_FIELDS})
     meta = {}
@@ -55,11 +57,10 @@ def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]
             meta[item_to_field[item.strip()]] = value
     language = meta.get("language") if meta.get("language") in LANGUAGES else "zh-CN"
     stages_table = book.read_table(contract.TABLE_STAGES)
-    stages, _ = _rename(stages_table, contract.headers_to_keys(contract.STAGE_TABLE_HEADERS))
+    stages, _ = _rename(stages_table, contract.headers_to_keys(STAGES))
     if "win_rate" in stages.columns:
         stages["win_rate"] = stages["win_rate"].map(_percent_cell)
-    criteria, _ = _rename(book.read_table(contract.TABLE_CRITERIA),
-                          contract.headers_to_keys(contract.CRITERIA_TABLE_HEADERS))
+    criteria, _ = _rename(book.read_table(contract.TABLE_CRITERIA), contract.headers_to_keys(CRITERIA))
     methodology = methodology_from_tables(meta, stages, criteria, source, sheet=stages_table.sheet)
     return methodology, language
 
@@ -71,8 +72,8 @@ def read_inputs(book: WorkbookPort, source: str) -> Inputs:
     for lang in (language, *[l for l in LANGUAGES if l != language]):
         for col in contract.opportunity_columns(methodology, lang):
             headers.setdefault(col.header.strip(), col.key)
-    text_keys = {"id", "customer", "project", "rep", "project_manager", "region", "product", "stage", "status",
-                 "category", "priority", "customer_size", "competitors", "notes"}
+    # Columns of a text kind are read as text, without guessing (nothing is lost that way, and it is faster).
+    text_keys = {c.key for c in columns(OPPORTUNITIES, owner=USER) if KINDS[c.kind].read_as_text}
     text_headers = frozenset(h for h, key in headers.items() if key in text_keys or key.startswith(CHECKLIST_PREFIX))
     opp_table = book.read_table(contract.TABLE_OPPORTUNITIES, text_columns=text_headers)
     opps, opp_labels = _rename(opp_table, headers)

@@ -17,19 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from defusedxml import ElementTree as ET
 
-from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import (
-    is_blank, parse_amount, parse_bool, parse_category, parse_customer_size, parse_date, parse_priority, parse_status,
-    parse_text,
-)
-from funnel_xl.domain.schema import CHECKLIST_PREFIX
-from funnel_xl.errors import FunnelError, WorkbookFormatError
-from funnel_xl.labels import catalogue, label
+from funnel_xl.domain.columns import AMOUNT, DATE, OPPORTUNITIES, REPS, ColumnKeys
+from funnel_xl.domain.parsing import is_blank
+from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.workbook import contract
+from funnel_xl.workbook.cell_values import canonical_frame, display_value, plain as _plain
 from funnel_xl.workbook.formula_cache import derived_cell_values, number_or_blank
 from funnel_xl.workbook.cell_patch import Write, grow_sheet_ranges, insert_rows, move_formula, patch_cells
 from funnel_xl.workbook.file_adapter import FileWorkbook
@@ -37,12 +32,9 @@ from funnel_xl.workbook.package import NS_MAIN, col_letter, split_ref
 from funnel_xl.workbook.reader import Inputs, read_inputs
 from funnel_xl.workbook.zip_patch import atomic_patch
 
-BOOL_COLUMNS = ("new_customer", "estimated")
-DATE_COLUMNS = ("close_date", "created_date", "stage_entered_date", "hire_date")
-NUMBER_COLUMNS = ("amount", "annual_quota")
-LABELLED_COLUMNS = ("status", "category", "priority", "customer_size")
-_PARSERS = {"status": parse_status, "category": parse_category, "priority": parse_priority,
-            "customer_size": parse_customer_size}
+# Columns whose new cells take the workbook's date or money style (live views of the column registry).
+DATE_COLUMNS = ColumnKeys(OPPORTUNITIES, REPS, kinds=(DATE,))
+NUMBER_COLUMNS = ColumnKeys(OPPORTUNITIES, REPS, kinds=(AMOUNT,))
 
 _ROW = re.compile(r'<row\b[^>]*\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
 _CELL = re.compile(r'<c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
@@ -50,68 +42,6 @@ _FORMULA = re.compile(r"<f>(.*?)</f>", re.S)
 _DIMENSION = re.compile(r'<dimension ref="([^"]*)"/>')
 _SUBTOTAL = re.compile(r"^SUBTOTAL\(109,(\w+)\[\[#Data\],\[(.+)\]\]\)$")
 _COUNT_POSITIVE = re.compile(r'^COUNTIF\((\w+)\[\[#Data\],\[(.+)\]\],">0"\)$')
-
-
-# --- values: canonical <-> what the sheet shows ----------------------------------------------------------
-
-def _plain(value: object) -> object:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def display_value(column: str, value: object, methodology: Methodology, lang: str) -> object:
-    """A canonical value as the builder shows it: the cell value (a date as its serial number) or None."""
-    value = _plain(value)
-    if is_blank(value):
-        return None
-    if column == "stage":
-        stage = methodology.stage(str(value)) if str(value) in methodology.stage_keys else None
-        return stage.name(lang) if stage else str(value)
-    if column in LABELLED_COLUMNS:
-        key = f"{column}.{value}"
-        return label(key, lang) if key in catalogue() else str(value)
-    if column in BOOL_COLUMNS or column.startswith(CHECKLIST_PREFIX):
-        if isinstance(value, bool):
-            return label("out.yes" if value else "out.no", lang)
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
-        return pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    return str(value)
-
-
-def canonical_value(column: str, value: object, methodology: Methodology) -> object:
-    """A cell as the sheet holds it, read back to its canonical form; a value that does not read stays as it is
-    (the import then overwrites it, and Recalculate reports it), so nothing is guessed and nothing is lost."""
-    value = _plain(value)
-    if is_blank(value):
-        return None
-    try:
-        if column == "stage":
-            return methodology.resolve_stage(str(value).strip()) or value
-        if column in _PARSERS:
-            return _PARSERS[column](value)
-        if column in BOOL_COLUMNS or column.startswith(CHECKLIST_PREFIX):
-            result = parse_bool(value)
-            return value if result is None else result
-        if column in DATE_COLUMNS:
-            return parse_date(value)
-        if column in NUMBER_COLUMNS:
-            return parse_amount(value)
-        return parse_text(value)
-    except (FunnelError, ValueError, TypeError):
-        return value
-
-
-def canonical_frame(raw: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
-    """Every cell of a raw table (as ``read_inputs`` gives it) in canonical form; index and columns kept."""
-    out = pd.DataFrame(index=raw.index)
-    for column in raw.columns:
-        out[column] = pd.Series([canonical_value(column, v, methodology) for v in raw[column].tolist()],
-                                index=raw.index, dtype=object)
-    return out
 
 
 def _excel_value(value: object) -> object:

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 from hypothesis import strategies as st
 
+from funnel_xl.domain.columns import AMOUNT, DATE, OPPORTUNITIES, USER, columns
+from funnel_xl.domain.kinds import KINDS
 from funnel_xl.domain.methodology import Methodology, Stage
 from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS
-
-DATE_COLUMNS = ("close_date", "created_date", "stage_entered_date")
 
 _DEFAULTS: dict[str, object] = {
     "customer": "Customer",
@@ -48,13 +48,20 @@ def make_opps(rows: Iterable[Mapping[str, object]], methodology: Methodology | N
     for i, row in enumerate(rows, start=1):
         record = {"id": f"O{i}", **_DEFAULTS, **row}
         records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=list(OPPORTUNITY_COLUMNS))
-    frame["amount"] = frame["amount"].astype("float64")
-    for column in DATE_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column])
-    for column in ("category", "priority"):
-        frame[column] = frame[column].astype("string")
+    frame = typed(pd.DataFrame.from_records(records, columns=list(OPPORTUNITY_COLUMNS)), OPPORTUNITIES)
     return frame if methodology is None else with_rates(frame, methodology)
+
+
+def typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The registry columns of ``table`` in ``frame`` typed as the normaliser types them: dates, amounts, keywords."""
+    for spec in columns(table, owner=USER):
+        if spec.kind == DATE:
+            frame[spec.key] = pd.to_datetime(frame[spec.key])
+        elif spec.kind == AMOUNT:
+            frame[spec.key] = frame[spec.key].astype("float64")
+        elif KINDS[spec.kind].values:
+            frame[spec.key] = frame[spec.key].astype(KINDS[spec.kind].dtype)
+    return frame
 
 
 def make_methodology(rates: Sequence[float], ideal_shares: Sequence[float | None] | None = None,

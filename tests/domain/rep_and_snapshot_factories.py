@@ -6,19 +6,17 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from funnel_xl.domain.columns import REPS
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.progress import take_snapshot
 from funnel_xl.domain.schema import REP_COLUMNS
-from factories import make_opps
+from factories import make_opps, typed
 
 
 def make_reps(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
     """A clean reps frame from dicts (hire_date as ISO text); email, region and manager filled in."""
     records = [{"email": None, "region": "East", "manager": "Boss", "annual_quota": None, **row} for row in rows]
-    frame = pd.DataFrame.from_records(records, columns=list(REP_COLUMNS))
-    frame["hire_date"] = pd.to_datetime(frame["hire_date"])
-    frame["annual_quota"] = frame["annual_quota"].astype("float64")
-    return frame
+    return typed(pd.DataFrame.from_records(records, columns=list(REP_COLUMNS)), REPS)
 
 
 def make_snapshot(rows: Iterable[Mapping[str, object]], methodology: Methodology, snapshot_date: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -402,3 +403,29 @@ def test_the_clean_frame_always_passes_the_schema(big_project, raw):
     opportunity_schema(big_project).validate(clean)
     assert clean["id"].is_unique and (clean["amount"] >= 0).all()
     assert (clean["close_date"] >= clean["created_date"]).all()
+
+
+def typed_sheets(methodology):
+    """Sheets as the typed reader hands them over, drawn by pandera from the clean schema's columns (the registry's):
+    each column in its dtype, with any text, date or amount the dtype holds, the stage and keywords among their keys.
+    The schema's row checks (close after created) are left out: a sheet need not pass them."""
+    schema = opportunity_schema(methodology)
+    columns = pa.DataFrameSchema({k: c for k, c in schema.columns.items() if not c.regex})
+
+    def numbered(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.index = range(FIRST_ROW, FIRST_ROW + len(frame))
+        return frame
+
+    return st.integers(min_value=0, max_value=6).flatmap(lambda n: columns.strategy(size=n)).map(numbered)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_typed_sheet_loses_no_row_and_its_clean_rows_normalise_to_themselves(big_project, data):
+    raw = data.draw(typed_sheets(big_project))
+    result = normalize_opportunities(raw, big_project)
+    assert sorted([*result.clean.index, *result.rejected.index, *result.blank_rows]) == list(raw.index)
+    pd.testing.assert_frame_equal(result.rejected, raw.loc[result.rejected.index])
+    again = normalize_opportunities(result.clean, big_project)
+    assert again.errors == []
+    pd.testing.assert_frame_equal(again.clean, result.clean)

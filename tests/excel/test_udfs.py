@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from funnel_xl.domain.columns import STAGES
 from funnel_xl.domain.forecast import forecast_category, time_bucket, weighted_forecast
 from funnel_xl.domain.funnel import required_pipeline
 from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps
@@ -19,7 +20,7 @@ from funnel_xl.domain.stages import derive_stages
 from funnel_xl.excel import udfs
 from funnel_xl.labels import label
 from funnel_xl.methodologies import load_methodology
-from funnel_xl.workbook.contract import STAGE_TABLE_HEADERS
+from funnel_xl.workbook.contract import header_labels
 
 from excel_args import call_like_excel, column, excel_value, table_range
 
@@ -30,7 +31,7 @@ UDF_NAMES = sorted(name for name in vars(udfs) if name.startswith("FUNNEL_"))
 
 def stage_table(methodology, lang="zh-CN"):
     """tblStages[#All] as the 阶段设置 sheet holds it: header labels, win rates as fractions, an order column."""
-    header = [label("col.stage_order", lang)] + [label(STAGE_TABLE_HEADERS[k], lang) for k in ("zh", "win_rate", "key", "en")]
+    header = [label("col.stage_order", lang)] + [label(header_labels(STAGES)[k], lang) for k in ("zh", "win_rate", "key", "en")]
     rows = [[float(s.order), s.zh, s.win_rate, s.key, s.en] for s in methodology.stages]
     return [header, *rows]
 

@@ -76,3 +76,19 @@ def test_libreoffice_recalculates_every_native_formula_to_the_cached_value(examp
             assert got == pytest.approx(want, abs=0.005), row[0].value
         else:
             assert (got or "") == (want or ""), row[0].value
+
+
+def test_the_stage_example_passes_exactly_the_checklist_columns_of_the_opportunities_sheet(examples_book):
+    from openpyxl.utils import range_boundaries
+
+    from funnel_xl.methodologies import load_methodology
+    from funnel_xl.workbook.contract import checklist_header
+
+    book = openpyxl.load_workbook(examples_book)
+    row = next(r for r in _rows(book[sheet_name("examples")]) if r[0].value == label("examples.row_stage", "zh-CN"))
+    cells = row[examples.COL_UDF].value.split("(", 1)[1].split(",", 1)[0].split("!", 1)[1]
+    first_col, first_row, last_col, _ = range_boundaries(cells)
+    header = [c.value for c in book[sheet_name("opportunities")][first_row - 1]]
+    m = load_methodology("big_project")
+    expected = [checklist_header(s, i, c) for s in m.stages for i, c in enumerate(s.criteria, start=1)]
+    assert header[first_col - 1:last_col] == expected

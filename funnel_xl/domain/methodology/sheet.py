@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from funnel_xl.domain.columns import CRITERIA, STAGES, ColumnKeys
 from funnel_xl.domain.methodology.model import Methodology
 from funnel_xl.domain.methodology.validate import (
     CRITERION_KEYS, Locator, from_percent, methodology_faults, to_percent, validate_methodology,
@@ -18,12 +19,10 @@ from funnel_xl.domain.methodology.validate import (
 from funnel_xl.domain.parsing import parse_bool
 from funnel_xl.errors import InputError
 
-# Columns of the two tables on the 阶段设置 sheet (win_rate in percent, as in the TOML files).
-STAGE_TABLE_COLUMNS: tuple[str, ...] = (
-    "key", "zh", "en", "win_rate", "ideal_share", "synonyms",
-    "main_work_zh", "main_work_en", "owner_zh", "owner_en",
-)
-CRITERIA_TABLE_COLUMNS: tuple[str, ...] = ("stage_key", "key", "zh", "en", "required")
+# Columns of the two tables on the 阶段设置 sheet the user edits (win_rate in percent, as in the TOML files): live
+# views of the column registry.
+STAGE_TABLE_COLUMNS: Sequence[str] = ColumnKeys(STAGES)
+CRITERIA_TABLE_COLUMNS: Sequence[str] = ColumnKeys(CRITERIA)
 META_KEYS: tuple[str, ...] = ("key", "zh", "en", "description_zh", "description_en")
 
 # Separators a user may type between synonyms in one cell: the Chinese enumeration comma and both commas.

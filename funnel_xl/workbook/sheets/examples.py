@@ -14,9 +14,9 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
+from funnel_xl.domain.columns import OPPORTUNITIES, columns
 from funnel_xl.domain.forecast import time_bucket
 from funnel_xl.domain.funnel import required_pipeline
-from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS
 from funnel_xl.workbook.contract import (
     TABLE_OPPORTUNITIES, TABLE_STAGES, opportunity_header, sheet_name,
 )
@@ -95,7 +95,7 @@ def example_rows(ctx: BuildContext, as_of: dt.date, cells: dict[str, str]) -> li
                  weighted, "calc_money"))
     if not opps.empty:
         first = HEADER_ROW + 1
-        n_fields = len(OPPORTUNITY_COLUMNS)
+        n_fields = len(columns(OPPORTUNITIES))  # every registry column, the tool's too, stands before the checklist
         n_criteria = len(m.criteria())
         quoted_sheet = "'" + sheet_name("opportunities", lang).replace("'", "''") + "'"
         checklist = (f"{quoted_sheet}!{xl_rowcol_to_cell(first, n_fields)}:"

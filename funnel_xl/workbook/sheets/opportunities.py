@@ -9,16 +9,19 @@ before any spreadsheet recalculates.
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, checklist_column
-from funnel_xl.labels import catalogue
+from funnel_xl.domain.columns import (
+    OPPORTUNITIES, REP, STAGE, STAGES, TOOL, USER, ColumnSpec, columns, table_width,
+)
+from funnel_xl.domain.kinds import column_format
+from funnel_xl.domain.schema import CHECKLIST_PREFIX, checklist_column
+from funnel_xl.workbook.cell_values import display_value
 from funnel_xl.workbook.contract import (
-    TABLE_OPPORTUNITIES, TABLE_STAGES, Column, opportunity_columns, sheet_name,
+    TABLE_OPPORTUNITIES, TABLE_STAGES, Column, header, opportunity_columns, sheet_name,
 )
 from funnel_xl.workbook.formula_cache import derived_cell_values
 from funnel_xl.workbook.sheets.context import (
@@ -27,40 +30,34 @@ from funnel_xl.workbook.sheets.context import (
 from funnel_xl.workbook.sheets.reps import NAME_REPS
 from funnel_xl.workbook.sheets.stages import NAME_STAGES, stage_name_header
 from funnel_xl.workbook.sheets.styles import column_width, header_height
+from funnel_xl.workbook.sheets.validation import add_validations
 
 TITLE_ROW, NOTE_ROW, TOTAL_ROW, HEADER_ROW = 0, 1, 2, 3  # 0-based; data starts on the row after the header
 FROZEN_COLUMNS = 3  # id, customer, project stay in view while scrolling right
-
-_FORMATS = {
-    "amount": "in_money", "close_date": "in_date", "created_date": "in_date", "stage_entered_date": "in_date",
-    "win_rate": "calc_percent", "weighted": "calc_money", "amount_wan": "calc_wan",
-    "derived_stage": "calc_text", "stage_gap": "calc_integer", "new_customer": "in_check",
-    "estimated": "in_check",
-}
-_WIDTH_LIMITS = {"notes": 36, "competitors": 24, "project": 30, "customer": 26}
 CHECK_WIDTH = 13.0
-# Optional yes/no fields, shown 是/否 with a dropdown like the checklist.
-YES_NO_COLUMNS = ("new_customer", "estimated")
+_MONEY_SAMPLE = "12,345,678"  # a money column is at least as wide as a big amount
+_TOTAL_FORMATS = {"in_money": "total_money", "calc_money": "total_money", "calc_wan": "total_money_wan",
+                  "calc_integer": "total_integer"}
 
 
 def write_opportunities_sheet(ctx: BuildContext) -> Worksheet:
     """Write 商机: title, buttons, note, totals, then the table with dropdowns and highlights."""
     sheet = ctx.add_sheet("opportunities", sheet_name("opportunities", ctx.lang))
-    columns = opportunity_columns(ctx.methodology, ctx.lang)
-    headers = {c.key: c.header for c in columns}
+    columns_ = opportunity_columns(ctx.methodology, ctx.lang)
+    headers = {c.key: c.header for c in columns_}
     rows = display_rows(ctx)
     first, last = HEADER_ROW + 1, HEADER_ROW + max(len(rows), 1)
 
-    sheet.add_table(HEADER_ROW, 0, last, len(columns) - 1, {
+    sheet.add_table(HEADER_ROW, 0, last, len(columns_) - 1, {
         "name": TABLE_OPPORTUNITIES,
         "style": "Table Style Light 1",
-        "columns": [_table_column(ctx, c, headers) for c in columns],
+        "columns": [_table_column(ctx, c, headers) for c in columns_],
     })
     formulas = row_formulas(ctx, headers)
     cached = cached_rows(ctx)
     for i in range(last - first + 1):
         values = rows[i] if i < len(rows) else {}
-        for j, col in enumerate(columns):
+        for j, col in enumerate(columns_):
             fmt = ctx.formats[_format_key(col.key)]
             if col.key in formulas:
                 sheet.write_formula(first + i, j, formulas[col.key], fmt, cached[i][col.key])
@@ -68,22 +65,26 @@ def write_opportunities_sheet(ctx: BuildContext) -> Worksheet:
                 write_value(sheet, first + i, j, values.get(col.key), fmt)
 
     _write_title(ctx, sheet)
-    _write_totals(ctx, sheet, columns, headers, cached)
-    _add_validation(ctx, sheet, columns, first, last)
-    _add_highlights(ctx, sheet, columns, first, last)
-    _set_layout(ctx, sheet, columns, rows, last)
+    _write_totals(ctx, sheet, columns_, headers, cached)
+    _add_validation(ctx, sheet, columns_, first, last)
+    _add_highlights(ctx, sheet, columns_, first, last)
+    _set_layout(ctx, sheet, columns_, rows, last)
     return sheet
 
 
+def _specs() -> dict[str, ColumnSpec]:
+    return {spec.key: spec for spec in columns(OPPORTUNITIES)}
+
+
 def _format_key(key: str) -> str:
-    if key.startswith("chk:"):
+    if key.startswith(CHECKLIST_PREFIX):
         return "in_check"
-    return _FORMATS.get(key, "in_text")
+    return column_format(_specs()[key])
 
 
 def _table_column(ctx: BuildContext, col: Column, headers: dict[str, str]) -> dict:
-    computed = col.key in ("win_rate", "weighted", "amount_wan", "derived_stage", "stage_gap")
-    header_fmt = "calc_header" if computed else "check_header" if col.key.startswith("chk:") else "in_header"
+    computed = not col.key.startswith(CHECKLIST_PREFIX) and _specs()[col.key].owner == TOOL
+    header_fmt = "calc_header" if computed else "check_header" if col.key.startswith(CHECKLIST_PREFIX) else "in_header"
     spec = {"header": col.header, "header_format": ctx.formats[header_fmt],
             "format": ctx.formats[_format_key(col.key)]}
     if computed:
@@ -96,64 +97,49 @@ def _table_column(ctx: BuildContext, col: Column, headers: dict[str, str]) -> di
 
 def display_rows(ctx: BuildContext) -> list[dict[str, object]]:
     """The opportunities as the user sees them: stage names, status/category/priority labels, 是/否."""
-    m = ctx.methodology
-    names = {s.key: s.name(ctx.lang) for s in m.stages}
-    yes, no = ctx.label("out.yes"), ctx.label("out.no")
-    out = []
-    for _, r in ctx.opportunities.iterrows():
-        row: dict[str, object] = {}
-        for key in OPPORTUNITY_COLUMNS:
-            value = r.get(key)
-            if is_blank(value):
-                row[key] = None
-            elif key == "stage":
-                row[key] = names.get(str(value), str(value))
-            elif key in ("status", "category", "priority", "customer_size"):
-                row[key] = _label_or_value(ctx, key, value)
-            elif key in YES_NO_COLUMNS:
-                row[key] = yes if bool(value) else no
-            else:
-                row[key] = value
-        for criterion in m.criteria():
-            value = r.get(checklist_column(criterion.key))
-            row[checklist_column(criterion.key)] = None if is_blank(value) else (yes if bool(value) else no)
-        out.append(row)
-    return out
-
-
-def _label_or_value(ctx: BuildContext, key: str, value: object) -> str:
-    full = f"{key}.{value}"
-    return ctx.label(full) if full in catalogue() else str(value)
+    keys = [spec.key for spec in columns(OPPORTUNITIES, owner=USER)]
+    keys += [checklist_column(c.key) for c in ctx.methodology.criteria()]
+    return [{key: display_value(key, r.get(key), ctx.methodology, ctx.lang) for key in keys}
+            for _, r in ctx.opportunities.iterrows()]
 
 
 def cached_rows(ctx: BuildContext) -> list[dict[str, object]]:
     """The cached value of every formula cell, from the domain's figures ("" where the formula shows blank)."""
-    if ctx.opportunities.empty:
-        # The one blank row of an empty table: no stage (""), not open (0), no amount (0).
-        return [{"win_rate": "", "weighted": 0.0, "amount_wan": 0.0, "derived_stage": "", "stage_gap": ""}]
-    return derived_cell_values(ctx.opportunities, ctx.methodology, ctx.lang).to_dict("records")
+    # An empty table still has one blank row, whose formulas show what they show for blanks.
+    opportunities = ctx.opportunities if not ctx.opportunities.empty else pd.DataFrame(index=[0])
+    return derived_cell_values(opportunities, ctx.methodology, ctx.lang).to_dict("records")
 
 
 def row_formulas(ctx: BuildContext, headers: dict[str, str]) -> dict[str, str]:
-    """The live formula of each computed column (without '='), in structured references."""
-    t = TABLE_OPPORTUNITIES
-    cell = {key: this_row(t, header) for key, header in headers.items()}
-    names = column_ref(TABLE_STAGES, stage_name_header(ctx.lang))
-    rates = column_ref(TABLE_STAGES, ctx.label("col.stage_win_rate"))
+    """The live formula of each of the tool's columns (without '='), in structured references: each column names
+    its builder in the registry."""
+    cell = {key: this_row(TABLE_OPPORTUNITIES, header_) for key, header_ in headers.items()}
+    return {spec.key: _FORMULAS[spec.formula](ctx, cell)
+            for spec in columns(OPPORTUNITIES, owner=TOOL) if spec.formula is not None}
+
+
+def _stage_names(ctx: BuildContext) -> str:
+    return column_ref(TABLE_STAGES, stage_name_header(ctx.lang))
+
+
+def win_rate_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
+    rates = column_ref(TABLE_STAGES, header(STAGES, "win_rate", ctx.lang))
+    return f'IFERROR(INDEX({rates},MATCH({cell["stage"]},{_stage_names(ctx)},0)),"")'
+
+
+def weighted_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
     open_label = quoted(ctx.label("status.open"))
-    return {
-        "win_rate": f'IFERROR(INDEX({rates},MATCH({cell["stage"]},{names},0)),"")',
-        "weighted": f'IFERROR(IF({cell["status"]}={open_label},{cell["amount"]}*{cell["win_rate"]},0),"")',
-        "amount_wan": f'IFERROR({cell["amount"]}/10000,"")',
-        "derived_stage": derived_stage_formula(ctx, cell, names),
-        "stage_gap": (f'IFERROR(MATCH({cell["stage"]},{names},0)-IF({cell["derived_stage"]}="",0,'
-                      f'MATCH({cell["derived_stage"]},{names},0)),"")'),
-    }
+    return f'IFERROR(IF({cell["status"]}={open_label},{cell["amount"]}*{cell["win_rate"]},0),"")'
 
 
-def derived_stage_formula(ctx: BuildContext, cell: dict[str, str], names: str) -> str:
+def amount_wan_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
+    return f'IFERROR({cell["amount"]}/10000,"")'
+
+
+def derived_stage_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
     """IF(NOT(stage 1 met),"",IF(NOT(stage 2 met),<name 1>,...<name n>)): the highest stage whose required
     criteria, and every earlier stage's, are answered 是. Names come from 阶段设置, so a rename follows."""
+    names = _stage_names(ctx)
     yes = quoted(ctx.label("out.yes"))
     stages = ctx.methodology.stages
     conditions = []
@@ -165,6 +151,17 @@ def derived_stage_formula(ctx: BuildContext, cell: dict[str, str], names: str) -
         below = '""' if k == 0 else f"INDEX({names},{k})"
         formula = f"IF(NOT({conditions[k]}),{below},{formula})"
     return formula
+
+
+def stage_gap_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
+    names = _stage_names(ctx)
+    return (f'IFERROR(MATCH({cell["stage"]},{names},0)-IF({cell["derived_stage"]}="",0,'
+            f'MATCH({cell["derived_stage"]},{names},0)),"")')
+
+
+# The formula builders the registry's tool columns name (``ColumnSpec.formula``).
+_FORMULAS = {"win_rate": win_rate_formula, "weighted": weighted_formula, "amount_wan": amount_wan_formula,
+             "derived_stage": derived_stage_formula, "stage_gap": stage_gap_formula}
 
 
 # --- sheet furniture -------------------------------------------------------------------------------------
@@ -181,74 +178,44 @@ def _write_title(ctx: BuildContext, sheet: Worksheet) -> None:
             })
 
 
-def _write_totals(ctx, sheet, columns, headers, cached) -> None:
-    """合计 over the visible (filtered) rows, and the number of rows whose claimed stage is above the evidence."""
+def _write_totals(ctx, sheet, columns_, headers, cached) -> None:
+    """合计 over the visible (filtered) rows of each column the registry totals, and the number of rows whose
+    claimed stage is above the evidence (a positive stage gap), labelled in the column to its left."""
     t = TABLE_OPPORTUNITIES
-    keys = [c.key for c in columns]
+    keys = [c.key for c in columns_]
     sheet.write_string(TOTAL_ROW, 0, ctx.label("input.total"), ctx.formats["total_text"])
-    for key, fmt in (("amount", "total_money"), ("weighted", "total_money"), ("amount_wan", "total_money_wan")):
-        if key == "amount":
-            total = float(pd.to_numeric(ctx.opportunities.get("amount", pd.Series(dtype=float))).fillna(0).sum())
+    for spec in columns(OPPORTUNITIES):
+        if spec.total is None:
+            continue
+        if spec.owner == USER:
+            values = pd.to_numeric(ctx.opportunities.get(spec.key, pd.Series(dtype=float))).fillna(0)
+            numbers, total = values.tolist(), float(values.sum())
         else:
-            total = sum(r[key] for r in cached if r[key] != "")
-        sheet.write_formula(TOTAL_ROW, keys.index(key), f"=SUBTOTAL(109,{column_ref(t, headers[key])})",
-                            ctx.formats[fmt], total)
-    gaps = sum(1 for r in cached if r["stage_gap"] != "" and r["stage_gap"] > 0)
-    sheet.write_formula(TOTAL_ROW, keys.index("stage_gap"), f'=COUNTIF({column_ref(t, headers["stage_gap"])},">0")',
-                        ctx.formats["total_integer"], gaps)
-    sheet.write_string(TOTAL_ROW, keys.index("derived_stage"), ctx.label("input.gap_count"), ctx.formats["total_text"])
+            numbers = [r[spec.key] for r in cached if r[spec.key] != ""]
+            total = sum(numbers)
+        col, fmt = keys.index(spec.key), ctx.formats[_TOTAL_FORMATS[column_format(spec)]]
+        if spec.total == "sum":
+            sheet.write_formula(TOTAL_ROW, col, f"=SUBTOTAL(109,{column_ref(t, headers[spec.key])})", fmt, total)
+        else:
+            sheet.write_formula(TOTAL_ROW, col, f'=COUNTIF({column_ref(t, headers[spec.key])},">0")', fmt,
+                                sum(1 for v in numbers if v > 0))
+            sheet.write_string(TOTAL_ROW, col - 1, ctx.label("input.gap_count"), ctx.formats["total_text"])
 
 
-def _add_validation(ctx, sheet, columns, first, last) -> None:
+def _add_validation(ctx, sheet, columns_, first, last) -> None:
     """Dropdowns for stage, rep, status, category, priority, size and every 是/否 cell; checks on amounts and dates."""
-    keys = [c.key for c in columns]
-    title = ctx.label("validation.title")
-    yes_no = [ctx.label("out.yes"), ctx.label("out.no")]
-
-    def listed(key, source, message):
-        col = keys.index(key)
-        sheet.data_validation(first, col, last, col, {
-            "validate": "list", "source": source, "error_title": title, "error_message": ctx.label(message),
-        })
-
-    listed("stage", f"={NAME_STAGES}", "validation.stage")
-    listed("rep", f"={NAME_REPS}", "validation.rep")
-    listed("status", [ctx.label(f"status.{k}") for k in ("open", "won", "lost")], "validation.status")
-    listed("category", [ctx.label(f"category.{k}") for k in
-                        ("closed", "commit", "likely_this_quarter", "likely_next_quarter", "intent")],
-           "validation.category")
-    listed("priority", [ctx.label(f"priority.{k}") for k in ("high", "medium", "low")], "validation.priority")
-    listed("customer_size", [ctx.label(f"customer_size.{k}") for k in ("large", "medium", "small")],
-           "validation.size")
-    for key in YES_NO_COLUMNS:
-        listed(key, yes_no, "validation.yes_no")
-    checks = [j for j, k in enumerate(keys) if k.startswith("chk:")]
-    if checks:
-        sheet.data_validation(first, checks[0], last, checks[-1], {
-            "validate": "list", "source": yes_no, "error_title": title,
-            "error_message": ctx.label("validation.yes_no"),
-        })
-    col = keys.index("amount")
-    sheet.data_validation(first, col, last, col, {
-        "validate": "decimal", "criteria": ">=", "value": 0, "error_title": title,
-        "error_message": ctx.label("validation.amount"),
-    })
-    for key in ("close_date", "created_date", "stage_entered_date"):
-        col = keys.index(key)
-        sheet.data_validation(first, col, last, col, {
-            "validate": "date", "criteria": "between", "minimum": _date(1990), "maximum": _date(2100),
-            "error_title": title, "error_message": ctx.label("validation.date"),
-        })
-
-
-def _date(year: int) -> dt.date:
-    return dt.date(year, 1, 1)
+    specs = _specs()
+    placed = [(j, specs[c.key]) for j, c in enumerate(columns_) if c.key in specs]
+    checks = [j for j, c in enumerate(columns_) if c.key.startswith(CHECKLIST_PREFIX)]
+    checklist = [(checks[0], checks[-1])] if checks else []
+    add_validations(ctx, sheet, placed, first, last, earliest=dt.date(1990, 1, 1), yes_no_blocks=checklist,
+                    lists={STAGE: f"={NAME_STAGES}", REP: f"={NAME_REPS}"})
 
 
 def _add_highlights(ctx, sheet, columns, first, last) -> None:
     """是 green on the checklist; the assessed stage and gap red where the claimed stage is above the evidence."""
     keys = [c.key for c in columns]
-    checks = [j for j, k in enumerate(keys) if k.startswith("chk:")]
+    checks = [j for j, k in enumerate(keys) if k.startswith(CHECKLIST_PREFIX)]
     if checks:
         sheet.conditional_format(first, checks[0], last, checks[-1], {
             "type": "cell", "criteria": "==", "value": quoted(ctx.label("out.yes")), "format": ctx.formats["good"],
@@ -266,19 +233,20 @@ def _add_highlights(ctx, sheet, columns, first, last) -> None:
 def _set_layout(ctx, sheet, columns, rows, last) -> None:
     """Column widths for Chinese text, a header tall enough for the criteria, frozen panes, print setup."""
     widths = []
+    specs = _specs()
     for j, col in enumerate(columns):
-        if col.key.startswith("chk:"):
+        if col.key.startswith(CHECKLIST_PREFIX):
             width = CHECK_WIDTH
         else:
             values = [r.get(col.key) for r in rows]
             texts = [col.header] + [v if isinstance(v, str) else "2026-11-20" for v in values if not is_blank(v)]
-            if col.key in ("amount", "weighted"):
-                texts.append("12,345,678")
-            width = column_width(texts, maximum=_WIDTH_LIMITS.get(col.key, 20))
+            if column_format(specs[col.key]) in ("in_money", "calc_money"):
+                texts.append(_MONEY_SAMPLE)
+            width = column_width(texts, maximum=specs[col.key].width or table_width(OPPORTUNITIES))
         widths.append(width)
         sheet.set_column(j, j, width)
     sheet.set_row(HEADER_ROW, header_height(
-        [(c.header, w, 0.8 if c.key.startswith("chk:") else 1.0) for c, w in zip(columns, widths)]))
+        [(c.header, w, 0.8 if c.key.startswith(CHECKLIST_PREFIX) else 1.0) for c, w in zip(columns, widths)]))
     sheet.freeze_panes(HEADER_ROW + 1, FROZEN_COLUMNS)
     sheet.set_landscape()
     sheet.set_paper(9)

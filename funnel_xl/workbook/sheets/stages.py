@@ -10,13 +10,15 @@ from __future__ import annotations
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
+from funnel_xl.domain.columns import CRITERIA, META, STAGES, table_width
+from funnel_xl.domain.kinds import column_format
 from funnel_xl.domain.methodology import methodology_to_tables
-from funnel_xl.labels import label
 from funnel_xl.workbook.contract import (
-    TABLE_CRITERIA, TABLE_META, TABLE_STAGES, checklist_header, sheet_name,
+    TABLE_CRITERIA, TABLE_META, TABLE_STAGES, checklist_header, header, sheet_name, shown_columns,
 )
 from funnel_xl.workbook.sheets.context import BuildContext, column_ref, write_value
 from funnel_xl.workbook.sheets.styles import column_width, header_height, wrapped_lines
+from funnel_xl.workbook.sheets.validation import add_validations
 
 NAME_STAGES = "lstStages"
 TITLE_ROW, NOTE_ROW, FIRST_SECTION_ROW = 0, 1, 3  # 0-based rows
@@ -24,37 +26,12 @@ TITLE_ROW, NOTE_ROW, FIRST_SECTION_ROW = 0, 1, 3  # 0-based rows
 
 def stage_name_header(lang: str) -> str:
     """Header of the stage-name column in the workbook's language (what 商机 shows and looks up)."""
-    return label("col.stage_zh" if lang == "zh-CN" else "col.stage_en", lang)
+    return header(STAGES, "zh" if lang == "zh-CN" else "en", lang)
 
 
-def _stage_columns(lang: str) -> list[tuple[str, str, str]]:
-    """(column key in the methodology table, label key, format key), the workbook language's texts first."""
-    mine, other = ("zh", "en") if lang == "zh-CN" else ("en", "zh")
-    return [
-        ("order", "col.stage_order", "in_integer"),
-        (mine, f"col.stage_{mine}", "in_text"),
-        ("win_rate", "col.stage_win_rate", "in_percent"),
-        ("ideal_share", "col.ideal_share", "in_share"),
-        (f"main_work_{mine}", f"col.main_work_{mine}", "in_wrap"),
-        (f"owner_{mine}", f"col.owner_{mine}", "in_wrap"),
-        ("key", "col.stage_key", "in_text"),
-        (other, f"col.stage_{other}", "in_text"),
-        ("synonyms", "col.synonyms", "in_wrap"),
-        (f"main_work_{other}", f"col.main_work_{other}", "in_wrap"),
-        (f"owner_{other}", f"col.owner_{other}", "in_wrap"),
-    ]
-
-
-def _criteria_columns(lang: str) -> list[tuple[str, str, str]]:
-    mine, other = ("zh", "en") if lang == "zh-CN" else ("en", "zh")
-    return [
-        ("stage_key", "col.criterion_stage", "in_text"),
-        (mine, f"col.criterion_{mine}", "in_wrap"),
-        ("required", "col.criterion_required", "in_check"),
-        ("key", "col.criterion_key", "in_text"),
-        (other, f"col.criterion_{other}", "in_wrap"),
-        ("column", "col.criterion_column", "in_wrap"),
-    ]
+def _table_columns(table: str, lang: str) -> list[tuple[str, str, str]]:
+    """(column key, label key, format key) of a 阶段设置 table, the workbook language's texts first."""
+    return [(spec.key, spec.label, column_format(spec)) for spec in shown_columns(table, lang)]
 
 
 def write_stages_sheet(ctx: BuildContext) -> Worksheet:
@@ -76,11 +53,12 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
     sheet.set_row(TITLE_ROW, 26)
     sheet.write_string(NOTE_ROW, 0, ctx.label("input.note_stages"), ctx.formats["stamp"])
 
-    stage_cols, crit_cols = _stage_columns(ctx.lang), _criteria_columns(ctx.lang)
+    stage_cols, crit_cols = _table_columns(STAGES, ctx.lang), _table_columns(CRITERIA, ctx.lang)
+    meta_frame_cols = _table_columns(META, ctx.lang)
     meta_rows = [(k, v) for k, v in meta.items()] + [("language", ctx.lang)]
-    meta_frame_cols = [("field", "input.meta_field", "in_text"), ("value", "input.meta_value", "in_wrap")]
-    meta_frame = pd.DataFrame(meta_rows, columns=["field", "value"])
-    widths = _set_widths(sheet, ctx, [(stage_cols, stages), (crit_cols, criteria), (meta_frame_cols, meta_frame)])
+    meta_frame = pd.DataFrame(meta_rows, columns=[key for key, _, _ in meta_frame_cols])
+    widths = _set_widths(sheet, ctx, [(stage_cols, stages, STAGES), (crit_cols, criteria, CRITERIA),
+                                      (meta_frame_cols, meta_frame, META)])
 
     row = FIRST_SECTION_ROW
     stage_header_row = row + 1
@@ -90,7 +68,7 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
     last_row = _write_table(ctx, sheet, row + 2, "input.section_meta", TABLE_META, meta_frame_cols, meta_frame,
                             widths)
 
-    _validate(ctx, sheet, stage_header_row, len(stages), stage_cols, criteria_header_row, len(criteria), crit_cols)
+    _validate(ctx, sheet, stage_header_row, len(stages), criteria_header_row, len(criteria))
     sheet.set_row(stage_header_row, header_height(
         [(ctx.label(lk), widths[i]) for i, (_, lk, _) in enumerate(stage_cols)], minimum=30))
     sheet.set_row(criteria_header_row, header_height(
@@ -125,34 +103,28 @@ def _write_table(ctx, sheet, section_row, section_key, table, columns, frame, wi
     return last_row
 
 
-def _validate(ctx, sheet, stage_header_row, n_stages, stage_cols, crit_header_row, n_criteria, crit_cols) -> None:
-    """Win rate and ideal share between 0 and 100 %; required is 是/否."""
-    keys = [k for k, _, _ in stage_cols]
-    for key in ("win_rate", "ideal_share"):
-        col = keys.index(key)
-        sheet.data_validation(stage_header_row + 1, col, stage_header_row + max(n_stages, 1), col, {
-            "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
-            "error_title": ctx.label("validation.title"), "error_message": ctx.label("validation.win_rate"),
-        })
-    col = [k for k, _, _ in crit_cols].index("required")
-    sheet.data_validation(crit_header_row + 1, col, crit_header_row + max(n_criteria, 1), col, {
-        "validate": "list", "source": [ctx.label("out.yes"), ctx.label("out.no")],
-        "error_title": ctx.label("validation.title"), "error_message": ctx.label("validation.yes_no"),
-    })
+def _validate(ctx, sheet, stage_header_row, n_stages, crit_header_row, n_criteria) -> None:
+    """Win rate and ideal share between 0 and 100 %; required is 是/否 (by the columns' kinds)."""
+    for table, header_row, n in ((STAGES, stage_header_row, n_stages), (CRITERIA, crit_header_row, n_criteria)):
+        add_validations(ctx, sheet, list(enumerate(shown_columns(table, ctx.lang))), header_row + 1,
+                        header_row + max(n, 1))
 
 
 def _set_widths(sheet, ctx, tables) -> list[float]:
-    """Each column as wide as the widest header or value over the tables stacked in it (wrapped beyond 44)."""
-    n = max(len(cols) for cols, _ in tables)
+    """Each column as wide as the widest header or value over the tables stacked in it, wrapped beyond the widest
+    its tables allow."""
+    n = max(len(cols) for cols, _, _ in tables)
     widths = []
     for j in range(n):
         texts: list[object] = []
-        for cols, frame in tables:
+        limit = 0.0
+        for cols, frame, table in tables:
             if j < len(cols):
                 key, lk, _ = cols[j]
                 texts.append(ctx.label(lk))
                 texts.extend(frame[key].tolist())
-        widths.append(column_width([t if isinstance(t, str) else "100%" for t in texts], maximum=44))
+                limit = max(limit, table_width(table))
+        widths.append(column_width([t if isinstance(t, str) else "100%" for t in texts], maximum=limit))
     for j, w in enumerate(widths):
         sheet.set_column(j, j, w)
     return widths
