@@ -18,7 +18,7 @@ from funnel_xl.methodologies import load_methodology
 from funnel_xl.paths import methodologies_dir, sample_dir
 from funnel_xl.sample import SAMPLE_AS_OF, load_sample
 from funnel_xl.services.recalculate import recalculate
-from funnel_xl.workbook.cell_patch import Write, patch_cells
+from funnel_xl.workbook.ooxml import Write, patch_cells
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, opportunity_header
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.contract import STYLES_SHEET
