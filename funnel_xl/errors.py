@@ -30,6 +30,10 @@ class WorkbookFormatError(FunnelError, ValueError):
     """A workbook lacks a sheet, table or column the tool needs."""
 
 
+class SheetNameError(WorkbookFormatError):
+    """A sheet name Excel would refuse: blank, too long, a forbidden character, an apostrophe at an end, reserved."""
+
+
 class WorkbookLockedError(FunnelError, PermissionError):
     """The workbook is open in Excel (its ``~$`` lock file exists), so it is not overwritten."""
 

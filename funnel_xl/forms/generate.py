@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -32,9 +31,9 @@ from funnel_xl.forms.quota_sheet import write_quota_sheet
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.template import FormTexts, SheetTemplate, shared_strings, slot
 from funnel_xl.labels import label
+from funnel_xl.workbook.ooxml import safe_sheet_name
 from funnel_xl.workbook.zip_patch import patch_package
 
-_SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
 HEADER_ROWS = (2, 3, 4)
 STAGE_ROW, RATE_ROW, MARKER_ROW, FIRST_CRITERION_ROW = 6, 7, 8, 9
 
@@ -91,18 +90,6 @@ def text_units(text: str) -> float:
 
 def lines_needed(text: str, width: float) -> int:
     return max(1, math.ceil(text_units(text) * 1.05 / max(width - 1, 1)))
-
-
-def sheet_title(text: str, taken: set[str]) -> str:
-    """A valid, unique worksheet name (31 characters, none of []:*?/\\) for an opportunity id."""
-    base = _SHEET_UNSAFE.sub("_", text).strip("'") or "form"
-    base = base[:31]
-    title, n = base, 2
-    while title.casefold() in taken:
-        suffix = f"~{n}"
-        title, n = base[: 31 - len(suffix)] + suffix, n + 1
-    taken.add(title.casefold())
-    return title
 
 
 # --- the parts of a form ----------------------------------------------------------------------------------------
@@ -349,14 +336,14 @@ def write_form_workbook(path: Path, forms: list[FormData], m: Methodology, lang:
     taken: set[str] = set()
     derived_cell = ""
     for i, form in enumerate(forms):
-        ws = wb.create_sheet(sheet_title(form.opportunity_id, taken))
+        ws = wb.create_sheet(safe_sheet_name(form.opportunity_id, taken=taken, fallback="form"))
         if i == 0:
             derived_cell = write_form_sheet(ws, slot_texts(m), m, lang, settings, st)
         else:
             ws.print_area = f"A1:{get_column_letter(lay.last_col)}{lay.instructions_row}"
     if quota is not None:
-        write_quota_sheet(wb.create_sheet(sheet_title(label("form.quota_sheet", lang), taken)), quota, lang,
-                          settings, st)
+        title = safe_sheet_name(label("form.quota_sheet", lang), taken=taken)
+        write_quota_sheet(wb.create_sheet(title), quota, lang, settings, st)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".form.", suffix=".xlsx", dir=path.parent)

@@ -23,7 +23,7 @@ from funnel_xl.errors import FormError, InputError
 from funnel_xl.forms.model import FORM_MARKER, MARK
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.labels import LANGUAGES, label
-from funnel_xl.workbook.package import cell_to_rowcol, col_letter
+from funnel_xl.workbook.ooxml import cell_to_rowcol, col_letter
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

@@ -19,14 +19,11 @@ from funnel_xl.workbook import layout
 from funnel_xl.workbook.chart_xml import patch_chart
 from funnel_xl.workbook.contract import STYLES_SHEET
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.package import PackageIndex, split_ref
+from funnel_xl.workbook.ooxml import CALC_CHAIN, cell_styles, drop_parts, split_ref
+from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.port import RawTable
 from funnel_xl.workbook.sheet_xml import splice_sheet
 from funnel_xl.workbook.zip_patch import atomic_patch, lock_file
-
-import re
-
-_STYLE_CELL = re.compile(r'<c r="B(\d+)"(?: s="(\d+)")?')
 
 
 class FileWorkbook:
@@ -128,8 +125,8 @@ class FileWorkbook:
         info = self.index.sheet(STYLES_SHEET)
         if info is None:
             return {}
-        xml = zf.read(info.part).decode("utf-8")
-        by_row = {int(r): int(s or 0) for r, s in _STYLE_CELL.findall(xml)}
+        by_row = {row: style for (row, col), style in cell_styles(zf.read(info.part).decode("utf-8")).items()
+                  if col == 2}
         return {key: by_row.get(layout.palette_row(key), 0) for key in layout.PALETTE_KEYS}
 
     def save(self) -> None:
@@ -143,5 +140,6 @@ class FileWorkbook:
                 specs = [c for c in layout.CHARTS if c.block.sheet == sheet.key]
                 for chart in info.charts:
                     replaced[chart] = patch_chart(zf.read(chart).decode("utf-8"), name, sheet, specs).encode("utf-8")
-        self.backup = atomic_patch(self.path, self.output, replaced)
+            drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
+        self.backup = atomic_patch(self.path, self.output, drop.replaced, drop.dropped)
         self._pending.clear()

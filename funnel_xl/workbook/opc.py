@@ -7,12 +7,13 @@ sheets, and every macro a button or the ribbon calls exists in the VBA project.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from xml.etree import ElementTree
+
+from funnel_xl.workbook.ooxml.parts import extension, rels_part, resolve_target
 
 NS_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -59,15 +60,10 @@ def _check_content_types(zf: zipfile.ZipFile, names: set[str]) -> list[str]:
     for part in sorted(names):
         if part == "[Content_Types].xml" or part.endswith("/"):
             continue
-        ext = part.rsplit(".", 1)[-1].lower() if "." in part.rsplit("/", 1)[-1] else ""
+        ext = extension(part)
         if part not in overrides and ext not in defaults:
             problems.append(f"{part}: no content type (neither an Override nor a Default for .{ext})")
     return problems
-
-
-def _rels_part(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{name}.rels")
 
 
 def _walk_relationships(zf: zipfile.ZipFile, names: set[str]) -> tuple[set[str], list[str]]:
@@ -77,16 +73,14 @@ def _walk_relationships(zf: zipfile.ZipFile, names: set[str]) -> tuple[set[str],
     queue = [""]  # "" is the package itself, whose relationships are _rels/.rels
     while queue:
         source = queue.pop()
-        rels = "_rels/.rels" if source == "" else _rels_part(source)
+        rels = rels_part(source)
         if rels not in names:
             continue
         root = ElementTree.fromstring(zf.read(rels))
-        base = posixpath.dirname(source)
         for rel in root.iter(f"{NS_REL}Relationship"):
             if rel.get("TargetMode") == "External":
                 continue
-            target = rel.get("Target")
-            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            part = resolve_target(source, rel.get("Target"))
             if part not in names:
                 problems.append(f"{rels}: relationship {rel.get('Id')} points at {part}, which is not in the package")
                 continue

@@ -6,12 +6,14 @@ it which zip members those are. Parsing goes through defusedxml, since workbooks
 
 from __future__ import annotations
 
-import posixpath
-import re
 import zipfile
 from dataclasses import dataclass, field
 
 from defusedxml import ElementTree as ET
+
+from funnel_xl.workbook.ooxml.parts import rels_part, resolve_target
+# Cell addresses live with the XML writer (ooxml.refs); services/forms.py still takes split_ref from here.
+from funnel_xl.workbook.ooxml.refs import split_ref  # noqa: F401
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -74,45 +76,12 @@ class PackageIndex:
 
 def _rels(zf: zipfile.ZipFile, part: str, names: set[str]) -> dict[str, tuple[str, str]]:
     """Relationships of a part: id -> (type, absolute target part)."""
-    folder, base = posixpath.split(part)
-    rels_part = posixpath.join(folder, "_rels", base + ".rels")
-    if rels_part not in names:
+    rels = rels_part(part)
+    if rels not in names:
         return {}
     out = {}
-    for rel in ET.fromstring(zf.read(rels_part)).iter(f"{{{NS_PKG_REL}}}Relationship"):
+    for rel in ET.fromstring(zf.read(rels)).iter(f"{{{NS_PKG_REL}}}Relationship"):
         if rel.get("TargetMode") == "External":
             continue
-        target = rel.get("Target")
-        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        out[rel.get("Id")] = (rel.get("Type"), target)
-    return out
-
-
-_CELL_RE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
-
-
-def split_ref(ref: str) -> tuple[int, int, int, int]:
-    """'B4:H20' -> (first_row, first_col, last_row, last_col), 1-based."""
-    a, _, b = ref.partition(":")
-    r1, c1 = cell_to_rowcol(a)
-    r2, c2 = cell_to_rowcol(b or a)
-    return r1, c1, r2, c2
-
-
-def cell_to_rowcol(cell: str) -> tuple[int, int]:
-    m = _CELL_RE.match(cell.strip())
-    if not m:
-        raise ValueError(f"not a cell reference: {cell!r}")
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
-
-
-def col_letter(col: int) -> str:
-    """1 -> 'A', 27 -> 'AA'."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
+        out[rel.get("Id")] = (rel.get("Type"), resolve_target(part, rel.get("Target")))
     return out

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from funnel_xl.excel.commands import RIBBON_GROUPS, RIBBON_ICONS, ribbon_callback
 from funnel_xl.labels import label
+from funnel_xl.workbook.ooxml import add_relationship, xml_attr
 
 CUSTOMUI_PART = "customUI/customUI14.xml"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
@@ -29,29 +29,21 @@ def customui_xml(lang: str = "zh-CN") -> bytes:
         f'<customUI xmlns="{CUSTOMUI_NS}">',
         "  <ribbon>",
         "    <tabs>",
-        f'      <tab id="funnelTab" label={quoteattr(label("ribbon.tab", lang))}>',
+        f'      <tab id="funnelTab" label="{xml_attr(label("ribbon.tab", lang))}">',
     ]
     for g, (group_key, macros) in enumerate(RIBBON_GROUPS, start=1):
-        lines.append(f'        <group id="funnelGroup{g}" label={quoteattr(label(group_key, lang))}>')
+        lines.append(f'        <group id="funnelGroup{g}" label="{xml_attr(label(group_key, lang))}">')
         for macro in macros:
             lines.append(
-                f'          <button id="btn{macro}" label={quoteattr(label(f"command.{macro}", lang))} '
+                f'          <button id="btn{macro}" label="{xml_attr(label(f"command.{macro}", lang))}" '
                 f'size="large" imageMso="{RIBBON_ICONS[macro]}" '
-                f'screentip={quoteattr(label(f"command.{macro}", lang))} '
-                f'supertip={quoteattr(label(f"command_help.{macro}", lang))} '
+                f'screentip="{xml_attr(label(f"command.{macro}", lang))}" '
+                f'supertip="{xml_attr(label(f"command_help.{macro}", lang))}" '
                 f'onAction="{ribbon_callback(macro)}"/>'
             )
         lines.append("        </group>")
     lines += ["      </tab>", "    </tabs>", "  </ribbon>", "</customUI>", ""]
     return "\n".join(lines).encode("utf-8")
-
-
-def _root_rels_with_ribbon(rels: bytes) -> bytes:
-    text = rels.decode("utf-8")
-    if REL_TYPE_UI in text:
-        return rels
-    entry = f'<Relationship Id="{REL_ID}" Type="{REL_TYPE_UI}" Target="{CUSTOMUI_PART}"/>'
-    return text.replace("</Relationships>", entry + "</Relationships>").encode("utf-8")
 
 
 def add_ribbon(path: Path, lang: str = "zh-CN") -> None:
@@ -64,7 +56,7 @@ def add_ribbon(path: Path, lang: str = "zh-CN") -> None:
                 continue
             data = src.read(info.filename)
             if info.filename == "_rels/.rels":
-                data = _root_rels_with_ribbon(data)
+                data = add_relationship(data.decode("utf-8"), REL_ID, REL_TYPE_UI, CUSTOMUI_PART).encode("utf-8")
             dst.writestr(_member(info.filename), data)
         dst.writestr(_member(CUSTOMUI_PART), customui_xml(lang))
     tmp.replace(path)

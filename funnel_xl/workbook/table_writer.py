@@ -4,7 +4,7 @@ Import (and any other use case that changes what the user typed) hands over cano
 them the way the builder does (stage names in the workbook's language, status labels, 是/否, real dates), grows
 the table with the styles and formulas of its last row, and stores in every derived formula cell it writes the
 value the domain computes, so the file reads right before any spreadsheet recalculates. Cell-level splicing
-(``cell_patch``) keeps every other cell, style, validation and the VBA project as they were.
+(``ooxml``) keeps every other cell, style, validation and the VBA project as they were.
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.cell_values import canonical_frame, display_value, plain as _plain
 from funnel_xl.workbook.formula_cache import derived_cell_values, number_or_blank
-from funnel_xl.workbook.cell_patch import Write, grow_sheet_ranges, insert_rows, move_formula, patch_cells
 from funnel_xl.workbook.file_adapter import FileWorkbook
-from funnel_xl.workbook.package import NS_MAIN, col_letter, split_ref
+from funnel_xl.workbook.ooxml import (
+    CALC_CHAIN, Write, drop_parts, excel_serial, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table, has_row,
+    insert_rows, move_formula, patch_cells, row_formulas, row_xml, split_ref,
+)
+from funnel_xl.workbook.package import NS_MAIN
 from funnel_xl.workbook.reader import Inputs, read_inputs
 from funnel_xl.workbook.zip_patch import atomic_patch
 
@@ -36,10 +39,6 @@ from funnel_xl.workbook.zip_patch import atomic_patch
 DATE_COLUMNS = ColumnKeys(OPPORTUNITIES, REPS, kinds=(DATE,))
 NUMBER_COLUMNS = ColumnKeys(OPPORTUNITIES, REPS, kinds=(AMOUNT,))
 
-_ROW = re.compile(r'<row\b[^>]*\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
-_CELL = re.compile(r'<c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
-_FORMULA = re.compile(r"<f>(.*?)</f>", re.S)
-_DIMENSION = re.compile(r'<dimension ref="([^"]*)"/>')
 _SUBTOTAL = re.compile(r"^SUBTOTAL\(109,(\w+)\[\[#Data\],\[(.+)\]\]\)$")
 _COUNT_POSITIVE = re.compile(r'^COUNTIF\((\w+)\[\[#Data\],\[(.+)\]\],">0"\)$')
 
@@ -47,8 +46,6 @@ _COUNT_POSITIVE = re.compile(r'^COUNTIF\((\w+)\[\[#Data\],\[(.+)\]\],">0"\)$')
 def _excel_value(value: object) -> object:
     """What goes into the XML: dates as serial numbers, everything else as it is."""
     if isinstance(value, (dt.date, dt.datetime)):
-        from funnel_xl.workbook.sheet_xml import excel_serial
-
         return excel_serial(value)
     return value
 
@@ -201,11 +198,13 @@ class TableWriter:
                 replaced[t.sheet_part] = sheet_xml.encode("utf-8")
                 if new_last != t.last_row:
                     replaced[t.table_part] = table_xml.encode("utf-8")
-                    workbook_xml = _grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
+                    workbook_xml = grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
                 updated[t.name], appended[t.name] = len(t.updates), len(t.appends)
             if workbook_xml != zf.read("xl/workbook.xml").decode("utf-8"):
                 replaced["xl/workbook.xml"] = workbook_xml.encode("utf-8")
-        backup = atomic_patch(self.book.path, self.book.output, replaced) if replaced else None
+            # The calculation chain may name cells this write turned into values; Excel rebuilds it when missing.
+            drop = drop_parts(zf, [CALC_CHAIN], replaced)
+        backup = atomic_patch(self.book.path, self.book.output, drop.replaced, drop.dropped) if replaced else None
         return WriteSummary(updated, appended, backup, self.book.output)
 
     def _write_table(self, t: _Table, sheet_xml: str, table_xml: str) -> tuple[str, str, int]:
@@ -249,8 +248,8 @@ class TableWriter:
         if new_last != old_last:
             first_col, last_col = split_ref(t.ref)[1], split_ref(t.ref)[3]
             sheet_xml = grow_sheet_ranges(sheet_xml, t.first_row, old_last, new_last, first_col, last_col)
-            sheet_xml = _grow_dimension(sheet_xml, new_last)
-            table_xml = _grow_table(table_xml, old_last, new_last)
+            sheet_xml = grow_dimension(sheet_xml, new_last)
+            table_xml = grow_table(table_xml, new_last)
         return sheet_xml, table_xml, new_last
 
     def _derived_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame, touched: list[int],
@@ -261,7 +260,7 @@ class TableWriter:
         if not derived:
             return {}
         values = self.derived_values(after)
-        formulas = _row_formulas(sheet_xml, set(touched) | {template_row}, set(derived.values()))
+        formulas = row_formulas(sheet_xml, set(touched) | {template_row}, set(derived.values()))
         template = formulas.get(template_row, {})
         moved: dict[tuple[int, int], str | None] = {}
         writes: dict[tuple[int, int], Write] = {}
@@ -287,7 +286,7 @@ class TableWriter:
         if total_row < 1:
             return {}
         out = {}
-        for col, formula in _row_formulas(sheet_xml, {total_row}, None).get(total_row, {}).items():
+        for col, formula in row_formulas(sheet_xml, {total_row}).get(total_row, {}).items():
             for pattern, kind in ((_SUBTOTAL, "sum"), (_COUNT_POSITIVE, "count")):
                 m = pattern.match(formula)
                 if not m or m.group(1) != t.name:
@@ -307,50 +306,18 @@ class TableWriter:
 def _ensure_styled_row(sheet_xml: str, t: _Table, palette: dict[str, int]) -> str:
     """Give a table whose last row has no cells in the XML (an empty reps table) a styled blank row to copy, so
     new dates show as dates and amounts with separators: the styles come from the workbook's own palette."""
-    if re.search(rf'<row\b[^>]*\br="{t.last_row}"', sheet_xml):
+    if has_row(sheet_xml, t.last_row):
         return sheet_xml
     cells = []
-    for column, col in sorted(t.keys.items(), key=lambda kv: kv[1]):
+    for column, col in t.keys.items():
         style = palette.get("date") if column in DATE_COLUMNS else palette.get("money") if column in NUMBER_COLUMNS \
             else None
-        s = f' s="{style}"' if style else ""
-        cells.append(f'<c r="{col_letter(col)}{t.last_row}"{s}/>')
-    return insert_rows(sheet_xml, [(t.last_row, f'<row r="{t.last_row}">{"".join(cells)}</row>')])
+        cells.append((col, None, style or 0))
+    return insert_rows(sheet_xml, [(t.last_row, row_xml(t.last_row, cells))])
 
 
 def _unescape_header(text: str) -> str:
     return re.sub(r"'(.)", r"\1", text)
-
-
-def _xml_unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-            .replace("&amp;", "&"))
-
-
-def _row_formulas(sheet_xml: str, rows: set[int], cols: set[int] | None) -> dict[int, dict[int, str]]:
-    """Formula text of the cells of ``rows`` (limited to ``cols``), found in one pass over the sheet."""
-    out: dict[int, dict[int, str]] = {}
-    for m in _ROW.finditer(sheet_xml):
-        row = int(m.group(1))
-        if row not in rows:
-            continue
-        found = {}
-        for c in _CELL.finditer(m.group(0)):
-            col = _col_number(c.group(1))
-            if cols is not None and col not in cols:
-                continue
-            f = _FORMULA.search(c.group(0))
-            if f:
-                found[col] = _xml_unescape(f.group(1))
-        out[row] = found
-    return out
-
-
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def _moved(cache: dict, formula: str, from_row: int, to_row: int, col: int) -> str:
@@ -363,47 +330,3 @@ def _moved(cache: dict, formula: str, from_row: int, to_row: int, col: int) -> s
     if cache[key] is not None:
         return cache[key]
     return move_formula(formula, from_row, to_row, col)
-
-
-def _grow_dimension(sheet_xml: str, new_last: int) -> str:
-    def repl(m: re.Match) -> str:
-        try:
-            r1, c1, r2, c2 = split_ref(m.group(1))
-        except ValueError:
-            return m.group(0)
-        return f'<dimension ref="{col_letter(c1)}{r1}:{col_letter(c2)}{max(r2, new_last)}"/>'
-
-    return _DIMENSION.sub(repl, sheet_xml, count=1)
-
-
-def _grow_table(table_xml: str, old_last: int, new_last: int) -> str:
-    """The table part's ref and its autoFilter's ref, stretched from ``old_last`` to ``new_last``."""
-
-    def repl(m: re.Match) -> str:
-        r1, c1, r2, c2 = split_ref(m.group(2))
-        if r2 != old_last:
-            return m.group(0)
-        return f'{m.group(1)}="{col_letter(c1)}{r1}:{col_letter(c2)}{new_last}"'
-
-    return re.sub(r'\b(ref)="([^"]+)"', repl, table_xml)
-
-
-def _grow_print_area(workbook_xml: str, sheet: str, old_last: int, new_last: int) -> str:
-    """The sheet's print area, when it ends on the table's old last row, stretched with it."""
-    pattern = re.compile(r'(<definedName name="_xlnm\.Print_Area"[^>]*>)([^<]*)(</definedName>)')
-
-    def repl(m: re.Match) -> str:
-        text = _xml_unescape(m.group(2))
-        where, _, ref = text.rpartition("!")
-        if where.strip("'").replace("''", "'") != sheet:
-            return m.group(0)
-        try:
-            r1, c1, r2, c2 = split_ref(ref.replace("$", ""))
-        except ValueError:
-            return m.group(0)
-        if r2 != old_last:
-            return m.group(0)
-        new_ref = f"${col_letter(c1)}${r1}:${col_letter(c2)}${new_last}"
-        return m.group(1) + m.group(2).rpartition("!")[0] + "!" + new_ref + m.group(3)
-
-    return pattern.sub(repl, workbook_xml)

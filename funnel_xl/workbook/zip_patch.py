@@ -11,6 +11,7 @@ import os
 import shutil
 import struct
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 
 _DATA_DESCRIPTOR = 0x08
@@ -43,11 +44,15 @@ def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo)
     dst._didModify = True
 
 
-def patch_package(source: Path, target: Path, replaced: dict[str, bytes], added: dict[str, bytes] | None = None) -> None:
-    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``added`` at the end."""
+def patch_package(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
+                  added: dict[str, bytes] | None = None) -> None:
+    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``dropped`` ones left
+    out, ``added`` at the end."""
     added = added or {}
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
+            if info.filename in dropped:
+                continue
             if info.filename in replaced:
                 new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 new.compress_type = zipfile.ZIP_DEFLATED
@@ -71,7 +76,8 @@ def backup_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.bak{path.suffix}")
 
 
-def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], added: dict[str, bytes] | None = None) -> Path | None:
+def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
+                 added: dict[str, bytes] | None = None) -> Path | None:
     """Patch into a temporary file beside ``target``, back up an existing ``target``, then rename into place.
 
     Returns the backup's path (None when ``target`` did not exist). A crash at any point leaves either the old
@@ -79,7 +85,7 @@ def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], added: 
     """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        patch_package(source, tmp, replaced, added)
+        patch_package(source, tmp, replaced, dropped, added)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         backup = None

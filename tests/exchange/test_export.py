@@ -11,8 +11,9 @@ import pytest
 import python_calamine
 
 from funnel_xl.errors import InputError
-from funnel_xl.exchange.export import export_values_only, values_only_sheet
+from funnel_xl.exchange.export import export_values_only
 from funnel_xl.workbook.opc import validate_package
+from tests.excel_saved import calc_chain_traces, with_calc_chain
 
 
 @pytest.fixture(scope="module")
@@ -25,18 +26,6 @@ def master(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def exported(master, tmp_path_factory) -> Path:
     return export_values_only(master, tmp_path_factory.mktemp("export") / "Funnel_readers.xlsx")
-
-
-def test_a_formula_cell_keeps_its_cached_value_and_loses_its_formula():
-    xml = ('<worksheet><sheetData><row r="1"><c r="A1" s="3"><f>B1*2</f><v>4</v></c>'
-           '<c r="B1" t="str"><f>IF(1,"是","")</f><v>是</v></c><c r="C1"><f t="shared" si="0"/><v>1</v></c>'
-           '</row></sheetData><conditionalFormatting><cfRule><formula>A1&gt;0</formula></cfRule>'
-           '</conditionalFormatting></worksheet>')
-    out = values_only_sheet(xml)
-    assert '<c r="A1" s="3"><v>4</v></c>' in out
-    assert '<c r="B1" t="inlineStr"><is><t xml:space="preserve">是</t></is></c>' in out
-    assert '<c r="C1"><v>1</v></c>' in out
-    assert "<formula>A1&gt;0</formula>" in out  # formatting rules are not cell formulas
 
 
 def test_the_export_has_no_vba_no_ribbon_no_buttons_and_the_plain_workbook_type(exported):
@@ -60,6 +49,13 @@ def test_every_sheet_and_chart_is_kept_with_the_values_the_master_caches(master,
     assert src.sheet_names == dst.sheet_names
     for name in src.sheet_names:
         assert dst.get_sheet_by_name(name).to_python() == src.get_sheet_by_name(name).to_python(), name
+
+
+def test_a_master_saved_by_excel_exports_without_its_calculation_chain(master, tmp_path):
+    saved = with_calc_chain(master, tmp_path / "Funnel.xlsm")
+    exported = export_values_only(saved, tmp_path / "Funnel_readers.xlsx")
+    assert calc_chain_traces(exported) == []
+    assert validate_package(exported) == []
 
 
 def test_the_export_is_a_sound_package(exported):

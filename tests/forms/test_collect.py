@@ -13,9 +13,8 @@ import python_calamine
 from funnel_xl.exchange.mail import SmtpSettings, form_message, send_messages, xlsx_attachments
 from funnel_xl.services.forms import collect_forms, generate_forms, send_forms
 from funnel_xl.workbook import contract
-from funnel_xl.workbook.cell_patch import Write, patch_cells
+from funnel_xl.workbook.ooxml import Write, patch_cells, split_ref
 from funnel_xl.workbook.file_adapter import FileWorkbook
-from funnel_xl.workbook.package import split_ref
 from funnel_xl.workbook.zip_patch import atomic_patch
 from formtools import refs  # noqa: E402
 

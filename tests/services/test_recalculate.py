@@ -18,7 +18,7 @@ from funnel_xl.methodologies import load_methodology
 from funnel_xl.paths import methodologies_dir, sample_dir
 from funnel_xl.sample import SAMPLE_AS_OF, load_sample
 from funnel_xl.services.recalculate import recalculate
-from funnel_xl.workbook.cell_patch import Write, patch_cells
+from funnel_xl.workbook.ooxml import Write, patch_cells, split_ref
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, opportunity_header
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.contract import STYLES_SHEET
@@ -140,8 +140,6 @@ def _set_amount(path, opp_id: str, amount: float) -> None:
     row = int(table.frame.index[table.frame[opportunity_header("id")] == opp_id][0])
     col = 1 + list(table.frame.columns).index(opportunity_header("amount"))
     info = book.index.tables[TABLE_OPPORTUNITIES]
-    from funnel_xl.workbook.package import split_ref
-
     col += split_ref(info.ref)[1] - 1
     part = book.index.sheet(table.sheet).part
     with zipfile.ZipFile(path) as zf:

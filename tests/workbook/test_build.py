@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 import xlwings
 
-from funnel_xl.errors import InputError
-from funnel_xl.labels import label
+from funnel_xl.errors import InputError, SheetNameError
+from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook import layout
 from funnel_xl.workbook.build import build_workbook
 from funnel_xl.workbook.contract import SHEET_KEYS, sheet_name
@@ -260,6 +260,13 @@ def test_unknown_data_choice_and_wrong_extension_are_refused(tmp_path):
         build_workbook(tmp_path / "x.xlsm", data="demo")
     with pytest.raises(InputError, match=r"\*\.xlsm"):
         build_workbook(tmp_path / "x.xlsx", data="empty")
+
+
+@pytest.mark.parametrize("name", ["📈" * 16, "History"])  # 32 UTF-16 units; Excel's reserved name
+def test_a_sheet_name_excel_would_refuse_stops_the_build_with_the_reason(tmp_path, monkeypatch, name):
+    monkeypatch.setitem(catalogue()["sheet.forecast"], "en", name)
+    with pytest.raises(SheetNameError, match="sheet name"):
+        build_workbook(tmp_path / "Funnel.xlsm", lang="en", data="empty")
 
 
 def test_document_and_member_dates_are_fixed_so_rebuilds_compare_equal(built_sample):

@@ -9,13 +9,13 @@ import pytest
 import xlsxwriter
 
 from funnel_xl.errors import WorkbookLockedError
-from funnel_xl.workbook.cell_patch import Write, formula_of, grow_table_xml, move_formula, patch_cells
 from funnel_xl.workbook.chart_xml import patch_chart
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.layout import FUNNEL_STAGES, ChartSpec
 from funnel_xl.workbook.model import OutputSheet
+from funnel_xl.workbook.ooxml import excel_serial
 from funnel_xl.workbook.package import PackageIndex
-from funnel_xl.workbook.sheet_xml import excel_serial, splice_sheet
+from funnel_xl.workbook.sheet_xml import splice_sheet
 from funnel_xl.workbook.zip_patch import atomic_patch, backup_path
 
 
@@ -95,11 +95,6 @@ def test_splicing_an_output_sheet_keeps_page_setup_and_drawing(small_book):
     assert '<dimension ref="A1:C6"/>' in out
 
 
-def test_excel_serial_of_the_sample_report_date():
-    # 2026-11-20: 46,346 days after Excel's 1899-12-30 epoch (checked against =DATE(2026,11,20) in LibreOffice)
-    assert excel_serial(dt.date(2026, 11, 20)) == 46346
-
-
 def test_a_chart_stretches_to_the_rows_its_block_filled(small_book):
     with zipfile.ZipFile(small_book) as zf:
         chart_part = PackageIndex.read(zf).sheet("漏斗").charts[0]
@@ -115,22 +110,6 @@ def test_a_chart_stretches_to_the_rows_its_block_filled(small_book):
     assert f"'漏斗'!$A${first}:$A${first + 2}" in out
     assert f"'漏斗'!$D${first}:$D${first + 2}" in out
     assert "<c:v>确认客户意向</c:v>" in out and "<c:v>40.0</c:v>" in out
-
-
-def test_a_cell_write_keeps_the_cell_style_and_a_new_row_copies_the_row_above():
-    xml = ('<worksheet><sheetData><row r="1"><c r="A1" s="2"><v>1</v></c></row>'
-           '<row r="2"><c r="A2" s="5"><v>1</v></c><c r="B2" s="6"><f>A2*2</f><v>2</v></c></row></sheetData></worksheet>')
-    formula = move_formula(formula_of(xml, 2, 2), 2, 3, 2)
-    out = patch_cells(xml, {(2, 1): Write(10), (3, 1): Write("新"), (3, 2): Write(20, formula)}, template_row=2)
-    assert '<c r="A2" s="5"><v>10</v></c>' in out
-    assert '<c r="A3" s="5" t="inlineStr">' in out
-    assert '<c r="B3" s="6"><f>A3*2</f><v>20</v></c>' in out
-    assert out.index('r="2"') < out.index('r="3"')
-
-
-def test_a_table_grows_with_its_autofilter():
-    grown = grow_table_xml('<table ref="A4:C10"><autoFilter ref="A4:C10"/></table>', 12)
-    assert grown == '<table ref="A4:C12"><autoFilter ref="A4:C12"/></table>'
 
 
 def test_a_chart_drawn_over_a_single_row_stretches_too(small_book):

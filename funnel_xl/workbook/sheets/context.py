@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.labels import label
+from funnel_xl.workbook.ooxml import check_sheet_name
 
 
 
@@ -47,8 +48,9 @@ class BuildContext:
         return text.format(**fields) if fields else text
 
     def add_sheet(self, key: str, name: str) -> Worksheet:
-        """A new worksheet with its code name set (the VBA project has a document module of that name)."""
-        sheet = self.workbook.add_worksheet(name)
+        """A new worksheet with its code name set (the VBA project has a document module of that name); a name
+        Excel would refuse (a translation too long, say) stops the build with the reason."""
+        sheet = self.workbook.add_worksheet(check_sheet_name(name))
         if self.vba:
             sheet.set_vba_name(code_name(key))
         self.sheets[key] = sheet

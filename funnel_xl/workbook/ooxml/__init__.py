@@ -1,0 +1,47 @@
+"""The one place that writes and patches the XML of an .xlsx/.xlsm package.
+
+Every writer of the tool (the recalculation's sheets and charts, the table writer, collect, the export, the
+forms, the ribbon) goes through these functions, so a text is escaped one way (``text``), a cell is written one
+way (``cells``), and Excel's limits are enforced once:
+
+- ``text``: the escaping rule (XML 1.0's forbidden characters become U+FFFD), cell text within 32,767
+  characters, sheet-name rules.
+- ``refs``: cell addresses and sheet-qualified references.
+- ``cells``: cells (inline strings, numbers, booleans, dates, formulas with cached values), rows, the dimension,
+  sheetData splices, values-only sheets.
+- ``ranges``: table refs and autoFilters, data validations and conditional formats, print areas.
+- ``charts``: series references and their caches (values never a ``strRef``).
+- ``parts``: relationships, content types, dropping a part with everything that names it.
+
+Parsing what others wrote (forms coming back, the package index) reads with defusedxml instead.
+"""
+
+from funnel_xl.workbook.ooxml.cells import (
+    CellSpan, Write, cell_spans, cell_styles, cell_xml, cols_xml, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
+    move_formula, patch_cells, row_formulas, row_xml, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
+)
+from funnel_xl.workbook.ooxml.charts import refresh_series, series_ref_xml
+from funnel_xl.workbook.ooxml.parts import (
+    CALC_CHAIN, CONTENT_TYPES, PartDrop, add_relationship, attr, drop_defaults, drop_overrides,
+    drop_parts, drop_references, drop_relationships, owner_part, rels_part, resolve_target, set_override,
+)
+from funnel_xl.workbook.ooxml.ranges import drop_calculated_columns, grow_print_area, grow_sheet_ranges, grow_table
+from funnel_xl.workbook.ooxml.refs import (
+    SheetRef, cell_to_rowcol, col_letter, col_number, parse_sheet_ref, quote_sheet, range_ref, split_ref,
+)
+from funnel_xl.workbook.ooxml.text import (
+    MAX_CELL_TEXT, MAX_SHEET_NAME, TRUNCATION_NOTE, cell_text, check_sheet_name, clean_text, safe_sheet_name,
+    sheet_name_problem, utf16_len, xml_attr, xml_text, xml_unescape,
+)
+
+__all__ = [
+    "CALC_CHAIN", "CONTENT_TYPES", "MAX_CELL_TEXT", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
+    "Write", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
+    "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns",
+    "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
+    "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "insert_rows",
+    "move_formula", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",
+    "rels_part", "resolve_target", "row_formulas", "row_xml", "safe_sheet_name", "series_ref_xml", "set_dimension",
+    "set_override", "sheet_data_xml", "sheet_name_problem", "split_ref", "splice_sheet_data", "utf16_len", "values_only",
+    "xml_attr", "xml_text", "xml_unescape",
+]

@@ -1,0 +1,320 @@
+"""Cells and rows of a worksheet part: write a cell, patch cells in place, insert rows, splice a whole sheetData.
+
+A cell is written one way everywhere: numbers as ``<v>``, booleans ``t="b"``, dates as Excel serials, text as an
+inline string (so sharedStrings.xml is never touched), a formula with its cached value. Patching keeps every
+other cell, style, validation and comment as it was; a new row takes its styles from a template row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl.formula.translate import Translator
+
+from funnel_xl.workbook.ooxml.text import MAX_CELL_TEXT, cell_text, xml_text, xml_unescape
+from funnel_xl.workbook.ooxml.refs import col_letter, col_number, split_ref
+
+_EPOCH = dt.datetime(1899, 12, 30)
+_SURELY_WITHIN = MAX_CELL_TEXT // 2  # this many characters are within the limit however many UTF-16 units each takes
+_ROW = re.compile(r'<row\b[^>]*\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
+_CELL = re.compile(r'<c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
+_STYLE = re.compile(r'\ss="(\d+)"')
+_FORMULA = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_ROW_R = re.compile(r'\br="\d+"')
+_SPANS = re.compile(r'\s*spans="[^"]*"')
+_SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>.*?</sheetData>", re.S)
+_DIMENSION = re.compile(r'<dimension\b(?:[^>]*?\bref="([^"]*)")?[^>]*/>')
+_COLS = re.compile(r"<cols>.*?</cols>", re.S)
+_VALUE = re.compile(r"<v>(.*?)</v>", re.S)
+_KIND = re.compile(r'\st="(\w+)"')
+_TEXT = re.compile(r"<t(?:\s[^>]*)?(?<!/)>(.*?)</t>", re.S)
+
+
+def excel_serial(value: dt.date | dt.datetime) -> float:
+    """Excel's 1900 date serial (valid from 1900-03-01, which is all a sales funnel needs)."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    delta = value.replace(tzinfo=None) - _EPOCH
+    return delta.days + delta.seconds / 86400
+
+
+def _number(value: int | float) -> str | None:
+    """A number as ``<v>`` text; None for NaN and infinities, which Excel cannot store."""
+    if isinstance(value, int):
+        return repr(int(value))
+    value = float(value)
+    return float.__repr__(value) if math.isfinite(value) else None
+
+
+def cell_xml(ref: str, value: Any, style: int = 0, formula: str | None = None) -> str:
+    """One ``<c>`` element: ``value`` (None for an empty cell) in style ``style``; with ``formula`` (the formula
+    text without '=', unescaped) a formula cell caching ``value``. Text goes through the one escaping rule and
+    Excel's 32,767-character limit."""
+    s = f' s="{style}"' if style else ""
+    f = "" if formula is None else f"<f>{xml_text(formula)}</f>"
+    if value.__class__ is not str:  # text, the common case, goes straight to the escaping
+        if value is None:
+            return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
+        if isinstance(value, bool):
+            return f'<c r="{ref}"{s} t="b">{f}<v>{int(value)}</v></c>'
+        if isinstance(value, (int, float, dt.date)):
+            if value.__class__ is float:
+                v = float.__repr__(value) if math.isfinite(value) else None
+            else:
+                v = _number(value if isinstance(value, (int, float)) else excel_serial(value))
+            if v is None:
+                return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
+            return f'<c r="{ref}"{s}>{f}<v>{v}</v></c>'
+        value = str(value)
+    text = xml_text(value if len(value) <= _SURELY_WITHIN else cell_text(value))
+    if f:
+        return f'<c r="{ref}"{s} t="str">{f}<v>{text}</v></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+@dataclass(frozen=True)
+class Write:
+    """A value for one cell; with ``formula`` (without '='), a formula whose cached value is ``value``."""
+
+    value: Any
+    formula: str | None = None
+
+
+@dataclass(frozen=True)
+class CellSpan:
+    """Where one ``<c>`` element sits in a worksheet part, and what it holds (text unescaped)."""
+
+    start: int
+    end: int
+    ref: str
+    style: int
+    kind: str | None          # the t attribute: s, str, b, inlineStr, e, or None for a number
+    value: str | None         # <v> text, or the inline string's text
+    formula: str | None       # plain <f> text
+
+
+def cell_spans(sheet_xml: str) -> Iterator[CellSpan]:
+    """Every cell of a worksheet part, in document order."""
+    for m in _CELL.finditer(sheet_xml):
+        xml = m.group(0)
+        head = xml[: xml.find(">")]
+        kind = _KIND.search(head)
+        kind = kind.group(1) if kind else None
+        if kind == "inlineStr":
+            value = text_of(xml)
+        else:
+            v = _VALUE.search(xml)
+            value = xml_unescape(v.group(1)) if v else None
+        yield CellSpan(m.start(), m.end(), m.group(1) + m.group(2), _style(xml), kind, value, _plain_formula(xml))
+
+
+def _plain_formula(cell: str) -> str | None:
+    """The text of a cell's plain ``<f>`` (shared and array formulas carry attributes and are left out)."""
+    f = _FORMULA.search(cell)
+    return xml_unescape(f.group(2)) if f and f.group(2) is not None and not f.group(1).strip() else None
+
+
+def text_of(fragment: str) -> str:
+    """The text of the ``<t>`` runs of a string item or inline string, joined and unescaped."""
+    return xml_unescape("".join(_TEXT.findall(fragment)))
+
+
+def _style(cell: str) -> int:
+    m = _STYLE.search(cell, 0, cell.find(">"))
+    return int(m.group(1)) if m else 0
+
+
+def _cells(row_xml: str) -> dict[int, str]:
+    return {col_number(m.group(1)): m.group(0) for m in _CELL.finditer(row_xml)}
+
+
+def cell_styles(sheet_xml: str) -> dict[tuple[int, int], int]:
+    """(row, column) -> style index of every cell of a worksheet part (0 where the cell has none)."""
+    return {(int(m.group(2)), col_number(m.group(1))): _style(m.group(0)) for m in _CELL.finditer(sheet_xml)}
+
+
+def _row_open_tag(row_xml: str, row: int) -> str:
+    tag = row_xml[: row_xml.index(">") + 1]
+    tag = _SPANS.sub("", _ROW_R.sub(f'r="{row}"', tag, count=1))
+    return tag[:-2] + ">" if tag.endswith("/>") else tag
+
+
+def patch_cells(sheet_xml: str, writes: dict[tuple[int, int], Write], *, template_row: int | None = None) -> str:
+    """Apply ``writes`` ((row, col) -> Write); a written cell keeps its style. Rows that do not exist are created
+    from ``template_row``: its styles for the written cells, and its other styled cells carried along empty."""
+    by_row: dict[int, dict[int, Write]] = {}
+    for (r, c), w in writes.items():
+        by_row.setdefault(r, {})[c] = w
+    rows = {int(m.group(1)): m for m in _ROW.finditer(sheet_xml)}
+    template = rows.get(template_row) if template_row else None
+    template_cells = _cells(template.group(0)) if template else {}
+    template_styles = {c: _style(x) for c, x in template_cells.items()}
+
+    pieces: list[tuple[int, int, str]] = []  # (start, end, replacement)
+    new_rows: list[tuple[int, str]] = []
+    for r, cols in sorted(by_row.items()):
+        existing = rows.get(r)
+        cells = _cells(existing.group(0)) if existing else {}
+        merged: dict[int, str] = dict(cells)
+        for c, w in cols.items():
+            old = cells.get(c)
+            style = _style(old) if old else template_styles.get(c, 0)
+            merged[c] = cell_xml(f"{col_letter(c)}{r}", w.value, style, w.formula)
+        if existing:
+            open_tag = _row_open_tag(existing.group(0), r)
+        else:
+            open_tag = _row_open_tag(template.group(0), r) if template else f'<row r="{r}">'
+            for c in template_cells:  # carry the template row's styled empty cells along
+                if c not in merged:
+                    merged[c] = cell_xml(f"{col_letter(c)}{r}", None, template_styles.get(c, 0))
+        xml = open_tag + "".join(merged[c] for c in sorted(merged)) + "</row>"
+        if existing:
+            pieces.append((existing.start(), existing.end(), xml))
+        else:
+            new_rows.append((r, xml))
+
+    out, pos = [], 0
+    for start, end, xml in pieces:
+        out += [sheet_xml[pos:start], xml]
+        pos = end
+    out.append(sheet_xml[pos:])
+    result = "".join(out)
+    return insert_rows(result, new_rows) if new_rows else result
+
+
+def has_row(sheet_xml: str, row: int) -> bool:
+    """Whether the worksheet part has a ``<row>`` element for ``row``."""
+    return re.search(rf'<row\b[^>]*\br="{row}"', sheet_xml) is not None
+
+
+def row_xml(row: int, cells: Iterable[tuple[int, Any, int]], height: float | None = None) -> str:
+    """A whole ``<row>`` of (column, value, style) cells, in column order; ``height`` in points, if custom."""
+    ht = f' ht="{height:.1f}" customHeight="1"' if height else ""
+    body = "".join([cell_xml(f"{col_letter(c)}{row}", v, s) for c, v, s in sorted(cells)])  # columns are unique
+    return f'<row r="{row}"{ht}>{body}</row>'
+
+
+def insert_rows(sheet_xml: str, new_rows: list[tuple[int, str]]) -> str:
+    """Insert whole new rows (row number, ``<row>`` XML) at their place in row order inside <sheetData>, in one
+    pass."""
+    existing = [(int(m.group(1)), m.end()) for m in _ROW.finditer(sheet_xml)]
+    numbers = [n for n, _ in existing]
+    if "<sheetData/>" in sheet_xml:
+        sheet_xml = sheet_xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
+    start = sheet_xml.index("<sheetData>") + len("<sheetData>")
+    inserts: dict[int, list[str]] = {}
+    for r, xml in sorted(new_rows):
+        i = bisect.bisect_left(numbers, r)
+        inserts.setdefault(existing[i - 1][1] if i else start, []).append(xml)
+    out, pos = [], 0
+    for at in sorted(inserts):
+        out += [sheet_xml[pos:at], *inserts[at]]
+        pos = at
+    out.append(sheet_xml[pos:])
+    return "".join(out)
+
+
+def row_formulas(sheet_xml: str, rows: set[int], cols: set[int] | None = None) -> dict[int, dict[int, str]]:
+    """Formula text (without '=', unescaped) of the plain formula cells of ``rows`` (limited to ``cols``), found
+    in one pass; shared and array formulas are left out."""
+    out: dict[int, dict[int, str]] = {}
+    for m in _ROW.finditer(sheet_xml):
+        row = int(m.group(1))
+        if row not in rows:
+            continue
+        found = {}
+        for c in _CELL.finditer(m.group(0)):
+            col = col_number(c.group(1))
+            if cols is not None and col not in cols:
+                continue
+            formula = _plain_formula(c.group(0))
+            if formula is not None:
+                found[col] = formula
+        out[row] = found
+    return out
+
+
+def formula_of(sheet_xml: str, row: int, col: int) -> str | None:
+    """The formula text (without '=') of one cell, or None."""
+    return row_formulas(sheet_xml, {row}, {col}).get(row, {}).get(col)
+
+
+def move_formula(formula: str, from_row: int, to_row: int, col: int) -> str:
+    """A formula copied from one row to another, relative references moved as Excel would."""
+    origin = f"{col_letter(col)}{from_row}"
+    return Translator("=" + formula, origin=origin).translate_formula(f"{col_letter(col)}{to_row}")[1:]
+
+
+# --- the whole sheet ----------------------------------------------------------------------------------------------
+
+def sheet_data_xml(cells: Iterable[tuple[int, int, Any, int]], heights: Mapping[int, float]) -> str:
+    """A ``<sheetData>`` of (row, column, value, style) cells, rows in order, with custom row heights."""
+    by_row: dict[int, list[tuple[int, Any, int]]] = {}
+    for r, c, value, style in cells:
+        by_row.setdefault(r, []).append((c, value, style))
+    return "<sheetData>" + "".join(row_xml(r, by_row[r], heights.get(r)) for r in sorted(by_row)) + "</sheetData>"
+
+
+def cols_xml(widths: Mapping[int, float]) -> str:
+    """A ``<cols>`` element with a custom width per column ("" when there is none)."""
+    if not widths:
+        return ""
+    cols = "".join(f'<col min="{c}" max="{c}" width="{w:.2f}" customWidth="1"/>' for c, w in sorted(widths.items()))
+    return f"<cols>{cols}</cols>"
+
+
+def set_dimension(sheet_xml: str, ref: str) -> str:
+    """The worksheet part with its ``<dimension>`` (when it has one) set to ``ref``."""
+    dim = f'<dimension ref="{ref}"/>'
+    return _DIMENSION.sub(lambda _: dim, sheet_xml, count=1)
+
+
+def grow_dimension(sheet_xml: str, last_row: int) -> str:
+    """The ``<dimension>`` stretched down to ``last_row`` (never shrunk)."""
+    def repl(m: re.Match) -> str:
+        try:
+            r1, c1, r2, c2 = split_ref(m.group(1) or "")
+        except ValueError:
+            return m.group(0)
+        return f'<dimension ref="{col_letter(c1)}{r1}:{col_letter(c2)}{max(r2, last_row)}"/>'
+
+    return _DIMENSION.sub(repl, sheet_xml, count=1)
+
+
+def splice_sheet_data(original: str, sheet_data: str, *, dimension: str, cols: str = "") -> str:
+    """``original`` with its <sheetData>, dimension and column widths replaced; views, page setup, print settings
+    and drawings stay byte for byte."""
+    if not _SHEET_DATA.search(original):
+        raise ValueError("worksheet part has no <sheetData>")
+    out = set_dimension(_SHEET_DATA.sub(lambda _: sheet_data, original, count=1), dimension)
+    if cols:
+        if _COLS.search(out):
+            out = _COLS.sub(lambda _: cols, out, count=1)
+        else:
+            out = out.replace("<sheetData>", cols + "<sheetData>", 1)
+    return out
+
+
+def values_only(sheet_xml: str) -> str:
+    """A worksheet part with every cell formula removed and its cached value kept (formula text becomes an inline
+    string); formatting rules outside <sheetData> keep theirs."""
+
+    def value_cell(m: re.Match) -> str:
+        xml = _FORMULA.sub("", m.group(0))
+        head = xml[: xml.index(">")]
+        kind = _KIND.search(head)
+        if kind is None or kind.group(1) != "str":
+            return xml
+        attrs = (head[: kind.start()] + head[kind.end():])[2:].rstrip("/")
+        value = _VALUE.search(xml)
+        if value is None or not value.group(1):
+            return f"<c{attrs}/>"
+        return f'<c{attrs} t="inlineStr"><is><t xml:space="preserve">{value.group(1)}</t></is></c>'
+
+    return _SHEET_DATA.sub(lambda block: _CELL.sub(value_cell, block.group(0)), sheet_xml, count=1)
