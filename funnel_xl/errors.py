@@ -48,3 +48,15 @@ class MappingError(FunnelError, ValueError):
 
 class MailError(FunnelError, ConnectionError):
     """An e-mail could not be sent."""
+
+
+class LibreOfficeError(FunnelError, RuntimeError):
+    """LibreOffice (soffice) or poppler (pdftoppm) is missing, failed, or produced no output."""
+
+
+class UsageError(FunnelError, ValueError):
+    """A command was called with options that do not go together or lack one it needs."""
+
+
+class NotSupportedError(FunnelError, NotImplementedError):
+    """This door cannot do that (e.g. a live book that has no saved file to copy); the message says which can."""

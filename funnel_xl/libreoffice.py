@@ -3,7 +3,8 @@
 LibreOffice is used only to check and to look: a file it saved is never shipped (it drops code names and rewrites
 the VBA project). It keeps the cached values a file carries unless told otherwise, so every call runs on a private
 profile whose settings force a full recalculation on load. One profile serves one soffice at a time, so calls are
-serialised by a lock (a thread lock inside this process, a file lock across processes).
+serialised by a lock (a thread lock inside this process, a file lock across processes). A missing or failing
+soffice or pdftoppm raises ``LibreOfficeError`` (in the error tree: the command line answers it with exit 1).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree
+
+from funnel_xl.errors import LibreOfficeError
 
 _TIMEOUT_SECONDS = 300
 _PROCESS_LOCK = threading.Lock()
@@ -36,10 +39,6 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 
 # One page per sheet, whatever its size: what a person wants when looking at a rendered sheet.
 _PDF_FILTER = "pdf:calc_pdf_Export:" + json.dumps({"SinglePageSheets": {"type": "boolean", "value": "true"}})
-
-
-class LibreOfficeError(RuntimeError):
-    """soffice is missing, failed, or produced no output."""
 
 
 def soffice_path() -> Path:
