@@ -15,9 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from funnel_xl.methodologies import load_methodology
+from funnel_xl.outputs import Folder
 from funnel_xl.sample import SAMPLE_AS_OF, load_sample
 from funnel_xl.services.forms import generate_forms
 from funnel_xl.workbook.build import write_workbook
+from funnel_xl.workbook.file_adapter import FileWorkbook
 
 
 def big_master(folder: Path, n: int) -> Path:
@@ -38,7 +40,8 @@ def main(n: int = 1000) -> None:
         for workers in (1, 2):
             out = tmp / f"forms{workers}"
             start = time.perf_counter()
-            paths = generate_forms(master, out, as_of=SAMPLE_AS_OF, workers=workers)
+            paths = generate_forms(FileWorkbook(master, read_only=True, quiet=True), Folder(out), as_of=SAMPLE_AS_OF,
+                                   workers=workers)
             seconds = time.perf_counter() - start
             size = sum(p.stat().st_size for p in paths) / 1e6
             print(f"{n} forms, {len(paths)} workbooks, workers={workers}: {seconds:.2f} s "

@@ -206,12 +206,13 @@ def _timed(bucket: dict, phase: str, fn):
 @contextlib.contextmanager
 def phase_clock(bucket: dict):
     """Time the phases of one recalculation by wrapping the functions it calls (the product code is untouched)."""
+    import funnel_xl.services.master as master
     import funnel_xl.services.recalculate as rc
     from funnel_xl.history import SnapshotStore
     from funnel_xl.workbook.file_adapter import FileWorkbook
 
-    patches = [(rc, "read_inputs", "read"), (rc, "normalize_reps", "normalise"),
-               (rc, "normalize_opportunities", "normalise"), (rc, "check_against_report_date", "normalise"),
+    patches = [(master, "read_inputs", "read"), (master, "normalize_reps", "normalise"),
+               (master, "normalize_opportunities", "normalise"), (rc, "check_against_report_date", "normalise"),
                (rc, "compute_figures", "compute"), (rc, "observed_win_rates", "compute"),
                *[(rc, f, "lay out sheets") for f in ("forecast_sheet", "funnel_sheet", "quota_sheet",
                                                       "progress_sheet", "problems_sheet")],

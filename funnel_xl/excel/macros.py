@@ -1,13 +1,15 @@
 """The RunPython targets behind the workbook's buttons and ribbon (templates/vba/FunnelMacros.bas): one function
 per macro of the product's list, ``commands.MACRO_COMMANDS``.
 
-Each is a thin door: find the calling book, call one service, tell the user the outcome in a message box. A
-failure is shown as a readable message (the FunnelError text a service raises), never as a traceback.
+Each is a thin door: find the calling book, open the port a service needs, call the service, tell the user the
+outcome in a message box. A failure is shown as a readable message (the FunnelError text a service raises),
+never as a traceback.
 
 Recalculate works on the open book through ``LiveWorkbook`` (Excel keeps the file; the tool writes cells).
-The other commands work on the saved file, because their services read (and, for collect, patch) the package
-on disk: they ask the user to save first, write into folders beside the workbook (forms/, quota/, export/), and
-collect writes its merged result to a copy beside the master, since a file Excel holds open cannot be patched.
+The other commands work on the saved file through ``FileWorkbook``: they ask the user to save first, write into
+folders beside the workbook (forms/, quota/, export/), and collect and import write their merged result to a
+copy beside the master, since a file Excel holds open cannot be replaced. (The live adapter offers the same
+table edits, so moving collect and import into the open book is a change of port here, not of service.)
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import xlwings as xw
 
 from funnel_xl.errors import FunnelError
 from funnel_xl.labels import label
+from funnel_xl.outputs import Folder
+from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.live_adapter import LiveWorkbook
 
 FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR, IMPORT_DIR = "forms", "inbox", "quota", "export", "import"
@@ -58,24 +62,20 @@ def _run(action: Callable[[Any, str], str]) -> str:
 
 def local_path(book: Any) -> Path | None:
     """The book's file when it is saved on a local disk (not a new, unsaved book or a SharePoint/OneDrive URL)."""
-    fullname = str(book.fullname)
-    if "://" in fullname:
-        return None
-    path = Path(fullname)
-    return path if path.is_absolute() and path.is_file() else None
+    return LiveWorkbook(book).file
 
 
 def _saved_path(book: Any, lang: str) -> Path:
-    path = local_path(book)
-    if path is None:
-        raise FunnelError(label("macro.save_first", lang))
-    try:
-        unsaved = book.api.Saved is False
-    except Exception:  # noqa: BLE001 - engines without COM cannot tell; the file on disk is what is used
-        unsaved = False
-    if unsaved:
+    live = LiveWorkbook(book)
+    path = live.file
+    if path is None or live.unsaved_changes:
         raise FunnelError(label("macro.save_first", lang))
     return path
+
+
+def _saved_file(book: Any, lang: str) -> FileWorkbook:
+    """The saved file of the calling book, opened for reading (Excel holding it open does not matter)."""
+    return FileWorkbook(_saved_path(book, lang), read_only=True, quiet=True)
 
 
 def _money(value: float) -> str:
@@ -93,7 +93,7 @@ def recalculate_forecast(as_of: dt.date | None = None) -> str:
         path = local_path(book)
         store = SnapshotStore.for_workbook(path) if path is not None else None
         try:
-            result = recalculate(LiveWorkbook(book), as_of or dt.date.today(), history=store, source=book.name)
+            result = recalculate(LiveWorkbook(book), as_of or dt.date.today(), history=store)
         finally:
             if store is not None:
                 store.close()
@@ -113,9 +113,9 @@ def generate_assessment_forms() -> str:
     from funnel_xl.services.forms import generate_forms
 
     def action(book: Any, lang: str) -> str:
-        path = _saved_path(book, lang)
-        folder = path.parent / FORMS_DIR
-        generate_forms(path, folder)
+        master = _saved_file(book, lang)
+        folder = master.path.parent / FORMS_DIR
+        generate_forms(master, Folder(folder))
         return label("macro.forms_done", lang).format(folder=folder)
 
     return _run(action)
@@ -123,13 +123,14 @@ def generate_assessment_forms() -> str:
 
 def collect_assessments() -> str:
     """收集评估表: merge the forms in inbox/ into a copy of the saved master (Excel holds the master itself)."""
-    from funnel_xl.services.forms import collect_forms
+    from funnel_xl.forms.collect import FolderInbox
+    from funnel_xl.services.collect import collect_forms
 
     def action(book: Any, lang: str) -> str:
         path = _saved_path(book, lang)
         copy = path.with_name(f"{path.stem}.collected{path.suffix}")
         shutil.copy2(path, copy)
-        report = collect_forms(copy, path.parent / INBOX_DIR)
+        report = collect_forms(FileWorkbook(copy, quiet=True), FolderInbox(path.parent / INBOX_DIR))
         return label("macro.collect_done", lang).format(
             count=report.merged, conflicts=report.conflicts, rejected=report.rejected, path=copy)
 
@@ -141,9 +142,9 @@ def build_quota_sheets() -> str:
     from funnel_xl.services.forms import build_quota_sheets as build
 
     def action(book: Any, lang: str) -> str:
-        path = _saved_path(book, lang)
-        folder = path.parent / QUOTA_DIR
-        build(path, folder, dt.date.today())
+        master = _saved_file(book, lang)
+        folder = master.path.parent / QUOTA_DIR
+        build(master, Folder(folder), dt.date.today())
         return label("macro.quota_done", lang).format(folder=folder)
 
     return _run(action)
@@ -151,11 +152,11 @@ def build_quota_sheets() -> str:
 
 def export_for_readers() -> str:
     """导出只读副本: a values-only copy in export/ for readers without Python."""
-    from funnel_xl.services.forms import export_for_readers as export
+    from funnel_xl.services.export import export_for_readers as export
 
     def action(book: Any, lang: str) -> str:
-        path = _saved_path(book, lang)
-        out = export(path, path.parent / EXPORT_DIR / f"{path.stem}.xlsx")
+        master = _saved_file(book, lang)
+        out = export(master, Folder(master.path.parent / EXPORT_DIR))
         return label("macro.export_done", lang).format(path=out)
 
     return _run(action)
@@ -164,6 +165,7 @@ def export_for_readers() -> str:
 def import_crm_export() -> str:
     """导入CRM: the mapping (*.toml) and the export files it names, put in import/ beside the saved master, are
     loaded into a copy of the master (Excel holds the master itself), as ``funnel-xl import`` does."""
+    from funnel_xl.exchange.mapping import load_mapping
     from funnel_xl.services.import_crm import import_crm
 
     def action(book: Any, lang: str) -> str:
@@ -174,7 +176,8 @@ def import_crm_export() -> str:
             raise FunnelError(label("macro.import_setup", lang).format(folder=folder, found=len(mappings)))
         copy = path.with_name(f"{path.stem}.imported{path.suffix}")
         shutil.copy2(path, copy)
-        summary = import_crm(copy, folder, mappings[0]).summary()
+        summary = import_crm(FileWorkbook(copy, quiet=True), folder, load_mapping(mappings[0]),
+                             outputs=Folder(copy.parent)).summary()
         return label("macro.import_done", lang).format(
             added=summary["added"], updated=summary["updated"], problems=summary["errors"] + summary["warnings"],
             path=copy)

@@ -2,7 +2,8 @@
 
 Deciding is kept apart from writing: ``plan_form`` compares one read-back form with its master row and returns
 the changes (or a conflict, when the row changed since the form was sent), and ``audit_sheet`` lays out the
-collection log. The service applies the plan to the master with a zip-level cell patch.
+collection log. The service applies the plan to the master through the workbook port; ``FolderInbox`` is the
+inbox the doors hand it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, parse_bool, parse_text
@@ -57,13 +58,15 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Change:
-    """A cell to change in 商机: canonical column, the value to write, and both sides as the user reads them."""
+    """A cell to change in 商机: canonical column, the value as the sheet shows it (``new_value``) and as the
+    domain holds it (``value``: a bool, a stage key, the text), and both sides as the user reads them."""
 
     column: str
     new_value: Any
     old_text: str
     new_text: str
     neutralised: bool = False
+    value: Any = None
 
 
 @dataclass
@@ -117,6 +120,28 @@ def find_candidates(inbox: Path, settings: FormSettings | None = None,
                 out.append(Candidate(name, path, None, f"{name}: the message has no .xlsx attachment"))
             out += [Candidate(f"{name}/{att}", path, data) for att, data in found]
     return out
+
+
+class Inbox(Protocol):
+    """Where returned forms come from: the collect use case reads candidates and leaves notes on refused ones."""
+
+    def candidates(self, settings: FormSettings) -> list[Candidate]: ...
+
+    def refuse(self, path: Path, reasons: list[str]) -> Path:
+        """Record why the file at ``path`` was refused (the file itself is kept); returns where the note went."""
+
+
+class FolderInbox:
+    """A folder of returned .xlsx files and saved .eml messages; a refused file gets a ``.rejected.txt`` beside it."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def candidates(self, settings: FormSettings) -> list[Candidate]:
+        return find_candidates(self.folder, settings)
+
+    def refuse(self, path: Path, reasons: list[str]) -> Path:
+        return write_rejection_note(path, reasons)
 
 
 def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormSettings | None = None,
@@ -184,7 +209,8 @@ def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, l
             same = old == new
         if not same:
             changes.append(Change(column, _cell_value(column, new, m, lang), _display(column, old, m, lang),
-                                  _display(column, new, m, lang), column == "notes" and form.notes_neutralised))
+                                  _display(column, new, m, lang), column == "notes" and form.notes_neutralised,
+                                  value=new))
     if not changes:
         return FormPlan(form, form.source, "unchanged")
     if version_token(row) != form.token:

@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from funnel_xl.domain.merge import MergeResult
 from funnel_xl.domain.schema import Problem
 from funnel_xl.errors import InputError, MappingError
 from funnel_xl.exchange.crm_import import ImportPlan, plan_import, problem_table
-from funnel_xl.domain.merge import MergeResult
-from funnel_xl.exchange.mapping import load_mapping
+from funnel_xl.exchange.mapping import Mapping
 from funnel_xl.labels import label
+from funnel_xl.outputs import OutputSink
 from funnel_xl.workbook import contract
-from funnel_xl.workbook.table_writer import TableWriter, WriteSummary
+from funnel_xl.workbook.port import Saved, WorkbookPort
+from funnel_xl.workbook.reader import read_inputs
 
 PROBLEMS_SUFFIX = ".import-problems.csv"
 
@@ -33,13 +35,8 @@ class ImportReport:
     problems: tuple[Problem, ...]
     language: str
     dry_run: bool
-    output: Path
-    written: WriteSummary | None = None          # None: nothing was written (dry run, or nothing changed)
+    written: Saved | None = None          # None: nothing was written (dry run, or nothing changed)
     problems_path: Path | None = None
-
-    @property
-    def changes_anything(self) -> bool:
-        return self.plan.changes_anything
 
     def summary(self) -> dict:
         """The counts (the plan's), plus what was written; the JSON a script or test can check."""
@@ -58,58 +55,59 @@ class ImportReport:
             lines.append(label("import_cli.nothing_to_write", lang))
         else:
             backup = f" ({label('import_cli.backup', lang)}: {self.written.backup.name})" if self.written.backup else ""
-            lines.append(f"-> {self.written.output}{backup}")
+            lines.append(f"-> {self.written.target}{backup}")
         if self.problems_path is not None:
             lines.append(f"{label('import_cli.problems_file', lang)}: {self.problems_path}")
         return "\n".join(lines)
 
 
-def problems_path_for(workbook: Path) -> Path:
-    """Where the full list of import problems goes: beside the workbook, named after it."""
-    return workbook.with_name(workbook.stem + PROBLEMS_SUFFIX)
+def problems_file_name(workbook_name: str) -> str:
+    """The name of the full list of import problems: the workbook's, with its own suffix (it goes beside it)."""
+    return Path(workbook_name).stem + PROBLEMS_SUFFIX
 
 
-def import_crm(workbook_path: str | Path, export_path: str | Path, mapping_path: str | Path, *,
-               dry_run: bool = False, output: str | Path | None = None) -> ImportReport:
-    """Import ``export_path`` through ``mapping_path`` into the workbook (or into ``output``); write nothing on
-    ``dry_run``. Raises MappingError / InputError / WorkbookFormatError / WorkbookLockedError with a message naming
-    the file and what was expected."""
-    workbook_path = Path(workbook_path)
-    writer = TableWriter(workbook_path, output=output)
-    mapping = load_mapping(mapping_path)
-    m = writer.methodology
-    opp_sheet, rep_sheet = writer.inputs.opportunity_sheet, writer.inputs.rep_sheet
+def import_crm(book: WorkbookPort, export_path: str | Path, mapping: Mapping, *, dry_run: bool = False,
+               outputs: OutputSink | None = None, problems_name: str | None = None) -> ImportReport:
+    """Import ``export_path`` (a file, or a folder holding the files ``mapping`` names) into the workbook; write
+    nothing on ``dry_run``. On a real run the full problem list goes to ``outputs`` as ``problems_name`` (default:
+    named after the workbook). Raises MappingError / InputError / WorkbookFormatError with a message naming the
+    file and what was expected."""
+    inputs = read_inputs(book, book.name)
+    m, lang = inputs.methodology, inputs.language
+    opp_sheet, rep_sheet = inputs.opportunity_sheet, inputs.rep_sheet
     problems: list[Problem] = []
-    existing_opps = _with_ids(writer.existing(contract.TABLE_OPPORTUNITIES), "id", opp_sheet,
-                              writer.inputs.opportunity_labels, problems)
-    existing_reps = _with_ids(writer.existing(contract.TABLE_REPS), "rep", rep_sheet,
-                              writer.inputs.rep_labels, problems)
+    opp_rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
+    rep_rows = book.read_rows(contract.TABLE_REPS)
+    existing_opps = _with_ids(opp_rows, "id", opp_sheet, inputs.opportunity_labels, problems)
+    existing_reps = _with_ids(rep_rows, "rep", rep_sheet, inputs.rep_labels, problems)
     try:
         plan = plan_import(mapping, export_path, existing_opps, existing_reps, methodology=m)
     except MappingError as exc:
         if mapping.methodology != m.key:
-            raise MappingError(f"{exc} (the workbook {workbook_path.name} uses methodology {m.key!r}; the mapping "
+            raise MappingError(f"{exc} (the workbook {book.name} uses methodology {m.key!r}; the mapping "
                                f"is written for {mapping.methodology!r})") from None
         raise
     problems = [*plan.problems, *problems]
     # What the tables cannot hold is reported and left out of the plan, so its counts say what is written.
-    plan = replace(plan, opportunities=_only_columns_of(writer, contract.TABLE_OPPORTUNITIES, plan.opportunities,
-                                                        opp_sheet, contract.opportunity_header, problems),
-                   reps=_only_columns_of(writer, contract.TABLE_REPS, plan.reps, rep_sheet, contract.rep_header,
-                                         problems))
+    plan = replace(plan, opportunities=_only_columns_of(set(opp_rows.columns), contract.TABLE_OPPORTUNITIES,
+                                                        plan.opportunities, opp_sheet, contract.opportunity_header,
+                                                        lang, problems),
+                   reps=_only_columns_of(set(rep_rows.columns), contract.TABLE_REPS, plan.reps, rep_sheet,
+                                         contract.rep_header, lang, problems))
     plan = replace(plan, result=replace(plan.result, problems=tuple(problems)))
-    _stage_writes(writer, contract.TABLE_OPPORTUNITIES, "id", plan.opportunities, existing_opps)
-    _stage_writes(writer, contract.TABLE_REPS, "rep", plan.reps, existing_reps)
 
-    output_path = writer.book.output
     written = None
     problems_file = None
     if not dry_run:
-        if writer.changes_anything:
-            written = writer.save()
-        problems_file = _write_problems(problems_path_for(output_path), problems)
-    return ImportReport(plan=plan, problems=tuple(problems), language=writer.language, dry_run=dry_run,
-                        output=output_path, written=written, problems_path=problems_file)
+        if plan.changes_anything:
+            _stage_writes(book, contract.TABLE_OPPORTUNITIES, "id", plan.opportunities, existing_opps,
+                          set(opp_rows.columns))
+            _stage_writes(book, contract.TABLE_REPS, "rep", plan.reps, existing_reps, set(rep_rows.columns))
+            written = book.save()
+        if outputs is not None:
+            problems_file = _write_problems(outputs, problems_name or problems_file_name(book.name), problems)
+    return ImportReport(plan=plan, problems=tuple(problems), language=lang, dry_run=dry_run, written=written,
+                        problems_path=problems_file)
 
 
 def _with_ids(frame: pd.DataFrame, key: str, sheet: str, labels: dict[str, str],
@@ -134,17 +132,16 @@ def _with_ids(frame: pd.DataFrame, key: str, sheet: str, labels: dict[str, str],
     return keyed
 
 
-def _only_columns_of(writer: TableWriter, table: str, merge: MergeResult, sheet: str, header,
+def _only_columns_of(columns: set[str], table: str, merge: MergeResult, sheet: str, header, lang: str,
                      problems: list[Problem]) -> MergeResult:
     """The merge without the changes to columns the table lacks (each such column reported once)."""
-    lang = writer.language
-    keep = merge.updated["column"].map(lambda c: writer.has_column(table, c)).astype(bool)
+    keep = merge.updated["column"].map(lambda c: c in columns).astype(bool)
     lacking = merge.updated.loc[~keep, "column"].value_counts()
     if merge.added_ids:
         key = "id" if table == contract.TABLE_OPPORTUNITIES else "rep"
         added = merge.merged[merge.merged[key].isin(set(merge.added_ids))]
         for column in added.columns:
-            if not writer.has_column(table, column):
+            if column not in columns:
                 filled = int((~added[column].map(_missing)).sum())
                 if filled:
                     lacking[column] = lacking.get(column, 0) + filled
@@ -159,15 +156,15 @@ def _only_columns_of(writer: TableWriter, table: str, merge: MergeResult, sheet:
     return replace(merge, updated=updated, unchanged_count=matched - len(set(updated["id"])))
 
 
-def _stage_writes(writer: TableWriter, table: str, key: str, merge: MergeResult, existing: pd.DataFrame) -> None:
-    """Hand the merge's changed cells and new rows to the writer."""
+def _stage_writes(book: WorkbookPort, table: str, key: str, merge: MergeResult, existing: pd.DataFrame,
+                  columns: set[str]) -> None:
+    """Hand the merge's changed cells and new rows to the workbook."""
     row_of = dict(zip(existing[key].tolist(), existing.index.tolist()))
-    for rec in merge.updated.itertuples(index=False):
-        writer.update(table, row_of[rec.id], rec.column, rec.new)
+    book.update_cells(table, {(row_of[rec.id], rec.column): rec.new for rec in merge.updated.itertuples(index=False)})
     if merge.added_ids:
         added = merge.merged[merge.merged[key].isin(set(merge.added_ids))]
-        for record in added.to_dict("records"):
-            writer.append(table, {c: v for c, v in record.items() if writer.has_column(table, c)})
+        book.append_rows(table, [{c: v for c, v in record.items() if c in columns}
+                                 for record in added.to_dict("records")])
 
 
 def _missing(value: object) -> bool:
@@ -178,13 +175,10 @@ def _missing(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _write_problems(path: Path, problems: list[Problem]) -> Path | None:
+def _write_problems(outputs: OutputSink, name: str, problems: list[Problem]) -> Path | None:
     """The full problem list as CSV (UTF-8 with BOM, so Excel shows the Chinese right); rewritten only when its
     content changes, and removed when an import leaves no problem, so a stale list never misleads."""
     if not problems:
-        path.unlink(missing_ok=True)
+        outputs.remove(name)
         return None
-    data = problem_table(problems).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
-    if not path.exists() or path.read_bytes() != data:
-        path.write_bytes(data)
-    return path
+    return outputs.write(name, problem_table(problems).to_csv(index=False, lineterminator="\n").encode("utf-8-sig"))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from funnel_xl.domain.calibration import observed_win_rates
 from funnel_xl.domain.figures import Figures, check_against_report_date, compute_figures
-from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
 from funnel_xl.domain.schema import Problem
 from funnel_xl.history import SnapshotStore
@@ -21,9 +19,9 @@ from funnel_xl.reports.funnel_sheet import funnel_sheet
 from funnel_xl.reports.problems_sheet import problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
+from funnel_xl.services.master import read_master
 from funnel_xl.workbook.contract import sheet_name
-from funnel_xl.workbook.port import WorkbookPort
-from funnel_xl.workbook.reader import read_inputs
+from funnel_xl.workbook.port import Saved, WorkbookPort
 
 
 @dataclass
@@ -36,6 +34,7 @@ class RecalcResult:
     language: str
     run_at: dt.datetime
     rejected_count: int = 0
+    saved: Saved | None = None   # None: not saved (``save=False``)
 
     def summary(self) -> dict:
         """The JSON shape of ``funnel-xl recalc --json``."""
@@ -76,22 +75,14 @@ def recalculate(
     as_of: dt.date,
     *,
     history: SnapshotStore | None = None,
-    source: str = "workbook",
     run_at: dt.datetime | None = None,
     roadmap: Roadmap | None = None,
     save: bool = True,
 ) -> RecalcResult:
     """The main job. ``run_at`` is only the stamp written on the sheets (fixed in builds and tests)."""
     run_at = run_at or dt.datetime.now().replace(microsecond=0)
-    book.status(label("progress_msg.reading", "zh-CN"))
-    inputs = read_inputs(book, source)
-    lang = inputs.language
-    book.status(label("progress_msg.validating", lang))
-    reps = normalize_reps(inputs.reps, sheet=inputs.rep_sheet, column_labels=inputs.rep_labels)
-    opps = normalize_opportunities(
-        inputs.opportunities, inputs.methodology, reps=list(reps.clean["rep"]),
-        sheet=inputs.opportunity_sheet, column_labels=inputs.opportunity_labels,
-    )
+    master = read_master(book)
+    inputs, reps, opps, lang = master.inputs, master.reps, master.opportunities, master.language
     clean, dated = check_against_report_date(opps.clean, as_of, sheet=inputs.opportunity_sheet,
                                              labels=inputs.opportunity_labels)
     problems = [*inputs.problems, *reps.problems, *opps.problems, *dated]
@@ -124,8 +115,9 @@ def recalculate(
     }
     book.status(label("progress_msg.writing", lang))
     book.write_sheets({sheet_name(k, lang): s.sheet for k, s in sheets.items()})
+    saved = None
     if save:
-        book.save()
+        saved = book.save()
         if history is not None:
             history.save(figures.snapshot, figures.weekly)
-    return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=rejected_count)
+    return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=rejected_count, saved=saved)

@@ -1,9 +1,10 @@
-"""Build Funnel.xlsm from the sources in the repo: labels, a methodology, sample or empty data, the VBA sources.
+"""Write Funnel.xlsm from a methodology and canonical tables, with the labels and the VBA sources of the repo.
 
 XlsxWriter writes every sheet (one small writer per sheet in ``sheets/``), formulas with their cached values,
 the VBA project and the buttons; the ribbon part is added to the closed package. The output is reproducible:
 fixed document dates and zip member dates, stable ordering, a deterministic VBA project, so two builds of the
-same sources are byte for byte the same.
+same sources are byte for byte the same. ``services.build`` chooses the data and, for the sample, fills the
+output sheets by running Recalculate on the written file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import xlsxwriter
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
 from funnel_xl.errors import InputError
-from funnel_xl.labels import check_language, label
+from funnel_xl.labels import label
 from funnel_xl.workbook import ribbon
 from funnel_xl.workbook.sheets.config import write_config_sheet
 from funnel_xl.workbook.contract import SHEET_KEYS
@@ -32,65 +33,10 @@ from funnel_xl.workbook.sheets.reps import write_reps_sheet
 from funnel_xl.workbook.sheets.stages import write_stages_sheet
 from funnel_xl.workbook.sheets.styles import DEFAULT_FORMAT, make_formats, write_styles_sheet
 
-DATA_CHOICES = ("sample", "empty")
 # Fixed document date: a rebuild of unchanged sources gives the same bytes.
 DOCUMENT_DATE = dt.datetime(2026, 1, 1, 0, 0, 0)
 # Sheet keys in workbook order, for the code names of the VBA document modules.
 SHEET_ORDER = (*SHEET_KEYS, "conf", "styles")
-
-
-def build_workbook(output: str | Path, *, lang: str = "zh-CN", methodology: str | Path = "big_project",
-                   data: str = "sample", vba: bool = True) -> Path:
-    """Build the workbook at ``output`` (.xlsm with VBA, .xlsx without) and return its path.
-
-    ``methodology`` is a built-in key or a path to a methodology file; ``data`` is "sample" (the shipped demo
-    pipeline, which is written for the big_project methodology) or "empty" (tables with one blank row).
-    """
-    from funnel_xl.methodologies import load_methodology
-
-    check_language(lang)
-    if data not in DATA_CHOICES:
-        raise InputError(f"data {data!r} is not one of {', '.join(DATA_CHOICES)}")
-    m = load_methodology(methodology)
-    as_of = None
-    if data == "sample":
-        from funnel_xl.sample import SAMPLE_AS_OF, load_sample
-
-        sample = load_sample()
-        if getattr(sample, "methodology_key", m.key) != m.key:
-            raise InputError(
-                f"the sample data is written for the {sample.methodology_key!r} methodology, not {m.key!r}; "
-                f"build with data='empty' for another methodology"
-            )
-        opportunities, reps, as_of = sample.opportunities, sample.reps, SAMPLE_AS_OF
-    else:
-        opportunities, reps = empty_opportunities(m), empty_reps()
-    path = write_workbook(output, lang=lang, methodology=m, opportunities=opportunities, reps=reps, vba=vba,
-                          as_of=as_of)
-    if as_of is not None:
-        fill_output_sheets(path, as_of, sample.history)
-    return path
-
-
-def fill_output_sheets(path: Path, as_of: dt.date, history: pd.DataFrame) -> None:
-    """Seed the snapshot history beside the workbook with the sample's weeks, then run Recalculate on the freshly
-    built workbook, so the shipped file opens with its figures (and next week's progress) in place."""
-    from funnel_xl.domain.figures import weekly_totals
-    from funnel_xl.history import SnapshotStore, history_path
-    from funnel_xl.services.recalculate import recalculate
-    from funnel_xl.workbook.file_adapter import FileWorkbook
-
-    store_path = history_path(path)
-    store_path.unlink(missing_ok=True)
-    with SnapshotStore(store_path) as store:
-        for date, snapshot in history.groupby("snapshot_date", sort=True):
-            store.save(snapshot, weekly_totals(snapshot, date.date()))
-        book = FileWorkbook(path, quiet=True)
-        # The stamp on the sheets is part of the build's output, so it is fixed: the report date's evening.
-        recalculate(book, as_of, history=store, source=path.name,
-                    run_at=dt.datetime.combine(as_of, dt.time(18, 0)))
-    if book.backup is not None:
-        book.backup.unlink(missing_ok=True)
 
 
 def empty_opportunities(m: Methodology) -> pd.DataFrame:

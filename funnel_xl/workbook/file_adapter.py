@@ -1,46 +1,54 @@
 """The workbook port over a file: read tables with fastexcel (python-calamine without it), write by zip patch.
 
-Only the worksheet parts of the output sheets and their charts are rewritten; every other member of the
-package is copied raw. A workbook open in Excel is refused; saves are atomic with a backup.
+Only the worksheet parts of the output sheets and their charts, and the input tables' parts a use case edits
+(through ``TableWriter``), are rewritten; every other member of the package is copied raw. A workbook open in
+Excel is refused for writing; saves are atomic with a backup.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import python_calamine
 
-from funnel_xl.errors import WorkbookFormatError, WorkbookLockedError
+from funnel_xl.errors import NotSupportedError, WorkbookFormatError, WorkbookLockedError
 from funnel_xl.workbook import layout
 from funnel_xl.workbook.chart_xml import patch_chart
 from funnel_xl.workbook.contract import STYLES_SHEET
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import CALC_CHAIN, cell_styles, drop_parts, split_ref
 from funnel_xl.workbook.package import PackageIndex
-from funnel_xl.workbook.port import RawTable
+from funnel_xl.workbook.port import RawTable, Saved
 from funnel_xl.workbook.sheet_xml import splice_sheet
 from funnel_xl.workbook.zip_patch import atomic_patch, lock_file
 
+if TYPE_CHECKING:
+    from funnel_xl.workbook.table_writer import TableWriter
+
 
 class FileWorkbook:
-    """A workbook file on disk, opened for one recalculation (read tables, write outputs, save).
+    """A workbook file on disk, opened for one use case (read tables, stage edits and output sheets, save).
 
-    ``allow_open`` lets a macro read the saved copy of the workbook Excel has open, writing elsewhere (``output``).
+    ``output`` is where ``save`` writes (default: over ``path``, keeping a backup). ``read_only`` opens a workbook
+    only to read it, so one that is open in Excel (its lock file beside it) can still be read; it cannot be saved.
     """
 
     def __init__(self, path: str | Path, *, output: str | Path | None = None, quiet: bool = False,
-                 allow_open: bool = False):
+                 read_only: bool = False):
         self.path = Path(path)
         self.output = Path(output) if output else self.path
         self.quiet = quiet
+        self.read_only = read_only
         if not self.path.exists():
             raise FileNotFoundError(f"workbook not found: {self.path}")
-        # Reading the saved file of a workbook open in Excel is safe (a macro does it); writing over it is not.
-        for p in ({self.output} if allow_open and self.output != self.path else {self.path, self.output}):
+        # Reading the saved file of a workbook open in Excel is safe; writing over it is not.
+        for p in () if read_only else dict.fromkeys((self.path, self.output)):
             lock = lock_file(p)
             if lock is not None:
                 raise WorkbookLockedError(
@@ -53,14 +61,27 @@ class FileWorkbook:
             raise WorkbookFormatError(f"{self.path.name} is not an Excel workbook (.xlsx/.xlsm): {exc}") from exc
         self._calamine = None
         self._fast = None
+        self._read: dict[tuple[str, frozenset[str]], RawTable] = {}
         self._pending: dict[str, OutputSheet] = {}
-        self.backup: Path | None = None
+        self._writer: TableWriter | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
     # -- reading -------------------------------------------------------------------------------------
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.index.sheets]
 
     def read_table(self, table: str, *, text_columns: frozenset[str] = frozenset()) -> RawTable:
+        """Read once per opened file: the edits and a second reader (the table writer) see the same frame."""
+        key = (table, frozenset(text_columns))
+        if key not in self._read:
+            self._read[key] = self._read_table(table, text_columns)
+        found = self._read[key]
+        return RawTable(found.name, found.sheet, found.frame.copy(deep=False))
+
+    def _read_table(self, table: str, text_columns: frozenset[str]) -> RawTable:
         info = self.index.tables.get(table)
         if info is None:
             raise WorkbookFormatError(
@@ -71,9 +92,7 @@ class FileWorkbook:
         frame = self._read_typed(info.name, r1, r2, text_columns)
         if frame is not None:
             return RawTable(table, info.sheet, frame)
-        if self._calamine is None:
-            self._calamine = python_calamine.CalamineWorkbook.from_path(str(self.path))
-        sheet = self._calamine.get_sheet_by_name(info.sheet)
+        sheet = self._calamine_book().get_sheet_by_name(info.sheet)
         rows = sheet.to_python(skip_empty_area=False, nrows=r2)
         block = [row[c1 - 1 : c2] for row in rows[r1 - 1 : r2]]
         width = c2 - c1 + 1
@@ -109,12 +128,48 @@ class FileWorkbook:
         frame.index = pd.RangeIndex(first_row + 1, last_row + 1)
         return frame
 
+    def _calamine_book(self):
+        if self._calamine is None:
+            self._calamine = python_calamine.CalamineWorkbook.from_path(str(self.path))
+        return self._calamine
+
+    def read_sheet(self, sheet: str) -> list[list[Any]]:
+        if self.index.sheet(sheet) is None:
+            raise WorkbookFormatError(f"{self.path.name}: the sheet {sheet!r} is missing")
+        return [list(row) for row in self._calamine_book().get_sheet_by_name(sheet).to_python(skip_empty_area=False)]
+
+    def read_rows(self, table: str) -> pd.DataFrame:
+        return self._table_writer().existing(table)
+
     # -- writing -------------------------------------------------------------------------------------
     def write_sheets(self, sheets: dict[str, OutputSheet]) -> None:
         for name in sheets:
             if self.index.sheet(name) is None:
                 raise WorkbookFormatError(f"{self.path.name}: the output sheet {name!r} is missing")
         self._pending.update(sheets)
+
+    def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
+        writer = self._table_writer()
+        for (row, column), value in values.items():
+            writer.update(table, row, column, value)
+
+    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        writer = self._table_writer()
+        for values in rows:
+            writer.append(table, values)
+
+    def _table_writer(self) -> TableWriter:
+        if self._writer is None:
+            from funnel_xl.workbook.table_writer import TableWriter  # not loaded by a recalculation
+
+            self._writer = TableWriter(self)
+        return self._writer
+
+    def values_only_copy(self) -> bytes:
+        from funnel_xl.exchange.export import export_values_only
+
+        with tempfile.TemporaryDirectory(prefix="funnel_xl_export_") as tmp:
+            return export_values_only(self.path, Path(tmp) / f"{self.path.stem}.xlsx").read_bytes()
 
     def status(self, message: str) -> None:
         if not self.quiet:
@@ -129,7 +184,10 @@ class FileWorkbook:
                   if col == 2}
         return {key: by_row.get(layout.palette_row(key), 0) for key in layout.PALETTE_KEYS}
 
-    def save(self) -> None:
+    def save(self) -> Saved:
+        """One atomic patch of every staged output sheet and table edit; nothing staged leaves the file alone."""
+        if self.read_only:
+            raise NotSupportedError(f"{self.path.name} was opened for reading only; it is not written")
         replaced: dict[str, bytes] = {}
         with zipfile.ZipFile(self.path) as zf:
             styles = self.styles(zf)
@@ -140,6 +198,14 @@ class FileWorkbook:
                 specs = [c for c in layout.CHARTS if c.block.sheet == sheet.key]
                 for chart in info.charts:
                     replaced[chart] = patch_chart(zf.read(chart).decode("utf-8"), name, sheet, specs).encode("utf-8")
+            if self._writer is not None:
+                replaced.update(self._writer.parts(zf, styles))
+            if not replaced:
+                return Saved(str(self.output))
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
-        self.backup = atomic_patch(self.path, self.output, drop.replaced, drop.dropped)
+        backup = atomic_patch(self.path, self.output, drop.replaced, drop.dropped)
         self._pending.clear()
+        self._writer = None  # what it read is the old file's
+        self._read.clear()
+        self._calamine = self._fast = None
+        return Saved(str(self.output), backup)

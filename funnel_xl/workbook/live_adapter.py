@@ -5,19 +5,25 @@ whole range (header and body), and an output sheet is written with one clear of 
 a 2-D list, one number-format call per run of like-formatted cells in a column, and one call per column width or
 set row height: the count grows with the number of blocks and columns the report has, never with data rows.
 Number formats come from the style palette (``layout.PALETTE``), the same keys the file adapter renders.
+
+Edits of the input tables go to Excel as they come (Excel has no transaction to stage them in): a changed cell is
+one call, appended rows one block per run of the user's columns and one resize of the table; the derived
+columns are Excel's calculated columns, which Excel fills and computes itself.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from funnel_xl.errors import WorkbookFormatError
-from funnel_xl.workbook import layout
+from funnel_xl.errors import NotSupportedError, WorkbookFormatError
+from funnel_xl.workbook import contract, layout
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.port import RawTable
+from funnel_xl.workbook.port import RawTable, Saved
+from funnel_xl.workbook.reader import Inputs, read_inputs
 
 GENERAL = "General"
 
@@ -29,7 +35,29 @@ class LiveWorkbook:
         self.book = book
         self.save_book = save_book
         self._tables: dict[str, tuple[Any, Any]] | None = None
-        self._pending: dict[str, OutputSheet] = {}
+        self._read: dict[str, RawTable] = {}
+        self._inputs: Inputs | None = None
+
+    @property
+    def name(self) -> str:
+        return self.book.name
+
+    @property
+    def file(self) -> Path | None:
+        """The book's file when it is saved on a local disk (not a new, unsaved book or a SharePoint/OneDrive URL)."""
+        fullname = str(self.book.fullname)
+        if "://" in fullname:
+            return None
+        path = Path(fullname)
+        return path if path.is_absolute() and path.is_file() else None
+
+    @property
+    def unsaved_changes(self) -> bool:
+        """Whether Excel holds changes the file lacks (engines without COM cannot tell: False)."""
+        try:
+            return self.book.api.Saved is False
+        except Exception:  # noqa: BLE001 - no COM: the file on disk is what a file-based step uses
+            return False
 
     # -- reading -------------------------------------------------------------------------------------
     def sheet_names(self) -> list[str]:
@@ -44,24 +72,52 @@ class LiveWorkbook:
                     self._tables.setdefault(table.name, (sheet, table))
         return self._tables
 
-    def read_table(self, table: str, *, text_columns: frozenset[str] = frozenset()) -> RawTable:
+    def _table(self, table: str) -> tuple[Any, Any]:
         found = self._table_index().get(table)
         if found is None:
             raise WorkbookFormatError(
                 f"{self.book.name}: the table {table!r} is missing (Excel table names: "
                 f"{', '.join(sorted(self._table_index())) or 'none'})"
             )
-        sheet, tbl = found
-        rng = tbl.range
-        block = rng.options(ndim=2).value  # the one read: header and body together
-        first_row = rng.row
-        header = [("" if h is None else str(h)).strip() for h in block[0]] if block else []
-        body = block[1:]
-        frame = pd.DataFrame(body, columns=header, index=pd.RangeIndex(first_row + 1, first_row + 1 + len(body)),
-                             dtype=object)
-        # Excel hands blanks over as None; a cell holding only "" is blank to the user too (the file adapter agrees).
-        frame = frame.replace("", None)
-        return RawTable(table, sheet.name, frame)
+        return found
+
+    def read_table(self, table: str, *, text_columns: frozenset[str] = frozenset()) -> RawTable:
+        """One read of the table's range per press (the edits read it again only after changing it)."""
+        if table not in self._read:
+            sheet, tbl = self._table(table)
+            rng = tbl.range
+            block = rng.options(ndim=2).value  # the one read: header and body together
+            first_row = rng.row
+            header = [("" if h is None else str(h)).strip() for h in block[0]] if block else []
+            body = block[1:]
+            frame = pd.DataFrame(body, columns=header,
+                                 index=pd.RangeIndex(first_row + 1, first_row + 1 + len(body)), dtype=object)
+            # Excel hands blanks over as None; a cell holding only "" is blank to the user too (as in the file).
+            self._read[table] = RawTable(table, sheet.name, frame.replace("", None))
+        found = self._read[table]
+        return RawTable(found.name, found.sheet, found.frame.copy(deep=False))
+
+    def read_sheet(self, sheet: str) -> list[list[Any]]:
+        if sheet not in self.sheet_names():
+            raise WorkbookFormatError(f"{self.book.name}: the sheet {sheet!r} is missing")
+        used = self.book.sheets[sheet].used_range
+        block = used.options(ndim=2).value or []
+        pad = [None] * (used.column - 1)
+        return [[] for _ in range(used.row - 1)] + [pad + list(row) for row in block]
+
+    def _input_tables(self) -> Inputs:
+        if self._inputs is None:
+            self._inputs = read_inputs(self, self.name)
+        return self._inputs
+
+    def read_rows(self, table: str) -> pd.DataFrame:
+        from funnel_xl.workbook.table_writer import canonical_frame
+
+        if table not in (contract.TABLE_OPPORTUNITIES, contract.TABLE_REPS):
+            raise WorkbookFormatError(f"{self.book.name}: {table!r} is not an input table")
+        inputs = self._input_tables()
+        raw = inputs.opportunities if table == contract.TABLE_OPPORTUNITIES else inputs.reps
+        return canonical_frame(raw, inputs.methodology)
 
     # -- writing -------------------------------------------------------------------------------------
     def write_sheets(self, sheets: dict[str, OutputSheet]) -> None:
@@ -71,7 +127,72 @@ class LiveWorkbook:
                 raise WorkbookFormatError(f"{self.book.name}: the output sheet {name!r} is missing")
         for name, sheet in sheets.items():
             self._write(self.book.sheets[name], sheet)
-        self._pending.update(sheets)
+
+    def _columns(self, table: str) -> tuple[Any, Any, dict[str, int]]:
+        """The table's sheet and object, and canonical column -> sheet column of the columns a user types in."""
+        inputs = self._input_tables()
+        labels = inputs.opportunity_labels if table == contract.TABLE_OPPORTUNITIES else inputs.rep_labels
+        sheet, tbl = self._table(table)
+        headers = list(self.read_table(table).frame.columns)
+        first_col = tbl.range.column
+        return sheet, tbl, {key: first_col + headers.index(header) for key, header in labels.items()
+                            if header in headers and key not in contract.DERIVED_OPPORTUNITY_COLUMNS}
+
+    def _shown(self, column: str, value: Any) -> Any:
+        from funnel_xl.workbook.table_writer import display_value
+
+        inputs = self._input_tables()
+        return display_value(column, value, inputs.methodology, inputs.language)
+
+    def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
+        sheet, _, cols = self._columns(table)
+        rows = set(self.read_table(table).frame.index)
+        for (row, column), value in sorted(values.items()):
+            if column not in cols:
+                raise WorkbookFormatError(f"{self.book.name}: table {table} on sheet {sheet.name} has no column for "
+                                          f"{column!r}")
+            if row not in rows:
+                raise WorkbookFormatError(f"{self.book.name}: sheet {sheet.name}, row {row} is not a row of {table}")
+            sheet.range((row, cols[column])).value = self._shown(column, value)
+        self._forget(table)
+
+    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Fill the table's blank rows at its end first, then grow it: one block per run of adjacent columns."""
+        from funnel_xl.workbook.table_writer import blank_rows_at_end
+
+        if not rows:
+            return
+        sheet, tbl, cols = self._columns(table)
+        unknown = sorted({c for r in rows for c, v in r.items() if c not in cols and v is not None})
+        if unknown:
+            raise WorkbookFormatError(f"{self.book.name}: table {table} on sheet {sheet.name} has no column for "
+                                      f"{', '.join(map(repr, unknown))}")
+        rng = tbl.range
+        below = rng.row + rng.shape[0]
+        first = (blank_rows_at_end(self.read_rows(table)) or [below])[0]
+        last = first + len(rows) - 1
+        key_of = {c: k for k, c in cols.items()}
+        for run in _runs(sorted(cols.values())):
+            block = [[self._shown(key_of[c], r.get(key_of[c])) for c in run] for r in rows]
+            sheet.range((first, run[0]), (last, run[-1])).value = block
+        if last >= below:
+            tbl.resize(sheet.range((rng.row, rng.column), (last, rng.column + rng.shape[1] - 1)))
+        self._forget(table)
+
+    def _forget(self, table: str) -> None:
+        """The table changed: read it again when asked."""
+        self._read.pop(table, None)
+        self._inputs = None
+
+    def values_only_copy(self) -> bytes:
+        """The saved file's values-only copy: Excel's open book itself cannot be copied without its macros."""
+        from funnel_xl.workbook.file_adapter import FileWorkbook
+
+        path = self.file
+        if path is None or self.unsaved_changes:
+            raise NotSupportedError(f"{self.book.name}: a values-only copy is made from the saved file; save the "
+                                    "workbook on this computer first")
+        return FileWorkbook(path, read_only=True).values_only_copy()
 
     def _write(self, target: Any, sheet: OutputSheet) -> None:
         target.used_range.clear_contents()
@@ -97,10 +218,21 @@ class LiveWorkbook:
         except Exception:  # noqa: BLE001
             pass
 
-    def save(self) -> None:
+    def save(self) -> Saved:
         if self.save_book:
             self.book.save()
-        self._pending.clear()
+        return Saved(str(self.book.fullname))
+
+
+def _runs(cols: list[int]) -> list[list[int]]:
+    """Sorted column numbers cut into runs of adjacent ones."""
+    runs: list[list[int]] = []
+    for c in cols:
+        if runs and c == runs[-1][-1] + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return runs
 
 
 def number_format(style: str) -> str:

@@ -1,9 +1,16 @@
-"""The workbook port: what a use case needs from a workbook, whether a file on disk or a live Excel book."""
+"""The workbook port: what the use cases need from a workbook, whether a file on disk or a live Excel book.
+
+Every use case (recalculate, calibrate, forms, quota sheets, export, collect, import) takes an object with these
+methods and nothing else of the workbook: the file adapter (``FileWorkbook``), the live adapter (``LiveWorkbook``)
+and the tests' in-memory fake all offer them. Edits are staged and written by ``save`` in one go, so a door can
+wrap the whole read-modify-write (and, later, a lock) around one use case.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -19,16 +26,45 @@ class RawTable:
     frame: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Saved:
+    """Where a save went (a file, or the open book's name) and the backup of what it replaced, if one was kept."""
+
+    target: str
+    backup: Path | None = None
+
+
 class WorkbookPort(Protocol):
+    @property
+    def name(self) -> str:
+        """The workbook's name, for messages ("Funnel.xlsm")."""
+
     def sheet_names(self) -> list[str]: ...
 
     def read_table(self, table: str, *, text_columns: frozenset[str] = frozenset()) -> RawTable:
         """A table by name. ``text_columns`` (headers) are text by contract; a typed reader may skip guessing them."""
 
+    def read_rows(self, table: str) -> pd.DataFrame:
+        """An input table's rows (商机, 销售人员) as canonical values (stage keys, booleans, Timestamps), keyed by
+        canonical column, index = the sheet's row numbers (the table's blank rows included): what edits refer to."""
+
+    def read_sheet(self, sheet: str) -> list[list[Any]]:
+        """The values of a sheet as the user sees them, row 1 first (the collect log is read this way)."""
+
     def write_sheets(self, sheets: dict[str, OutputSheet]) -> None:
         """Replace the content of output sheets, keyed by visible sheet name."""
+
+    def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
+        """Set cells of existing rows of an input table: (sheet row, canonical column) -> canonical value."""
+
+    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Add rows (canonical column -> canonical value) at the end of an input table."""
+
+    def values_only_copy(self) -> bytes:
+        """The workbook as a macro-free .xlsx holding values only (formulas replaced by what they show)."""
 
     def status(self, message: str) -> None:
         """Tell the user what is happening (Excel's status bar, or stderr)."""
 
-    def save(self) -> None: ...
+    def save(self) -> Saved:
+        """Write every staged change (output sheets, cell updates, appended rows) at once."""

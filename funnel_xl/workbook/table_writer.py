@@ -1,6 +1,7 @@
-"""Write canonical values into the workbook's input tables (商机, 销售人员): update cells, append rows, one atomic save.
+"""Write canonical values into a workbook file's input tables (商机, 销售人员): update cells, append rows.
 
-Import (and any other use case that changes what the user typed) hands over canonical values; this module shows
+The file adapter stages a use case's edits here (``FileWorkbook.update_cells`` / ``append_rows``) and writes the
+parts this module patches in the same atomic save as the output sheets. Values are canonical; this module shows
 them the way the builder does (stage names in the workbook's language, status labels, 是/否, real dates), grows
 the table with the styles and formulas of its last row, and stores in every derived formula cell it writes the
 value the domain computes, so the file reads right before any spreadsheet recalculates. Cell-level splicing
@@ -14,8 +15,7 @@ import math
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from defusedxml import ElementTree as ET
@@ -26,14 +26,15 @@ from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.cell_values import canonical_frame, display_value, plain as _plain
 from funnel_xl.workbook.formula_cache import derived_cell_values, number_or_blank
-from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.ooxml import (
-    CALC_CHAIN, Write, drop_parts, excel_serial, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table, has_row,
-    insert_rows, move_formula, patch_cells, row_formulas, row_xml, split_ref,
+    Write, excel_serial, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table, has_row, insert_rows,
+    move_formula, patch_cells, row_formulas, row_xml, split_ref,
 )
 from funnel_xl.workbook.package import NS_MAIN
 from funnel_xl.workbook.reader import Inputs, read_inputs
-from funnel_xl.workbook.zip_patch import atomic_patch
+
+if TYPE_CHECKING:
+    from funnel_xl.workbook.file_adapter import FileWorkbook
 
 # Columns whose new cells take the workbook's date or money style (live views of the column registry).
 DATE_COLUMNS = ColumnKeys(OPPORTUNITIES, REPS, kinds=(DATE,))
@@ -76,15 +77,19 @@ class _Table:
         return split_ref(self.ref)[2]
 
     def blank_rows_at_end(self) -> list[int]:
-        """Trailing table rows with no value in any canonical column: the first places appended rows go."""
-        blank = self.existing.map(is_blank).all(axis=1) if len(self.existing.columns) else \
-            pd.Series(True, index=self.existing.index)
-        rows: list[int] = []
-        for row in reversed(self.existing.index.tolist()):
-            if not blank[row]:
-                break
-            rows.append(row)
-        return rows[::-1]
+        return blank_rows_at_end(self.existing)
+
+
+def blank_rows_at_end(rows: pd.DataFrame) -> list[int]:
+    """Trailing table rows with no value in any canonical column: the first places appended rows go (both
+    adapters fill them before growing the table)."""
+    blank = rows.map(is_blank).all(axis=1) if len(rows.columns) else pd.Series(True, index=rows.index)
+    out: list[int] = []
+    for row in reversed(rows.index.tolist()):
+        if not blank[row]:
+            break
+        out.append(row)
+    return out[::-1]
 
 
 def _table_columns(table_xml: bytes) -> list[str]:
@@ -92,27 +97,18 @@ def _table_columns(table_xml: bytes) -> list[str]:
     return [c.get("name") for c in root.iter(f"{{{NS_MAIN}}}tableColumn")]
 
 
-@dataclass(frozen=True)
-class WriteSummary:
-    """What a save wrote: cells updated and rows appended per table, the backup of the previous file."""
-
-    updated_cells: dict[str, int]
-    appended_rows: dict[str, int]
-    backup: Path | None
-    output: Path
-
-
 class TableWriter:
-    """Collect cell updates and new rows for tblOpportunities and tblReps, then write them in one atomic save.
+    """Collect cell updates and new rows for tblOpportunities and tblReps of one workbook file, then give the
+    patched parts for the file adapter's save.
 
     Values are canonical (stage keys, status keys, booleans, Timestamps, floats); ``None`` blanks a cell.
     """
 
     TABLES = (contract.TABLE_OPPORTUNITIES, contract.TABLE_REPS)
 
-    def __init__(self, path: str | Path, *, output: str | Path | None = None, inputs: Inputs | None = None):
-        self.book = FileWorkbook(path, output=output, quiet=True)
-        self.inputs = inputs or read_inputs(self.book, self.book.path.name)
+    def __init__(self, book: FileWorkbook, *, inputs: Inputs | None = None):
+        self.book = book
+        self.inputs = inputs or read_inputs(book, book.name)
         self.methodology = self.inputs.methodology
         self.language = self.inputs.language
         self._tables: dict[str, _Table] = {}
@@ -128,7 +124,7 @@ class TableWriter:
     def _load(self, name: str) -> _Table:
         info = self.book.index.tables.get(name)
         if info is None:
-            raise WorkbookFormatError(f"{self.book.path.name}: the table {name!r} is missing")
+            raise WorkbookFormatError(f"{self.book.name}: the table {name!r} is missing")
         with zipfile.ZipFile(self.book.path) as zf:
             header_texts = _table_columns(zf.read(info.part))
         if name == contract.TABLE_OPPORTUNITIES:
@@ -153,18 +149,15 @@ class TableWriter:
         """The table's rows in canonical form, index = sheet rows (what an import merges into)."""
         return self.table(name).existing
 
-    def has_column(self, name: str, column: str) -> bool:
-        return column in self.table(name).keys
-
     # -- edits ----------------------------------------------------------------------------------------------
     def update(self, name: str, row: int, column: str, value: object) -> None:
         """Set one cell of an existing table row (``row`` is the sheet row number)."""
         t = self.table(name)
         if column not in t.keys:
-            raise WorkbookFormatError(f"{self.book.path.name}: table {name} on sheet {t.sheet} has no column for "
+            raise WorkbookFormatError(f"{self.book.name}: table {name} on sheet {t.sheet} has no column for "
                                       f"{column!r}")
         if row not in t.existing.index:
-            raise WorkbookFormatError(f"{self.book.path.name}: sheet {t.sheet}, row {row} is not a row of {name} "
+            raise WorkbookFormatError(f"{self.book.name}: sheet {t.sheet}, row {row} is not a row of {name} "
                                       f"({t.ref})")
         t.updates[(row, column)] = value
 
@@ -173,39 +166,30 @@ class TableWriter:
         t = self.table(name)
         unknown = [c for c, v in values.items() if c not in t.keys and not is_blank(v)]
         if unknown:
-            raise WorkbookFormatError(f"{self.book.path.name}: table {name} on sheet {t.sheet} has no column for "
+            raise WorkbookFormatError(f"{self.book.name}: table {name} on sheet {t.sheet} has no column for "
                                       f"{', '.join(map(repr, unknown))}")
         t.appends.append({c: v for c, v in values.items() if c in t.keys})
 
-    @property
-    def changes_anything(self) -> bool:
-        return any(t.updates or t.appends for t in self._tables.values())
-
-    # -- saving ---------------------------------------------------------------------------------------------
-    def save(self) -> WriteSummary:
-        """Write every collected edit in one atomic patch (temporary file, backup, rename)."""
+    # -- writing ------------------------------------------------------------------------------------------
+    def parts(self, zf: zipfile.ZipFile, styles: dict[str, int]) -> dict[str, bytes]:
+        """The package parts every staged edit changes (sheets, table parts, the print area in workbook.xml),
+        patched from ``zf``; the caller writes them in one atomic save."""
         replaced: dict[str, bytes] = {}
-        updated, appended = {}, {}
-        with zipfile.ZipFile(self.book.path) as zf:
-            workbook_xml = zf.read("xl/workbook.xml").decode("utf-8")
-            for t in self._tables.values():
-                if not (t.updates or t.appends):
-                    continue
-                sheet_xml = zf.read(t.sheet_part).decode("utf-8")
-                table_xml = zf.read(t.table_part).decode("utf-8")
-                sheet_xml = _ensure_styled_row(sheet_xml, t, self.book.styles(zf))
-                sheet_xml, table_xml, new_last = self._write_table(t, sheet_xml, table_xml)
-                replaced[t.sheet_part] = sheet_xml.encode("utf-8")
-                if new_last != t.last_row:
-                    replaced[t.table_part] = table_xml.encode("utf-8")
-                    workbook_xml = grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
-                updated[t.name], appended[t.name] = len(t.updates), len(t.appends)
-            if workbook_xml != zf.read("xl/workbook.xml").decode("utf-8"):
-                replaced["xl/workbook.xml"] = workbook_xml.encode("utf-8")
-            # The calculation chain may name cells this write turned into values; Excel rebuilds it when missing.
-            drop = drop_parts(zf, [CALC_CHAIN], replaced)
-        backup = atomic_patch(self.book.path, self.book.output, drop.replaced, drop.dropped) if replaced else None
-        return WriteSummary(updated, appended, backup, self.book.output)
+        workbook_xml = zf.read("xl/workbook.xml").decode("utf-8")
+        for t in self._tables.values():
+            if not (t.updates or t.appends):
+                continue
+            sheet_xml = zf.read(t.sheet_part).decode("utf-8")
+            table_xml = zf.read(t.table_part).decode("utf-8")
+            sheet_xml = _ensure_styled_row(sheet_xml, t, styles)
+            sheet_xml, table_xml, new_last = self._write_table(t, sheet_xml, table_xml)
+            replaced[t.sheet_part] = sheet_xml.encode("utf-8")
+            if new_last != t.last_row:
+                replaced[t.table_part] = table_xml.encode("utf-8")
+                workbook_xml = grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
+        if workbook_xml != zf.read("xl/workbook.xml").decode("utf-8"):
+            replaced["xl/workbook.xml"] = workbook_xml.encode("utf-8")
+        return replaced
 
     def _write_table(self, t: _Table, sheet_xml: str, table_xml: str) -> tuple[str, str, int]:
         old_last = t.last_row

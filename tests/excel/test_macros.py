@@ -18,7 +18,7 @@ from funnel_xl.excel import commands, macros  # noqa: E402
 from funnel_xl.history import history_path  # noqa: E402
 from funnel_xl.labels import label  # noqa: E402
 from funnel_xl.workbook import contract  # noqa: E402
-from funnel_xl.workbook.build import build_workbook  # noqa: E402
+from funnel_xl.services.build import build_workbook  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 
@@ -112,10 +112,12 @@ def _saved_caller(caller, sample_path, tmp_path) -> Path:
 
 
 def test_collect_merges_the_inbox_into_a_copy_and_says_how_many(caller, sample_path, tmp_path):
+    from funnel_xl.outputs import Folder
     from funnel_xl.services.forms import generate_forms
+    from funnel_xl.workbook.file_adapter import FileWorkbook
 
     master = _saved_caller(caller, sample_path, tmp_path)
-    forms = generate_forms(master, tmp_path / "sent", rep="李强")
+    forms = generate_forms(FileWorkbook(master, read_only=True), Folder(tmp_path / "sent"), rep="李强")
     (tmp_path / macros.INBOX_DIR).mkdir()
     shutil.copy(forms[0], tmp_path / macros.INBOX_DIR / forms[0].name)  # returned unchanged
     (tmp_path / macros.INBOX_DIR / "notes.xlsx").write_bytes(b"not a workbook")

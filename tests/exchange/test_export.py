@@ -18,7 +18,7 @@ from tests.excel_saved import calc_chain_traces, with_calc_chain
 
 @pytest.fixture(scope="module")
 def master(tmp_path_factory) -> Path:
-    from funnel_xl.workbook.build import build_workbook
+    from funnel_xl.services.build import build_workbook
 
     return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm")
 

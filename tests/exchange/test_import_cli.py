@@ -13,15 +13,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from funnel_xl.exchange.import_cli import main as import_main
+from funnel_xl.cli import main as cli_main
+from funnel_xl.exchange.mapping import load_mapping
 from funnel_xl.labels import label
 from funnel_xl.methodologies import load_methodology
-from funnel_xl.services.import_crm import import_crm, problems_path_for
-from funnel_xl.workbook.build import build_workbook
+from funnel_xl.services.import_crm import import_crm, problems_file_name
+from funnel_xl.services.build import build_workbook
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, TABLE_REPS
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.opc import validate_package
-from funnel_xl.workbook.table_writer import TableWriter
 
 # The mapping's [stages] and [status] tables, written out by hand from templates/crm/maven_mapping.toml.
 STAGE_OF = {"Prospecting": "initial_contact", "Engaging": "needs", "Won": "closed", "Lost": "needs"}
@@ -43,7 +43,7 @@ def empty_build(tmp_path_factory):
 def imported(empty_build, crm_export_dir, maven_mapping_path, tmp_path_factory):
     path = tmp_path_factory.mktemp("imported") / "Funnel.xlsm"
     shutil.copy2(empty_build, path)
-    assert import_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path)]) == 0
+    assert cli_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path)]) == 0
     return path
 
 
@@ -96,7 +96,7 @@ def test_every_rep_of_the_teams_file_is_in_the_reps_table(imported, crm_export_d
 
 def test_a_second_import_of_the_same_export_writes_nothing(imported, crm_export_dir, maven_mapping_path, capsys):
     before = (imported.read_bytes(), imported.stat().st_mtime_ns)
-    report = import_crm(imported, crm_export_dir, maven_mapping_path)
+    report = import_crm(FileWorkbook(imported, quiet=True), crm_export_dir, load_mapping(maven_mapping_path))
     assert report.written is None
     assert report.summary()["unchanged"] == 8800 and report.summary()["added"] == 0
     assert (imported.read_bytes(), imported.stat().st_mtime_ns) == before
@@ -107,7 +107,7 @@ def test_a_dry_run_writes_nothing_but_says_what_would_be_added(empty_build, crm_
     path = tmp_path / "Funnel.xlsm"
     shutil.copy2(empty_build, path)
     before = (path.read_bytes(), path.stat().st_mtime_ns)
-    code = import_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path), "--dry-run",
+    code = cli_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path), "--dry-run",
                         "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
@@ -117,7 +117,7 @@ def test_a_dry_run_writes_nothing_but_says_what_would_be_added(empty_build, crm_
 
 
 def test_every_problem_is_listed_beside_the_workbook(imported, pipeline):
-    with problems_path_for(imported).open(newline="", encoding="utf-8-sig") as fh:
+    with imported.with_name(problems_file_name(imported.name)).open(newline="", encoding="utf-8-sig") as fh:
         listed = list(csv.DictReader(fh))
     blank = sum(r["account"] == "" for r in pipeline) + sum(r["close_date"] == "" for r in pipeline) \
         + sum(r["engage_date"] == "" for r in pipeline)
@@ -127,16 +127,14 @@ def test_every_problem_is_listed_beside_the_workbook(imported, pipeline):
 
 
 def test_recalc_counts_won_and_lost_as_the_csv_does_once_the_reps_are_complete(imported, pipeline, tmp_path, capsys):
-    from funnel_xl.cli import main as cli_main
-
     path = tmp_path / "Funnel.xlsm"
     shutil.copy2(imported, path)
     # What the import report asks the manager to do: give every rep a hire date and a quota.
-    writer = TableWriter(path)
-    for row in writer.existing(TABLE_REPS).index:
-        writer.update(TABLE_REPS, row, "hire_date", pd.Timestamp("2015-01-01"))
-        writer.update(TABLE_REPS, row, "annual_quota", 1_000_000.0)
-    writer.save()
+    book = FileWorkbook(path, quiet=True)
+    rows = book.read_rows(TABLE_REPS).index
+    book.update_cells(TABLE_REPS, {(row, column): value for row in rows for column, value in
+                                   (("hire_date", pd.Timestamp("2015-01-01")), ("annual_quota", 1_000_000.0))})
+    book.save()
     assert cli_main(["recalc", str(path), "--as-of", "2017-12-31", "--json", "--no-history"]) == 0
     summary = json.loads(capsys.readouterr().out)
     # A deal counts only when its required cells are filled: customer (account), created (engage) and close dates.
@@ -151,7 +149,7 @@ def test_a_mapping_for_another_methodology_is_refused_with_one_line(crm_export_d
                                                                      capsys):
     path = build_workbook(tmp_path / "Big.xlsm", data="empty")  # big_project has no stage 'initial_contact'
     before = path.read_bytes()
-    assert import_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path)]) == 1
+    assert cli_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "product_sales" in err and "big_project" in err
     assert path.read_bytes() == before
@@ -160,7 +158,7 @@ def test_a_mapping_for_another_methodology_is_refused_with_one_line(crm_export_d
 def test_a_missing_export_is_reported_in_one_line(empty_build, maven_mapping_path, tmp_path, capsys):
     path = tmp_path / "Funnel.xlsm"
     shutil.copy2(empty_build, path)
-    assert import_main(["import", str(path), str(tmp_path / "nowhere.csv"), "--mapping",
+    assert cli_main(["import", str(path), str(tmp_path / "nowhere.csv"), "--mapping",
                         str(maven_mapping_path)]) == 1
     assert "nowhere.csv" in capsys.readouterr().err
 

@@ -16,7 +16,7 @@ AS_OF = dt.date(2026, 11, 20)  # the sample's report date (templates/sample/READ
 
 @pytest.fixture(scope="session")
 def built_master(tmp_path_factory) -> Path:
-    from funnel_xl.workbook.build import build_workbook
+    from funnel_xl.services.build import build_workbook
 
     return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm")
 
@@ -46,9 +46,9 @@ def sample_emails() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def generated(built_master, tmp_path_factory) -> list[Path]:
     """The form workbooks of the whole sample master (read-only: copy one before filling it in)."""
-    from funnel_xl.services.forms import generate_forms
+    from formtools import generate_from_file
 
-    return generate_forms(built_master, tmp_path_factory.mktemp("forms"), as_of=AS_OF)
+    return generate_from_file(built_master, tmp_path_factory.mktemp("forms"), as_of=AS_OF)
 
 
 @pytest.fixture(scope="session")

@@ -10,3 +10,21 @@ def refs(ws) -> dict[str, str]:
         out[ws.cell(row=row, column=40).value] = ws.cell(row=row, column=41).value
         row += 1
     return out
+
+
+def generate_from_file(master, out, **kwargs):
+    """The forms use case on a master file, written into a folder (what ``funnel-xl forms`` does)."""
+    from funnel_xl.outputs import Folder
+    from funnel_xl.services.forms import generate_forms
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    return generate_forms(FileWorkbook(master, read_only=True, quiet=True), Folder(out), **kwargs)
+
+
+def collect_into_file(master, inbox, **kwargs):
+    """The collect use case on a master file and an inbox folder (what ``funnel-xl collect`` does)."""
+    from funnel_xl.forms.collect import FolderInbox
+    from funnel_xl.services.collect import collect_forms
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    return collect_forms(FileWorkbook(master, quiet=True), FolderInbox(inbox), **kwargs)

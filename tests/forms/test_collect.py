@@ -11,12 +11,12 @@ import pytest
 import python_calamine
 
 from funnel_xl.exchange.mail import SmtpSettings, form_message, send_messages, xlsx_attachments
-from funnel_xl.services.forms import collect_forms, generate_forms, send_forms
+from funnel_xl.services.forms import send_forms
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.ooxml import Write, patch_cells, split_ref
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.zip_patch import atomic_patch
-from formtools import refs  # noqa: E402
+from formtools import collect_into_file, generate_from_file, refs  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 MANAGER = "manager@example.com"
@@ -65,8 +65,8 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     host, port, recorder = smtp_server
     smtp = SmtpSettings(host, port)
     out = tmp_path / "forms"
-    generate_forms(master, out, rep="李强", as_of=AS_OF)
-    generate_forms(master, out / "wang", rep="王芳", as_of=AS_OF)
+    generate_from_file(master, out, rep="李强", as_of=AS_OF)
+    generate_from_file(master, out / "wang", rep="王芳", as_of=AS_OF)
 
     # 1. The manager mails the forms out; each rep saves the attachment they received.
     sent = send_forms(out, sender=MANAGER, smtp=smtp) + send_forms(out / "wang", sender=MANAGER, smtp=smtp)
@@ -116,7 +116,7 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     assert len(emls) == 3
 
     before = opportunities(master)
-    report = collect_forms(master, inbox, run_at=dt.datetime(2026, 11, 23, 9, 30))
+    report = collect_into_file(master, inbox, run_at=dt.datetime(2026, 11, 23, 9, 30))
     after = opportunities(master)
     log = audit(master)
 
@@ -159,7 +159,7 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
 
     # Collecting the same inbox again changes nothing: same bytes.
     digest = hashlib.sha256(master.read_bytes()).hexdigest()
-    again = collect_forms(master, inbox, run_at=dt.datetime(2026, 11, 24, 9, 30))
+    again = collect_into_file(master, inbox, run_at=dt.datetime(2026, 11, 24, 9, 30))
     assert not again.written and again.entries == []
     assert hashlib.sha256(master.read_bytes()).hexdigest() == digest
 
@@ -173,7 +173,7 @@ def test_the_collected_master_is_still_a_sound_package_with_its_macros(master, t
     ws = wb["OPP-1001"]
     ws[refs(ws)["notes"]] = "已补充资料"
     wb.save(inbox / "li.xlsx")
-    report = collect_forms(master, inbox)
+    report = collect_into_file(master, inbox)
     assert report.written and report.merged == 1
     assert validate_package(master) == []
     import zipfile
@@ -187,4 +187,4 @@ def test_a_master_open_in_excel_is_refused_before_anything_is_read(master, tmp_p
 
     master.with_name("~$" + master.name).write_text("lock")
     with pytest.raises(WorkbookLockedError):
-        collect_forms(master, tmp_path)
+        collect_into_file(master, tmp_path)

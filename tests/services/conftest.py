@@ -1,4 +1,5 @@
-"""Fixtures for the use cases: the sample workbook built once, copied (with its history) for each test."""
+"""Fixtures for the use cases: the sample workbook built once, copied (with its history) for each test, and its
+tables in an in-memory workbook (the fake port) for the tests that need no file."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from funnel_xl.history import history_path
-from funnel_xl.workbook.build import build_workbook
+from funnel_xl.services.build import build_workbook
+from funnel_xl.workbook.file_adapter import FileWorkbook
+from tests.fakes import FakeWorkbook
+
+BAD_SAMPLE_IDS = {"OPP-1054", "OPP-1062"}  # documented in templates/sample/README.md
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +33,17 @@ def workbook(sample_master, tmp_path) -> Path:
     shutil.copy2(sample_master, target)
     shutil.copy2(history_path(sample_master), history_path(target))
     return target
+
+
+@pytest.fixture(scope="session")
+def sample_tables(sample_master) -> FakeWorkbook:
+    return FakeWorkbook.copy_of(FileWorkbook(sample_master, read_only=True, quiet=True))
+
+
+@pytest.fixture
+def fake_master(sample_tables) -> FakeWorkbook:
+    """The sample master in memory, free to be written."""
+    return sample_tables.copy()
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

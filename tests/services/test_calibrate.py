@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
+
+from funnel_xl.domain.methodology import parse_methodology
 from funnel_xl.methodologies import load_methodology
-from tests.services.conftest import run_cli
+from funnel_xl.paths import sample_dir
+from funnel_xl.services.calibrate import calibrate
+from tests.services.conftest import BAD_SAMPLE_IDS, run_cli
 
 
 def test_calibration_of_the_sample_keeps_rates_with_too_few_closed_deals_and_writes_a_loadable_file(workbook):
@@ -25,3 +31,15 @@ def test_with_a_lower_bar_the_observed_rates_are_suggested_and_never_fall_down_t
     rates = list(load_methodology(out).rates().values())
     assert rates[0] == 0.6  # 9 won of 15 closed that reached the first stage
     assert rates == sorted(rates)
+
+
+def test_the_first_stages_observed_rate_is_won_over_closed_and_the_suggestion_reads_back(fake_master):
+    csv = pd.read_csv(sample_dir() / "opportunities.csv", encoding="utf-8-sig")
+    closed = csv[csv["status"].isin(["won", "lost"]) & ~csv["id"].isin(BAD_SAMPLE_IDS)]
+    result = calibrate(fake_master, min_count=len(closed))
+    first = result.table.iloc[0]
+    assert (first["reached_closed"], first["won"]) == (len(closed), int((closed["status"] == "won").sum()))
+    again = parse_methodology(result.suggested_toml(), source="suggested.toml")
+    assert again.rates()[result.methodology.stage_keys[0]] == pytest.approx(first["won"] / first["reached_closed"],
+                                                                           abs=1e-4)
+    assert fake_master.saves == 0

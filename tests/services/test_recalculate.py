@@ -26,9 +26,7 @@ from funnel_xl.workbook.layout import FORECAST_KPI, palette_row
 from funnel_xl.workbook.opc import validate_package
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.zip_patch import atomic_patch
-from tests.services.conftest import add_user_sheet, members, run_cli
-
-BAD_SAMPLE_IDS = {"OPP-1054", "OPP-1062"}  # documented in templates/sample/README.md
+from tests.services.conftest import BAD_SAMPLE_IDS, add_user_sheet, members, run_cli
 
 
 def _sheet_rows(path, sheet: str) -> list[list]:
@@ -190,9 +188,30 @@ def test_a_recalculation_keeps_a_backup_of_the_previous_file(workbook):
     assert (workbook.parent / "Funnel.bak.xlsm").read_bytes() == before
 
 
-def test_the_service_runs_on_the_port_without_saving_when_asked(workbook):
-    book = FileWorkbook(workbook, quiet=True)
-    before = workbook.read_bytes()
-    result = recalculate(book, SAMPLE_AS_OF, save=False, run_at=dt.datetime(2026, 11, 20, 18))
-    assert result.figures.kpi["open_count"] == 47
-    assert workbook.read_bytes() == before
+def _open_sample_deals() -> int:
+    csv = pd.read_csv(sample_dir() / "opportunities.csv", encoding="utf-8-sig")
+    return int(((csv["status"] == "open") & ~csv["id"].isin(BAD_SAMPLE_IDS)).sum())
+
+
+def test_the_service_writes_the_five_output_sheets_and_saves_once_with_the_weeks_snapshot(fake_master):
+    with SnapshotStore(":memory:") as store:
+        result = recalculate(fake_master, SAMPLE_AS_OF, history=store, run_at=dt.datetime(2026, 11, 20, 18))
+        assert store.dates() == [SAMPLE_AS_OF]
+    assert set(fake_master.written) == {"预测", "漏斗", "配额", "进展", "数据问题"}
+    assert fake_master.saves == 1 and result.saved is not None
+    assert result.figures.kpi["open_count"] == _open_sample_deals()
+    assert not fake_master.updated and not fake_master.appended  # what the user typed is never written
+
+
+def test_the_service_runs_on_the_port_without_saving_when_asked(fake_master):
+    result = recalculate(fake_master, SAMPLE_AS_OF, save=False, run_at=dt.datetime(2026, 11, 20, 18))
+    assert result.figures.kpi["open_count"] == _open_sample_deals()
+    assert fake_master.saves == 0 and result.saved is None
+
+
+def test_the_data_issues_sheet_lists_each_bad_row_where_the_user_typed_it(fake_master):
+    recalculate(fake_master, SAMPLE_AS_OF, save=False, run_at=dt.datetime(2026, 11, 20, 18))
+    issues = fake_master.written["数据问题"].rows()
+    ids = fake_master.read_table(TABLE_OPPORTUNITIES).frame[opportunity_header("id")]
+    rows = {int(ids.index[ids == i][0]) for i in BAD_SAMPLE_IDS}
+    assert rows <= {int(r[1]) for r in issues if r[0] == "商机" and isinstance(r[1], (int, float))}

@@ -10,7 +10,8 @@ import pytest
 
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
 from funnel_xl.methodologies import load_methodology
-from funnel_xl.workbook.build import build_workbook, write_workbook
+from funnel_xl.services.build import build_workbook
+from funnel_xl.workbook.build import write_workbook
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import xlwings
 from funnel_xl.errors import InputError, SheetNameError
 from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook import layout
-from funnel_xl.workbook.build import build_workbook
+from funnel_xl.services.build import build_workbook
 from funnel_xl.workbook.contract import SHEET_KEYS, sheet_name
 
 

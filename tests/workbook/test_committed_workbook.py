@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from funnel_xl.workbook.build import build_workbook
+from funnel_xl.services.build import build_workbook
 
 COMMITTED = Path(__file__).resolve().parents[2] / "workbook" / "Funnel.xlsm"
 # Parts that legitimately vary between builds: none today (document dates and the recalculation stamp are

@@ -245,3 +245,71 @@ def test_the_status_line_falls_back_to_stderr_where_excel_has_no_status_bar(buil
     xw = remote_xlwings()
     LiveWorkbook(xw.Book(json=book_json(built_sample))).status("正在计算预测……")
     assert "正在计算预测" in capsys.readouterr().err
+
+
+# --- edits of the input tables: the same values through both doors ----------------------------------------------
+
+DEALS = [
+    {"id": "A-1", "customer": "客户A-1", "rep": "李强", "amount": 1_000_000.0, "stage": "approved", "status": "open",
+     "close_date": pd.Timestamp("2026-03-05"), "created_date": pd.Timestamp("2025-12-01"), "estimated": True},
+    {"id": "A-2", "customer": "客户A-2", "rep": "李强", "amount": 400_000.0, "stage": "closed", "status": "won",
+     "close_date": pd.Timestamp("2026-02-01"), "created_date": pd.Timestamp("2025-11-01"), "estimated": False},
+]
+
+
+def _sent_cells(book) -> dict[tuple[int, int], object]:
+    """Every cell the live door set on 商机, by (row, column), 1-based as Excel numbers them."""
+    position = [s.name for s in book.sheets].index(contract.sheet_name("opportunities"))
+    cells = {}
+    for action in book.json()["actions"]:
+        if action["func"] == "setValues" and action["sheet_position"] == position:
+            for i, row in enumerate(action["values"]):
+                for j, value in enumerate(row):
+                    cells[(action["start_row"] + 1 + i, action["start_column"] + 1 + j)] = value
+    return cells
+
+
+@pytest.fixture(scope="module")
+def edited_both_ways(built_sample, tmp_path_factory):
+    """The sample with DEALS appended and its first deal's stage changed: through the file door and the live door."""
+    file_copy = shutil.copy(built_sample, tmp_path_factory.mktemp("edits") / "Funnel.xlsm")
+    for door in (FileWorkbook(file_copy, quiet=True), LiveWorkbook(remote_xlwings().Book(json=book_json(built_sample)))):
+        first = int(door.read_rows(contract.TABLE_OPPORTUNITIES).index[0])
+        door.update_cells(contract.TABLE_OPPORTUNITIES, {(first, "stage"): "negotiation"})
+        door.append_rows(contract.TABLE_OPPORTUNITIES, DEALS)
+        door.save()
+    return openpyxl.load_workbook(file_copy, data_only=True)[contract.sheet_name("opportunities")], door.book
+
+
+def test_the_live_door_sends_the_cells_the_file_door_writes_for_the_users_columns(edited_both_ways):
+    sheet, book = edited_both_ways
+    sent = _sent_cells(book)
+    assert sent, "nothing was sent"
+    for (row, col), value in sent.items():
+        assert value == _as_json_value(sheet.cell(row, col).value), (row, col)
+
+
+def test_appended_rows_grow_the_table_with_one_resize_to_the_range_the_file_door_gives(edited_both_ways):
+    sheet, book = edited_both_ways
+    resizes = [a["args"][1].replace("$", "") for a in book.json()["actions"] if a["func"] == "resizeTable"]
+    assert resizes == [sheet.tables[contract.TABLE_OPPORTUNITIES].ref]
+    ids = [v for (_, col), v in sorted(_sent_cells(book).items()) if col == 1]
+    assert ids == [d["id"] for d in DEALS]
+
+
+def test_derived_columns_are_left_to_excels_calculated_columns(edited_both_ways):
+    sheet, book = edited_both_ways
+    header = [c.value for c in sheet[4]]
+    derived = {header.index(contract.opportunity_header(c)) + 1 for c in contract.DERIVED_OPPORTUNITY_COLUMNS
+               if contract.opportunity_header(c) in header}
+    assert derived and not derived & {col for _, col in _sent_cells(book)}
+
+
+def test_the_live_door_reads_a_sheet_from_a1_and_copies_only_a_saved_file(built_sample, tmp_path):
+    from funnel_xl.errors import NotSupportedError
+
+    live = LiveWorkbook(remote_xlwings().Book(json=book_json(built_sample)))
+    log = contract.sheet_name("audit")
+    assert live.read_sheet(log) == FileWorkbook(built_sample).read_sheet(log)
+    with pytest.raises(NotSupportedError, match="save"):
+        live.values_only_copy()  # the remote book has no file on this computer

@@ -1,4 +1,4 @@
-"""The table writer: canonical values land in 商机 / 销售人员 as the builder shows them, the table grows with its
+"""The table writer, through the file adapter's edits: canonical values land in 商机 / 销售人员 as the builder shows them, the table grows with its
 styles, formulas, dropdowns and print area, and every derived formula cell carries the value the domain gives."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from funnel_xl.errors import WorkbookLockedError
 from funnel_xl.labels import label
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, TABLE_REPS, sheet_name
 from funnel_xl.workbook.opc import validate_package
-from funnel_xl.workbook.table_writer import TableWriter
+from funnel_xl.workbook.file_adapter import FileWorkbook
 
 OPPS = sheet_name("opportunities")
 FIRST_DATA_ROW = 5  # title, note, totals, header; the empty build has one blank row here
@@ -42,12 +42,13 @@ def three_deals(empty_copy, big_project_methodology):
     """Three deals appended to the empty build: an open one at 引导客户立项 (35 %), a won one, an open one whose
     checklist meets the first two stages only."""
     first_two = {f"chk:{c.key}": True for s in big_project_methodology.stages[:2] for c in s.criteria}
-    writer = TableWriter(empty_copy)
-    writer.append(TABLE_OPPORTUNITIES, _deal("A-1", "approved", "open", 1_000_000.0, estimated=True))
-    writer.append(TABLE_OPPORTUNITIES, _deal("A-2", "closed", "won", 400_000.0, estimated=False))
-    writer.append(TABLE_OPPORTUNITIES, _deal("A-3", "recognition", "open", 200_000.0, **first_two))
-    writer.append(TABLE_REPS, {"rep": "李强", "hire_date": pd.Timestamp("2024-02-01"), "annual_quota": 3_000_000.0})
-    writer.save()
+    book = FileWorkbook(empty_copy)
+    book.append_rows(TABLE_OPPORTUNITIES, [_deal("A-1", "approved", "open", 1_000_000.0, estimated=True),
+                                           _deal("A-2", "closed", "won", 400_000.0, estimated=False),
+                                           _deal("A-3", "recognition", "open", 200_000.0, **first_two)])
+    book.append_rows(TABLE_REPS, [{"rep": "李强", "hire_date": pd.Timestamp("2024-02-01"),
+                                   "annual_quota": 3_000_000.0}])
+    book.save()
     return empty_copy
 
 
@@ -109,9 +110,9 @@ def test_new_rows_carry_the_live_formulas_of_the_row_above(three_deals):
 
 
 def test_updating_one_cell_keeps_the_row_and_recomputes_its_cached_figures(three_deals):
-    writer = TableWriter(three_deals)
-    writer.update(TABLE_OPPORTUNITIES, FIRST_DATA_ROW, "stage", "negotiation")
-    writer.save()
+    book = FileWorkbook(three_deals)
+    book.update_cells(TABLE_OPPORTUNITIES, {(FIRST_DATA_ROW, "stage"): "negotiation"})
+    book.save()
     _, _, rows = _table(three_deals)
     assert rows[0][label("field.stage")].value == "进行商务谈判"
     assert rows[0][label("field.customer")].value == "客户A-1"
@@ -134,17 +135,18 @@ def test_vba_and_ribbon_parts_are_byte_identical_and_the_package_validates(built
     assert validate_package(three_deals) == []
 
 
-def test_a_writer_with_nothing_to_write_leaves_the_file_alone(empty_copy):
+def test_a_save_with_nothing_to_write_leaves_the_file_alone(empty_copy):
     before = (empty_copy.read_bytes(), empty_copy.stat().st_mtime_ns)
-    summary = TableWriter(empty_copy).save()
-    assert summary.backup is None
+    book = FileWorkbook(empty_copy)
+    book.update_cells(TABLE_OPPORTUNITIES, {})
+    assert book.save().backup is None
     assert (empty_copy.read_bytes(), empty_copy.stat().st_mtime_ns) == before
 
 
 def test_a_workbook_open_in_excel_is_refused(empty_copy):
     (empty_copy.parent / ("~$" + empty_copy.name)).write_bytes(b"owner")
     with pytest.raises(WorkbookLockedError, match="open in Excel"):
-        TableWriter(empty_copy)
+        FileWorkbook(empty_copy)
 
 
 @pytest.mark.libreoffice

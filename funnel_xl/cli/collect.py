@@ -1,0 +1,34 @@
+"""``funnel-xl collect PATH INBOX``: merge returned forms into 商机 and log every outcome in 收集记录 (收集评估表)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from funnel_xl.cli import options
+
+
+def add(sub) -> None:
+    p = sub.add_parser("collect", help="merge returned forms (.xlsx files, saved .eml messages) into the master "
+                                       "(收集评估表)")
+    options.add_workbook(p, "the master workbook")
+    p.add_argument("inbox", help="folder of returned .xlsx files and/or .eml messages")
+    options.add_json(p, "print a JSON summary")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from funnel_xl.forms.collect import FolderInbox
+    from funnel_xl.services.collect import collect_forms
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    report = collect_forms(FileWorkbook(Path(args.path), quiet=True), FolderInbox(args.inbox),
+                           progress=None if args.json else options.stderr_progress)
+    if args.json:
+        options.print_json(report.summary())
+    else:
+        for e in report.entries:
+            print("\t".join([e.outcome, e.file, e.opportunity, e.field, e.old, "->", e.new, e.reason]))
+        print(json.dumps(report.summary(), ensure_ascii=False))
+    return 0

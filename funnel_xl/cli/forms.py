@@ -1,0 +1,33 @@
+"""``funnel-xl forms PATH -o DIR``: the stage-assessment forms, one workbook per rep (生成评估表)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from funnel_xl.cli import options
+
+
+def add(sub) -> None:
+    p = sub.add_parser("forms", help="generate the stage-assessment forms, one workbook per rep (生成评估表)")
+    options.add_workbook(p, "the master workbook")
+    options.add_output(p, "folder for the form workbooks", required=True)
+    p.add_argument("--rep", help="only this rep's opportunities")
+    p.add_argument("--opportunity", help="only this opportunity id")
+    options.add_as_of(p, "date printed on the forms and of the quota figures (default today)")
+    p.add_argument("--workers", type=int, default=1, help="processes writing workbooks in parallel")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from funnel_xl.outputs import Folder
+    from funnel_xl.services.forms import generate_forms
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    paths = generate_forms(FileWorkbook(Path(args.path), read_only=True, quiet=True), Folder(args.output),
+                           rep=args.rep, opportunity=args.opportunity, as_of=args.as_of,
+                           progress=None if args.quiet else options.stderr_progress, workers=args.workers)
+    for p in paths:
+        print(p)
+    return 0

@@ -1,0 +1,47 @@
+"""What several commands share: the workbook argument, report dates, ``--json``, ``-o``, the progress line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+
+def date(text: str) -> dt.date:
+    """An argparse type: YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def add_workbook(p: argparse.ArgumentParser, help: str = "the workbook (.xlsm/.xlsx)") -> None:
+    p.add_argument("path", help=help)
+
+
+def add_as_of(p: argparse.ArgumentParser, help: str = "report date YYYY-MM-DD (default: today)") -> None:
+    p.add_argument("--as-of", type=date, help=help)
+
+
+def add_json(p: argparse.ArgumentParser, help: str = "print a JSON summary instead of the report") -> None:
+    p.add_argument("--json", action="store_true", help=help)
+
+
+def add_output(p: argparse.ArgumentParser, help: str, *, required: bool = False, default: str | None = None) -> None:
+    p.add_argument("-o", "--output", required=required, default=default, help=help)
+
+
+def as_of(args: argparse.Namespace) -> dt.date:
+    return args.as_of or dt.date.today()
+
+
+def print_json(data: Any, *, indent: int | None = 2) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=indent))
+
+
+def stderr_progress(done: int, total: int, message: str) -> None:
+    """One progress line on stderr, rewritten in place; a new line when done."""
+    end = "\n" if done >= total else ""
+    print(f"\r[{done}/{total}] {message[:60]:<60}", end=end, file=sys.stderr, flush=True)

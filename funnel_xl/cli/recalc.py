@@ -1,0 +1,46 @@
+"""``funnel-xl recalc PATH``: Recalculate forecast (the main job) on a file, printing the forecast or its JSON."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from funnel_xl.cli import options
+
+
+def add(sub) -> None:
+    p = sub.add_parser("recalc", help="recalculate the forecast of a workbook (重新计算预测)")
+    options.add_workbook(p)
+    options.add_as_of(p)
+    options.add_json(p, "print a JSON summary instead of tables")
+    options.add_output(p, "write the result here instead of over PATH")
+    p.add_argument("--no-history", action="store_true", help="neither read nor store weekly snapshots")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from funnel_xl.history import SnapshotStore, history_path
+    from funnel_xl.services.recalculate import recalculate
+    from funnel_xl.textreport import render
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    path = Path(args.path)
+    output = Path(args.output) if args.output else path
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output != path and history_path(path).exists() and not history_path(output).exists():
+        shutil.copy2(history_path(path), history_path(output))
+    book = FileWorkbook(path, output=output, quiet=args.json)
+    store = None if args.no_history else SnapshotStore.for_workbook(output)
+    try:
+        result = recalculate(book, options.as_of(args), history=store)
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        options.print_json(result.summary())
+    else:
+        print(render(result))
+        backup = result.saved.backup
+        print(f"\n-> {output}" + (f"  (backup: {backup.name})" if backup else ""))
+    return 0

@@ -1,0 +1,120 @@
+"""Collect assessments (收集评估表): merge the returned forms of an inbox into 商机 and log every outcome in 收集记录,
+through the workbook port (cell updates and the log sheet, saved together)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from funnel_xl.domain.parsing import parse_text
+from funnel_xl.errors import WorkbookFormatError
+from funnel_xl.forms import collect as fc
+from funnel_xl.forms.settings import form_settings
+from funnel_xl.labels import label
+from funnel_xl.outputs import Progress
+from funnel_xl.workbook import contract
+from funnel_xl.workbook.port import WorkbookPort
+from funnel_xl.workbook.reader import read_inputs
+
+
+@dataclass
+class CollectReport:
+    """What one Collect run did: the log lines it added, how many forms it merged, and what it refused."""
+
+    files: int = 0
+    forms: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    entries: list[fc.AuditEntry] = field(default_factory=list)
+    rejection_notes: list[Path] = field(default_factory=list)
+    written: bool = False
+    backup: Path | None = None
+
+    def summary(self) -> dict:
+        return {"files": self.files, "forms": self.forms, "merged": self.merged, "unchanged": self.unchanged,
+                "conflicts": self.conflicts, "rejected": self.rejected, "log_lines": len(self.entries),
+                "written": self.written}
+
+
+def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | None = None,
+                  run_at: dt.datetime | None = None) -> CollectReport:
+    """Read the returned forms of ``inbox`` (.xlsx files and saved .eml messages), merge what may be merged
+    into 商机, log everything in 收集记录, and leave a note on each refused file.
+
+    Nothing is written when there is nothing new (collecting the same forms twice leaves the master as it was).
+    """
+    run_at = (run_at or dt.datetime.now()).replace(microsecond=0)
+    when = fc.now_stamp(run_at)
+    settings = form_settings()
+    inputs = read_inputs(book, book.name)
+    m, lang = inputs.methodology, inputs.language
+    raw = inputs.opportunities
+    audit_name = contract.sheet_name("audit", lang)
+    if audit_name not in book.sheet_names():
+        raise WorkbookFormatError(f"{book.name}: the collection log sheet {audit_name!r} is missing; "
+                                  "rebuild the workbook or add a sheet of that name")
+
+    rows: dict[str, object] = {}
+    duplicated: set[str] = set()
+    for idx, value in raw["id"].items():
+        key = parse_text(value)
+        if key is None:
+            continue
+        if key in rows:
+            duplicated.add(key)
+        rows[key] = idx
+    working = {idx: raw.loc[idx].to_dict() for idx in raw.index}
+
+    candidates = inbox.candidates(settings)
+    by_source = {c.source: c for c in candidates}
+    report = CollectReport(files=len(candidates))
+    field_names = dict(inputs.opportunity_labels)
+    changes: dict[tuple[int, str], object] = {}
+    rejected_reasons: dict[Path, list[str]] = {}
+    for item in fc.read_candidates(candidates, m, settings, progress):
+        if isinstance(item, fc.FormPlan):
+            plan = item
+        else:
+            report.forms += 1
+            opp = item.opportunity_id
+            if opp in duplicated:
+                plan = fc.FormPlan(item, item.source, "rejected",
+                                   reason=f"opportunity {opp!r} appears more than once in the opportunities table")
+            else:
+                idx = rows.get(opp)
+                plan = fc.plan_form(item, None if idx is None else working[idx], m, lang)
+                plan.row = idx
+        if plan.action == "merge":
+            report.merged += 1
+            for ch in plan.changes:
+                working[plan.row][ch.column] = ch.new_value
+                changes[(int(plan.row), ch.column)] = ch.value
+        elif plan.action == "unchanged":
+            report.unchanged += 1
+        elif plan.action == "conflict":
+            report.conflicts += 1
+        else:
+            report.rejected += 1
+            path = by_source[plan.source.split("/")[0] if plan.source not in by_source else plan.source].path
+            rejected_reasons.setdefault(path, []).append(plan.reason)
+        report.entries += fc.audit_entries(plan, when, field_names, lang)
+
+    for path, reasons in rejected_reasons.items():
+        report.rejection_notes.append(inbox.refuse(path, reasons))
+
+    existing = fc.existing_audit_rows(book.read_sheet(audit_name))
+    seen = {tuple(r[1:]) for r in existing}
+    report.entries = [e for e in report.entries if e.identity(lang) not in seen]
+    if not changes and not report.entries:
+        return report
+    if progress:
+        progress(report.files, report.files, label("form.progress.writing", lang))
+    if changes:
+        book.update_cells(contract.TABLE_OPPORTUNITIES, changes)
+    book.write_sheets({audit_name: fc.audit_sheet(existing, report.entries, lang)})
+    report.backup = book.save().backup
+    report.written = True
+    return report
