@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
     from funnel_xl.services.collect import collect_forms
     from funnel_xl.workbook.file_adapter import FileWorkbook
 
-    report = collect_forms(FileWorkbook(Path(args.path), quiet=True), FolderInbox(args.inbox),
-                           progress=None if args.json else options.stderr_progress)
+    with FileWorkbook(Path(args.path), quiet=True) as book:
+        report = collect_forms(book, FolderInbox(args.inbox), progress=None if args.json else options.stderr_progress)
     if args.json:
         options.print_json(report.summary())
     else:

@@ -30,9 +30,9 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     output = Path(args.output) if args.output else path
-    book = FileWorkbook(path, output=output, quiet=True)
-    report = import_crm(book, Path(args.export), load_mapping(args.mapping), dry_run=args.dry_run,
-                        outputs=Folder(output.parent), problems_name=problems_file_name(output.name))
+    with FileWorkbook(path, output=output, quiet=True) as book:
+        report = import_crm(book, Path(args.export), load_mapping(args.mapping), dry_run=args.dry_run,
+                            outputs=Folder(output.parent), problems_name=problems_file_name(output.name))
     if args.json:
         options.print_json(report.summary())
     else:

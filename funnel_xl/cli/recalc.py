@@ -30,13 +30,13 @@ def run(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     if output != path and history_path(path).exists() and not history_path(output).exists():
         shutil.copy2(history_path(path), history_path(output))
-    book = FileWorkbook(path, output=output, quiet=args.json)
-    store = None if args.no_history else SnapshotStore.for_workbook(output)
-    try:
-        result = recalculate(book, options.as_of(args), history=store)
-    finally:
-        if store is not None:
-            store.close()
+    with FileWorkbook(path, output=output, quiet=args.json) as book:
+        store = None if args.no_history else SnapshotStore.for_workbook(output)
+        try:
+            result = recalculate(book, options.as_of(args), history=store)
+        finally:
+            if store is not None:
+                store.close()
     if args.json:
         options.print_json(result.summary())
     else:

@@ -130,7 +130,8 @@ def collect_assessments() -> str:
         path = _saved_path(book, lang)
         copy = path.with_name(f"{path.stem}.collected{path.suffix}")
         shutil.copy2(path, copy)
-        report = collect_forms(FileWorkbook(copy, quiet=True), FolderInbox(path.parent / INBOX_DIR))
+        with FileWorkbook(copy, quiet=True) as master:
+            report = collect_forms(master, FolderInbox(path.parent / INBOX_DIR))
         return label("macro.collect_done", lang).format(
             count=report.merged, conflicts=report.conflicts, rejected=report.rejected, path=copy)
 
@@ -176,8 +177,8 @@ def import_crm_export() -> str:
             raise FunnelError(label("macro.import_setup", lang).format(folder=folder, found=len(mappings)))
         copy = path.with_name(f"{path.stem}.imported{path.suffix}")
         shutil.copy2(path, copy)
-        summary = import_crm(FileWorkbook(copy, quiet=True), folder, load_mapping(mappings[0]),
-                             outputs=Folder(copy.parent)).summary()
+        with FileWorkbook(copy, quiet=True) as master:
+            summary = import_crm(master, folder, load_mapping(mappings[0]), outputs=Folder(copy.parent)).summary()
         return label("macro.import_done", lang).format(
             added=summary["added"], updated=summary["updated"], problems=summary["errors"] + summary["warnings"],
             path=copy)

@@ -69,6 +69,18 @@ class FileWorkbook:
     def name(self) -> str:
         return self.path.name
 
+    def __enter__(self) -> FileWorkbook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the readers and anything staged; a door opens the file for one use case in a ``with``."""
+        self._calamine = self._fast = self._writer = None
+        self._read.clear()
+        self._pending.clear()
+
     # -- reading -------------------------------------------------------------------------------------
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.index.sheets]
@@ -204,8 +216,5 @@ class FileWorkbook:
                 return Saved(str(self.output))
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         backup = atomic_patch(self.path, self.output, drop.replaced, drop.dropped)
-        self._pending.clear()
-        self._writer = None  # what it read is the old file's
-        self._read.clear()
-        self._calamine = self._fast = None
+        self.close()  # what it read is the old file's
         return Saved(str(self.output), backup)
