@@ -66,7 +66,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
         if key in rows:
             duplicated.add(key)
         rows[key] = idx
-    working = {idx: raw.loc[idx].to_dict() for idx in raw.index}
+    working = raw.to_dict("index")  # one conversion: a .loc per row costs seconds on a 10,000-row table
 
     candidates = inbox.candidates(settings)
     by_source = {c.source: c for c in candidates}
