@@ -18,7 +18,7 @@ from funnel_xl.workbook import contract
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.port import RawTable, Saved, WorkbookPort
 from funnel_xl.workbook.reader import read_inputs
-from funnel_xl.workbook.table_writer import canonical_frame, display_value
+from funnel_xl.workbook.cell_values import canonical_frame, display_value
 
 TABLES = (contract.TABLE_META, contract.TABLE_STAGES, contract.TABLE_CRITERIA, contract.TABLE_OPPORTUNITIES,
           contract.TABLE_REPS)

@@ -13,18 +13,18 @@ import pytest
 from funnel_xl.domain.normalize import normalize_opportunities, opportunity_schema
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS
 from funnel_xl.errors import MappingError
-from funnel_xl.exchange.mapping import parse_mapping
+from funnel_xl.exchange.mapping import load_mapping, parse_mapping
 from funnel_xl.labels import label
 from funnel_xl.methodologies import load_methodology
 from funnel_xl.paths import sample_dir
 from funnel_xl.sample import load_sample
+from funnel_xl.services.build import build_workbook
 from funnel_xl.services.import_crm import import_crm
-from funnel_xl.workbook.build import build_workbook, write_workbook
+from funnel_xl.workbook.build import write_workbook
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, sheet_name
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.reader import read_inputs
 from funnel_xl.workbook.sheets.opportunities import HEADER_ROW
-from funnel_xl.workbook.table_writer import TableWriter
 
 CONTRACT, DEPOSIT = "HT-000123", 50_000.0
 
@@ -102,13 +102,13 @@ def test_an_unreadable_amount_in_the_new_column_is_reported_under_its_header(con
 
 def test_the_table_writer_updates_and_appends_the_new_columns(built):
     path, opp_id = built
-    writer = TableWriter(path)
-    existing = writer.existing(TABLE_OPPORTUNITIES)
+    book = FileWorkbook(path)
+    existing = book.read_rows(TABLE_OPPORTUNITIES)
     row = existing.index[existing["id"] == opp_id][0]
-    writer.update(TABLE_OPPORTUNITIES, row, "contract_no", "HT-9")
+    book.update_cells(TABLE_OPPORTUNITIES, {(row, "contract_no"): "HT-9"})
     new = {**existing.loc[row].to_dict(), "id": "NEW-1", "contract_no": "HT-10", "deposit": 1_000.0}
-    writer.append(TABLE_OPPORTUNITIES, new)
-    writer.save()
+    book.append_rows(TABLE_OPPORTUNITIES, [new])
+    book.save()
     rows = {r[label("field.id")]: r for r in _sheet_rows(path)}
     assert rows[opp_id]["合同编号"] == "HT-9"
     assert (rows["NEW-1"]["合同编号"], rows["NEW-1"]["定金(元)"]) == ("HT-10", 1_000.0)
@@ -151,13 +151,13 @@ def test_the_import_writes_the_new_columns_and_updates_them_on_a_second_import(c
     head = "Deal,Account,Owner,Value,Close,Created,Stage,Contract,Deposit\n"
     export.write_text(head + "D-1,Acme,Li,1000000,2027-01-15,2026-05-01,Proposal,HT-1,20000\n"
                              "D-2,Beta,Li,500000,2027-02-15,2026-06-01,Proposal,,\n", encoding="utf-8")
-    import_crm(book, export, mapping)
+    import_crm(FileWorkbook(book), export, load_mapping(mapping))
     rows = {r[label("field.id")]: r for r in _sheet_rows(book)}
     assert (rows["D-1"]["合同编号"], rows["D-1"]["定金(元)"]) == ("HT-1", 20_000.0)
     assert (rows["D-2"]["合同编号"], rows["D-2"]["定金(元)"]) == (None, None)
 
     export.write_text(head + "D-1,Acme,Li,1000000,2027-01-15,2026-05-01,Proposal,HT-1b,25000\n", encoding="utf-8")
-    report = import_crm(book, export, mapping)
+    report = import_crm(FileWorkbook(book), export, load_mapping(mapping))
     rows = {r[label("field.id")]: r for r in _sheet_rows(book)}
     assert (rows["D-1"]["合同编号"], rows["D-1"]["定金(元)"]) == ("HT-1b", 25_000.0)
     changed = report.plan.opportunities.updated

@@ -111,7 +111,7 @@ class LiveWorkbook:
         return self._inputs
 
     def read_rows(self, table: str) -> pd.DataFrame:
-        from funnel_xl.workbook.table_writer import canonical_frame
+        from funnel_xl.workbook.cell_values import canonical_frame
 
         if table not in (contract.TABLE_OPPORTUNITIES, contract.TABLE_REPS):
             raise WorkbookFormatError(f"{self.book.name}: {table!r} is not an input table")
@@ -139,7 +139,7 @@ class LiveWorkbook:
                             if header in headers and key not in contract.DERIVED_OPPORTUNITY_COLUMNS}
 
     def _shown(self, column: str, value: Any) -> Any:
-        from funnel_xl.workbook.table_writer import display_value
+        from funnel_xl.workbook.cell_values import display_value
 
         inputs = self._input_tables()
         return display_value(column, value, inputs.methodology, inputs.language)
