@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as ET
 
 from funnel_xl.workbook.ooxml.parts import rels_part, resolve_target
-# Cell addresses live with the XML writer (ooxml.refs); services/forms.py still takes split_ref from here.
-from funnel_xl.workbook.ooxml.refs import split_ref  # noqa: F401
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

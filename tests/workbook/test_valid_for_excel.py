@@ -21,7 +21,6 @@ from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, sheet_name
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.ooxml import MAX_CELL_TEXT, TRUNCATION_NOTE
 from funnel_xl.workbook.opc import validate_package
-from funnel_xl.workbook.table_writer import TableWriter
 from tests.excel_saved import calc_chain_traces, with_calc_chain
 
 BELL = "\x07"
@@ -40,7 +39,7 @@ def recalculated_with_bell(tmp_path_factory, big_project_methodology):
                           methodology=big_project_methodology, opportunities=opps, reps=reps, as_of=SAMPLE_AS_OF)
     with zipfile.ZipFile(path) as zf:
         assert b"_x0007_" in zf.read("xl/sharedStrings.xml")
-    recalculate(FileWorkbook(path, quiet=True), SAMPLE_AS_OF, history=None, source=path.name)
+    recalculate(FileWorkbook(path, quiet=True), SAMPLE_AS_OF, history=None)
     return path, rep
 
 
@@ -86,17 +85,17 @@ def saved_by_excel(built_sample, tmp_path) -> Path:
 
 
 def test_a_recalculation_drops_the_calculation_chain_with_its_relationship_and_override(saved_by_excel):
-    recalculate(FileWorkbook(saved_by_excel, quiet=True), SAMPLE_AS_OF, history=None, source=saved_by_excel.name)
+    recalculate(FileWorkbook(saved_by_excel, quiet=True), SAMPLE_AS_OF, history=None)
     assert calc_chain_traces(saved_by_excel) == []
     assert validate_package(saved_by_excel) == []
 
 
 def test_an_import_into_the_opportunities_table_drops_the_calculation_chain_too(saved_by_excel):
-    writer = TableWriter(saved_by_excel)
-    writer.append(TABLE_OPPORTUNITIES, {"id": "X-1", "customer": "新客户", "rep": "李强", "amount": 100_000.0,
-                                        "stage": "approved", "status": "open",
-                                        "close_date": pd.Timestamp("2026-12-20")})
-    writer.save()
+    book = FileWorkbook(saved_by_excel)
+    book.append_rows(TABLE_OPPORTUNITIES, [{"id": "X-1", "customer": "新客户", "rep": "李强", "amount": 100_000.0,
+                                            "stage": "approved", "status": "open",
+                                            "close_date": pd.Timestamp("2026-12-20")}])
+    book.save()
     assert calc_chain_traces(saved_by_excel) == []
     assert validate_package(saved_by_excel) == []
 
@@ -104,10 +103,10 @@ def test_an_import_into_the_opportunities_table_drops_the_calculation_chain_too(
 def test_a_note_longer_than_a_cell_holds_is_cut_to_excels_limit_with_a_visible_note(built_sample, tmp_path):
     path = shutil.copy2(built_sample, tmp_path / "Funnel.xlsm")
     notes = "客户要求补充技术方案。" * 4_000  # 44,000 characters
-    writer = TableWriter(path)
-    writer.append(TABLE_OPPORTUNITIES, {"id": "X-1", "customer": "新客户", "rep": "李强", "amount": 100_000.0,
-                                        "stage": "approved", "status": "open", "notes": notes})
-    writer.save()
+    book = FileWorkbook(path)
+    book.append_rows(TABLE_OPPORTUNITIES, [{"id": "X-1", "customer": "新客户", "rep": "李强", "amount": 100_000.0,
+                                            "stage": "approved", "status": "open", "notes": notes}])
+    book.save()
     ws = openpyxl.load_workbook(path, data_only=True)[sheet_name("opportunities")]
     header = {c.value: c.column for c in ws[4]}
     row = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, header[label("field.id")]).value == "X-1")
