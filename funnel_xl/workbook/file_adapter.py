@@ -178,7 +178,7 @@ class FileWorkbook:
         return self._writer
 
     def values_only_copy(self) -> bytes:
-        from funnel_xl.exchange.export import export_values_only
+        from funnel_xl.workbook.values_only import export_values_only
 
         with tempfile.TemporaryDirectory(prefix="funnel_xl_export_") as tmp:
             return export_values_only(self.path, Path(tmp) / f"{self.path.stem}.xlsx").read_bytes()

@@ -11,7 +11,7 @@ import pytest
 import python_calamine
 
 from funnel_xl.errors import InputError
-from funnel_xl.exchange.export import export_values_only
+from funnel_xl.workbook.values_only import export_values_only
 from funnel_xl.workbook.opc import validate_package
 from tests.excel_saved import calc_chain_traces, with_calc_chain
 
