@@ -44,3 +44,7 @@ class MappingError(FunnelError, ValueError):
 
 class MailError(FunnelError, ConnectionError):
     """An e-mail could not be sent."""
+
+
+class HistoryError(FunnelError, ConnectionError):
+    """The weekly history cannot be opened, read or written (a database unreachable, refused or too new)."""
