@@ -20,7 +20,7 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_recalc(args: argparse.Namespace) -> int:
-    from funnel_xl.history import SnapshotStore, history_path
+    from funnel_xl.history import default_team, history_path, open_history
     from funnel_xl.services.recalculate import recalculate
     from funnel_xl.textreport import render
     from funnel_xl.workbook.file_adapter import FileWorkbook
@@ -28,10 +28,10 @@ def cmd_recalc(args: argparse.Namespace) -> int:
     path = Path(args.path)
     output = Path(args.output) if args.output else path
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output != path and history_path(path).exists() and not history_path(output).exists():
+    if not args.history and output != path and history_path(path).exists() and not history_path(output).exists():
         shutil.copy2(history_path(path), history_path(output))
     book = FileWorkbook(path, output=output, quiet=args.json)
-    store = None if args.no_history else SnapshotStore.for_workbook(output)
+    store = None if args.no_history else open_history(output, args.history, team=args.team or default_team(path))
     try:
         result = recalculate(book, args.as_of or dt.date.today(), history=store, source=path.name)
     finally:
@@ -93,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print a JSON summary instead of tables")
     r.add_argument("-o", "--output", help="write the result here instead of over PATH")
     r.add_argument("--no-history", action="store_true", help="neither read nor store weekly snapshots")
+    r.add_argument("--history", metavar="URL", help="keep the weekly snapshots in this PostgreSQL database "
+                   "(postgresql://user@host:5432/db) instead of the file beside the workbook")
+    r.add_argument("--team", help="the team's name in that database (default: the workbook's file name)")
     r.set_defaults(func=cmd_recalc)
 
     b = sub.add_parser("build-workbook", help="build Funnel.xlsm from the sources in the repo")
