@@ -60,3 +60,7 @@ class UsageError(FunnelError, ValueError):
 
 class NotSupportedError(FunnelError, NotImplementedError):
     """This door cannot do that (e.g. a live book that has no saved file to copy); the message says which can."""
+
+
+class HistoryError(FunnelError, ConnectionError):
+    """The weekly history cannot be opened, read or written (a database unreachable, refused or too new)."""

@@ -49,3 +49,7 @@ def pytest_collection_modifyitems(config, items):
         if missing:
             tools = " and ".join(f"{tool} ({_PROVIDED_BY.get(tool, 'a system package')})" for tool in missing)
             item.add_marker(pytest.mark.skip(reason=f"needs {tools} on PATH"))
+
+
+# A real PostgreSQL server for the history tests (skipped with the reason where PostgreSQL is not installed).
+pytest_plugins = ("tests.postgres_server",)

@@ -16,11 +16,14 @@ def add(sub) -> None:
     options.add_json(p, "print a JSON summary instead of tables")
     options.add_output(p, "write the result here instead of over PATH")
     p.add_argument("--no-history", action="store_true", help="neither read nor store weekly snapshots")
+    p.add_argument("--history", metavar="URL", help="keep the weekly snapshots in this PostgreSQL database "
+                   "(postgresql://user@host:5432/db) instead of the file beside the workbook")
+    p.add_argument("--team", help="the team's name in that database (default: the workbook's file name)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from funnel_xl.history import SnapshotStore, history_path
+    from funnel_xl.history import default_team, history_path, open_history
     from funnel_xl.services.recalculate import recalculate
     from funnel_xl.textreport import render
     from funnel_xl.workbook.file_adapter import FileWorkbook
@@ -28,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     output = Path(args.output) if args.output else path
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output != path and history_path(path).exists() and not history_path(output).exists():
+    if not args.history and output != path and history_path(path).exists() and not history_path(output).exists():
         shutil.copy2(history_path(path), history_path(output))
     with FileWorkbook(path, output=output, quiet=args.json) as book:
-        store = None if args.no_history else SnapshotStore.for_workbook(output)
+        store = None if args.no_history else open_history(output, args.history, team=args.team or default_team(path))
         try:
             result = recalculate(book, options.as_of(args), history=store)
         finally:

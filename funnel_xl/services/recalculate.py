@@ -11,7 +11,7 @@ from funnel_xl.domain.calibration import observed_win_rates
 from funnel_xl.domain.figures import Figures, check_against_report_date, compute_figures
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
 from funnel_xl.domain.schema import Problem
-from funnel_xl.history import SnapshotStore
+from funnel_xl.history import HistoryPort
 from funnel_xl.labels import label
 from funnel_xl.paths import templates_dir
 from funnel_xl.reports.forecast_sheet import forecast_sheet
@@ -74,7 +74,7 @@ def recalculate(
     book: WorkbookPort,
     as_of: dt.date,
     *,
-    history: SnapshotStore | None = None,
+    history: HistoryPort | None = None,
     run_at: dt.datetime | None = None,
     roadmap: Roadmap | None = None,
     save: bool = True,
