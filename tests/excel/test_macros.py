@@ -6,19 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workbook"))
-from test_live_adapter import book_json  # noqa: E402  (the JSON a client sends, shared with the adapter tests)
-
-from funnel_xl.excel import commands, macros  # noqa: E402
-from funnel_xl.history import history_path  # noqa: E402
-from funnel_xl.labels import label  # noqa: E402
-from funnel_xl.workbook import contract  # noqa: E402
-from funnel_xl.services.build import build_workbook  # noqa: E402
+from funnel_xl.excel import commands, macros
+from funnel_xl.history import history_path
+from funnel_xl.labels import label
+from funnel_xl.services.build import build_workbook
+from funnel_xl.workbook import contract
+from tests.remote_book import book_json
 
 AS_OF = dt.date(2026, 11, 20)
 
