@@ -28,6 +28,7 @@ from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.live_adapter import LiveWorkbook
 
 FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR, IMPORT_DIR = "forms", "inbox", "quota", "export", "import"
+UPGRADED_DIR = "upgraded"
 
 
 def _lang(book: Any) -> str:
@@ -200,5 +201,20 @@ def import_crm_export() -> str:
         return label(key, lang).format(added=summary["added"], updated=summary["updated"],
                                        problems=summary["errors"] + summary["warnings"],
                                        file=report.problems_path.name if report.problems_path else "-")
+
+    return _run(action)
+
+
+def upgrade_workbook() -> str:
+    """升级工作簿: the saved workbook rebuilt from today's sources into upgraded/ beside it (same name, so its weekly
+    history goes beside it too), as ``funnel-xl upgrade`` does; Excel keeps this one open, so the user swaps them."""
+    from funnel_xl.services.upgrade import upgrade_workbook as upgrade
+
+    def action(book: Any, lang: str) -> str:
+        path = _saved_path(book, lang)
+        out = path.parent / UPGRADED_DIR / path.name
+        LiveWorkbook(book).status(label("command.UpgradeWorkbook", lang) + "……")
+        report = upgrade(path, out)
+        return label("upgrade.macro_done", lang).format(report=report.describe(lang), output=out)
 
     return _run(action)

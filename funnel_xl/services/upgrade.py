@@ -93,9 +93,8 @@ def upgrade_workbook(old: str | Path, output: str | Path | None = None, *,
     ``methodology`` replaces the one ``old``'s 阶段设置 holds."""
     old = Path(old)
     output = Path(output) if output else old
-    for path in dict.fromkeys((old, output)):
-        if lock_file(path) is not None:
-            raise InputError(f"{path.name} is open in Excel: close it and run the upgrade again")
+    if lock_file(output) is not None:  # reading a workbook open in Excel is safe; writing over it is not
+        raise InputError(f"{output.name} is open in Excel: close it and run the upgrade again")
     with FileWorkbook(old, read_only=True, quiet=True) as book:
         inputs = read_inputs(book, old.name)
         lang = inputs.language

@@ -194,3 +194,19 @@ def test_import_without_a_mapping_in_the_import_folder_says_what_to_put_there(ca
     message = macros.import_crm_export()
     assert message == label("macro.failed", "zh-CN").format(
         reason=label("macro.import_setup", "zh-CN").format(folder=tmp_path / macros.IMPORT_DIR, found=0))
+
+
+def test_upgrade_from_the_button_builds_the_new_workbook_beside_the_open_one_and_says_what_to_do(
+        caller, sample_path, tmp_path):
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    master = _saved_caller(caller, sample_path, tmp_path)
+    shutil.copy(history_path(sample_path), history_path(master))
+    (tmp_path / f"~${master.name}").write_text("")  # Excel holds the master open: reading it is still fine
+    message = macros.upgrade_workbook()
+    out = tmp_path / macros.UPGRADED_DIR / master.name
+    assert out.is_file() and history_path(out).is_file(), message
+    assert str(out) in message and message.startswith(label("upgrade.done", "zh-CN").split("{")[0])
+    rows = FileWorkbook(out, read_only=True).read_rows(contract.TABLE_OPPORTUNITIES)
+    before = FileWorkbook(master, read_only=True).read_rows(contract.TABLE_OPPORTUNITIES)
+    assert list(rows["id"].dropna()) == list(before["id"].dropna())
