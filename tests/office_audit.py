@@ -6,7 +6,8 @@ A schema or semantic error fails the test that wrote the file (warnings, e.g. in
 a shared-strings table on its next save, are not errors). No test has to remember to ask: the check runs for
 every test, once per distinct file content. A test that writes a broken package on purpose says so with
 ``@pytest.mark.office_invalid("why")``; files that are not zip packages at all (a junk file named .xlsx) are no
-package to check.
+package to check, and files LibreOffice wrote (its recalculated copies, which the tests read back) are LibreOffice's
+output, not the tool's: they are recognised by the application LibreOffice names in docProps/app.xml.
 """
 
 from __future__ import annotations
@@ -81,9 +82,19 @@ class OfficeAudit:
                 if self._seen.get(path) == key:
                     continue
                 self._seen[path] = key
-                if zipfile.is_zipfile(path):
+                if zipfile.is_zipfile(path) and not written_by_libreoffice(path):
                     out.append(path)
         return out
+
+
+def written_by_libreoffice(path: Path) -> bool:
+    """Whether LibreOffice saved the package (a test's recalculated or converted copy, read back, never shipped)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            app = zf.read("docProps/app.xml").decode("utf-8", "replace") if "docProps/app.xml" in zf.namelist() else ""
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return "LibreOffice" in app
 
 
 _AUDIT = OfficeAudit()

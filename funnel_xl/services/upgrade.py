@@ -82,9 +82,9 @@ def _tool_sheet_names() -> set[str]:
 
 
 def _rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows holding anything (a table's blank rows are no data)."""
-    filled = frame.map(lambda v: v is not None and not (isinstance(v, float) and v != v)).any(axis=1)
-    return frame[filled].reset_index(drop=True)
+    """The rows holding anything (a table's blank rows are no data), still indexed by their sheet rows."""
+    filled = frame.map(lambda v: v is not None and v is not pd.NA and not (isinstance(v, float) and v != v)).any(axis=1)
+    return frame[filled]
 
 
 def upgrade_workbook(old: str | Path, output: str | Path | None = None, *,
@@ -100,7 +100,7 @@ def upgrade_workbook(old: str | Path, output: str | Path | None = None, *,
         lang = inputs.language
         opps = _rows(book.read_rows(contract.TABLE_OPPORTUNITIES))
         reps = _rows(book.read_rows(contract.TABLE_REPS))
-        raw_opps = _rows(book.read_table(contract.TABLE_OPPORTUNITIES).frame)
+        raw_opps = book.read_table(contract.TABLE_OPPORTUNITIES).frame
         audit_name = contract.sheet_name("audit", lang)
         log = existing_audit_rows(book.read_sheet(audit_name)) if audit_name in book.sheet_names() else []
         conf = book.read_sheet(contract.CONFIG_SHEET) if contract.CONFIG_SHEET in book.sheet_names() else []
@@ -111,11 +111,13 @@ def upgrade_workbook(old: str | Path, output: str | Path | None = None, *,
     new_checks = [checklist_column(c.key) for c in new_m.criteria()]
     report.added_criteria = [c.removeprefix(CHECKLIST_PREFIX) for c in new_checks if c not in old_checks]
     report.removed_criteria = [c.removeprefix(CHECKLIST_PREFIX) for c in old_checks if c not in new_checks]
-    frame = pd.DataFrame({c: opps[c] if c in opps.columns else None for c in [*OPPORTUNITY_COLUMNS, *new_checks]})
+    frame = pd.DataFrame({c: opps[c] if c in opps.columns else None for c in [*OPPORTUNITY_COLUMNS, *new_checks]},
+                         index=opps.index).reset_index(drop=True)
     for c in new_checks:
         if c not in opps.columns:
             frame[c] = pd.array([pd.NA] * len(frame), "boolean")
-    rep_frame = pd.DataFrame({c: reps[c] if c in reps.columns else None for c in REP_COLUMNS})
+    rep_frame = pd.DataFrame({c: reps[c] if c in reps.columns else None for c in REP_COLUMNS},
+                             index=reps.index).reset_index(drop=True)
     stages = set(new_m.stage_keys)
     lost_stages = sorted({str(s) for s in frame["stage"].dropna() if str(s) not in stages})
     if lost_stages:
@@ -160,10 +162,9 @@ def _kept_sheet(opps: pd.DataFrame, raw: pd.DataFrame, removed: list[str], extra
     sheet.put(1, 1, label("upgrade.kept_title", lang), "title")
     headers = [contract.opportunity_header("id", lang), *[c.removeprefix(CHECKLIST_PREFIX) for c in removed], *extra]
     sheet.put_row(3, 1, headers, "header")
-    for i in range(len(opps)):
-        values = [opps["id"].iloc[i]]
-        values += [_answer(opps[c].iloc[i], lang) for c in removed]
-        values += [raw[h].iloc[i] if h in raw.columns and i < len(raw) else None for h in extra]
+    for i, row in enumerate(opps.index):  # the sheet row of each opportunity, in both frames
+        values = [opps.at[row, "id"], *[_answer(opps.at[row, c], lang) for c in removed]]
+        values += [raw.at[row, h] if row in raw.index else None for h in extra]
         sheet.put_row(4 + i, 1, values, "text")
     sheet.widths.update({c: 16 for c in range(1, len(headers) + 1)})
     return sheet
