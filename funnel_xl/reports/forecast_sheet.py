@@ -8,7 +8,9 @@ import pandas as pd
 
 from funnel_xl.domain.figures import Figures
 from funnel_xl.reports.problem_text import problem_message
-from funnel_xl.reports.table import SheetLayout, criteria_text, group_name, rep_name, stage_name, wan
+from funnel_xl.reports.table import (
+    DETAIL_LIMIT, SheetLayout, criteria_text, group_name, limited, rep_name, stage_name, wan,
+)
 from funnel_xl.workbook import layout
 
 _MONEY = {"weighted_forecast", "claimed_weighted_forecast", "claim_difference", "achieved", "open_pipeline",
@@ -81,37 +83,47 @@ def _claims(out: SheetLayout, fig: Figures, row: int) -> int:
                     _claim_rows(by_category, lambda k: out.label(f"category.{k}")),
                     total=_claim_total(out, by_category))
     m, lang = fig.methodology, out.lang
+    deals, more = limited(fig.claim_deals, lang)  # largest difference first
     rows = [[d.id, d.customer, rep_name(out, d.rep), stage_name(m, d.claimed_stage, lang),
              stage_name(m, d.derived_stage, lang), wan(d.amount), wan(d.claimed_weighted), wan(d.evidence_weighted),
              wan(d.difference), criteria_text(m, d.missing_criteria, lang)]
-            for d in fig.claim_deals.itertuples()]
+            for d in deals.itertuples()]
     return out.table("claim_deals", row, ("id", "customer", "rep", "claimed_stage", "derived_stage", "amount_wan",
                                           "claimed_weighted_wan", "evidence_weighted_wan", "difference_wan",
-                                          "missing_criteria"), rows)
+                                          "missing_criteria"), rows, note=more)
 
 
 def _dates_to_update(out: SheetLayout, fig: Figures, row: int) -> int:
+    """By rep, so each finds their own; past the list's limit the largest weighted amounts are the ones shown."""
+    listed = fig.dates_to_update
+    if len(listed) > DETAIL_LIMIT:
+        listed = listed.sort_values("weighted", ascending=False, kind="stable")
+    shown, more = limited(listed, out.lang)
+    shown = shown.sort_values(["rep", "weighted"], ascending=[True, False], kind="stable", na_position="last")
     rows = [[rep_name(out, d.rep), d.id, d.customer, None if pd.isna(d.close_date) else d.close_date.date(),
              wan(d.amount), wan(d.weighted), out.label(f"category.{d.issue}")]
-            for d in fig.dates_to_update.itertuples()]
+            for d in shown.itertuples()]
     return out.table("dates_to_update", row, ("rep", "id", "customer", "close_date", "amount_wan", "weighted_wan",
-                                              "issue"), rows)
+                                              "issue"), rows, note=more)
 
 
 def _left_out(out: SheetLayout, fig: Figures, row: int) -> int:
     """The rows not counted, with what they would have carried and why; then deals closed after the report date."""
     left = fig.left_out
     if left is not None and len(left):
+        shown, more = limited(left, out.lang)  # every one is on 数据问题; the total here counts them all
         rows = [[r.row, r.id, rep_name(out, r.rep), wan(r.amount), wan(r.weighted),
-                 "" if r.reason is None else problem_message(r.reason, out.lang)] for r in left.itertuples()]
+                 "" if r.reason is None else problem_message(r.reason, out.lang)] for r in shown.itertuples()]
         total = [out.label("out.total"), None, None, wan(left["amount"].sum()), wan(left["weighted"].sum()), None]
         row = out.table("left_out", row, ("row", "id", "rep", "amount_wan", "weighted_wan", "message"), rows,
-                        total=total)
+                        total=total, note=more)
     after = fig.closed_after
     if after is not None and len(after):
+        shown, more = limited(after, out.lang)
         rows = [[r.id, r.customer, rep_name(out, r.rep), out.label(f"status.{r.status}"),
                  None if pd.isna(r.close_date) else pd.Timestamp(r.close_date).date(), wan(r.amount)]
-                for r in after.itertuples()]
-        row = out.table("closed_after", row, ("id", "customer", "rep", "status", "close_date", "amount_wan"), rows)
+                for r in shown.itertuples()]
+        row = out.table("closed_after", row, ("id", "customer", "rep", "status", "close_date", "amount_wan"), rows,
+                        note=more)
     return row
 

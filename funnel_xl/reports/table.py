@@ -16,7 +16,8 @@ from funnel_xl.workbook.layout import STAMP_ROW, TITLE_ROW, Block
 from funnel_xl.workbook.model import OutputSheet
 
 WAN = 10_000.0
-# Detail lists (stage gaps, stalled deals, movement) show the most important rows first and stop here: a manager
+# Detail lists (stage gaps, stalled deals, movement, the deals that carry the claim, those to re-date, the rows left
+# out) show the most important rows first and stop here: a manager
 # reads the top of such a list, and a 100,000-row pipeline would otherwise write tens of thousands of rows on
 # every recalculation. The sheet says how many were left out. Data issues are never cut.
 DETAIL_LIMIT = 500

@@ -24,9 +24,11 @@ from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.contract import STYLES_SHEET
 from funnel_xl.workbook.layout import FORECAST_KPI, FORECAST_KPIS, QUOTA_REPS, palette_row
 from funnel_xl.workbook.opc import validate_package
+from funnel_xl.workbook.port import RawTable
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.zip_patch import atomic_patch
 from funnel_xl.labels import label
+from funnel_xl.reports.table import DETAIL_LIMIT
 from tests import evidence
 from tests.services.conftest import BAD_SAMPLE_IDS, add_user_sheet, members, run_cli
 
@@ -311,3 +313,22 @@ def test_a_fiscal_year_start_moves_the_plan_year_the_quota_proposal_is_labelled_
     csv = evidence.sample_csv()
     in_year = csv["close_date"].between("2027-04-01", "2028-03-31") & csv["status"].eq("open") & csv["rep"].notna()
     assert result.figures.quota["proposal"].sum() == pytest.approx(evidence.weighted(csv)[in_year].sum(), abs=0.005)
+
+
+def test_the_list_of_deals_carrying_the_claim_stops_at_its_limit_and_says_how_many_more(fake_master):
+    table = fake_master.tables[TABLE_OPPORTUNITIES].frame
+    ids = table[opportunity_header("id")]
+    gap = table[ids == "OPP-1029"]  # claimed 进行商务谈判, evidenced 引导客户立项
+    copies = pd.concat([gap] * (DETAIL_LIMIT + 20), ignore_index=True)
+    copies[opportunity_header("id")] = [f"COPY-{i}" for i in range(len(copies))]
+    copies.index = range(table.index.max() + 1, table.index.max() + 1 + len(copies))
+    old = fake_master.tables[TABLE_OPPORTUNITIES]
+    fake_master.tables[TABLE_OPPORTUNITIES] = RawTable(old.name, old.sheet, pd.concat([table, copies]))
+    result = recalculate(fake_master, SAMPLE_AS_OF, save=False, run_at=dt.datetime(2026, 11, 20, 18))
+    carrying = len(result.figures.claim_deals)
+    rows = fake_master.written["预测"].rows()
+    first = next(i for i, r in enumerate(rows) if r[0] == label("block.claim_deals")) + 2
+    listed = [r for r in rows[first:first + carrying + 1] if str(r[0]).startswith(("OPP-", "COPY-"))]
+    assert len(listed) == DETAIL_LIMIT < carrying
+    assert rows[first + DETAIL_LIMIT][0] == label("out.more_rows").format(shown=DETAIL_LIMIT,
+                                                                        count=carrying - DETAIL_LIMIT)
