@@ -22,7 +22,7 @@ from funnel_xl.errors import InputError
 
 __all__ = [
     "AMOUNT_FORMATS", "DATE_FORMATS", "DATE_ORDERS", "EXCEL_MAX_SERIAL",
-    "is_blank", "parse_amount", "parse_bool", "parse_category", "parse_customer_size",
+    "FORMULA_START", "is_blank", "looks_like_formula", "neutralise", "parse_amount", "parse_bool", "parse_category", "parse_customer_size",
     "parse_date", "parse_percent", "parse_priority", "parse_status", "parse_text",
 ]
 
@@ -45,6 +45,22 @@ def is_blank(value: object) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # containers: not blank, and not parseable either
         return False
+
+
+# Characters that make a spreadsheet (or a CSV opened in one) treat text as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: object) -> bool:
+    """True for text a spreadsheet would take as a formula once typed again (F2, Enter) or opened from a CSV."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def neutralise(text: str) -> tuple[str, bool]:
+    """Text that starts like a formula gets a leading apostrophe, so no spreadsheet runs it; (text, changed)."""
+    if looks_like_formula(text):
+        return "'" + text, True
+    return text, False
 
 
 def _fold(text: str) -> str:

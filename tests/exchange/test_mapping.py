@@ -81,10 +81,10 @@ def test_a_date_format_must_be_a_strftime_pattern():
         parse_mapping(GOOD.replace('"%m/%d/%Y"', '"MM/DD/YYYY"'), "crm.toml")
 
 
-def test_a_field_both_mapped_and_defaulted_is_refused():
+def test_a_field_both_mapped_and_defaulted_keeps_both_for_the_blank_cells():
     text = GOOD.replace('rep = "sales_agent"', 'rep = "sales_agent"\nproject_manager = "pm"')
-    with pytest.raises(MappingError, match=r"'project_manager': also mapped in \[columns\]"):
-        parse_mapping(text, "crm.toml")
+    mapping = parse_mapping(text, "crm.toml")
+    assert mapping.columns["project_manager"] == "pm" and mapping.defaults["project_manager"] == "Ma Li"
 
 
 def test_broken_toml_is_reported_with_the_file_name_and_the_line():
