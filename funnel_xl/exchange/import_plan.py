@@ -38,15 +38,27 @@ def problem_table(problems, lang: str | None = None) -> pd.DataFrame:
 
 
 def summarize_problems(problems, lang: str | None = None) -> pd.DataFrame:
-    """Problems grouped by severity, file, column and message: count and first rows, for a short report."""
+    """Problems grouped by severity, file, column and kind (their code, else their message): count, first rows and
+    the first one's message (``example`` when the group holds other values too), for a short report."""
+    problems = list(problems)
     table = problem_table(problems, lang)
     if table.empty:
-        return pd.DataFrame(columns=["severity", "sheet", "column", "message", "count", "first_rows"])
+        return pd.DataFrame(columns=["severity", "sheet", "column", "message", "count", "first_rows", "example"])
     table["column"] = table["column"].fillna("")
-    grouped = table.groupby(["severity", "sheet", "column", "message"], sort=False, dropna=False)
-    out = grouped.agg(count=("row", "size"),
-                      first_rows=("row", lambda r: ", ".join(str(int(x)) for x in r.dropna().head(5))))
-    return out.reset_index()
+    table["kind"] = [_kind(p) for p in problems]
+    grouped = table.groupby(["severity", "sheet", "column", "kind"], sort=False, dropna=False)
+    out = grouped.agg(message=("message", "first"), count=("row", "size"),
+                      first_rows=("row", lambda r: ", ".join(str(int(x)) for x in r.dropna().head(5))),
+                      example=("message", lambda m: m.nunique() > 1))
+    return out.reset_index().drop(columns="kind")
+
+
+def _kind(problem: Problem) -> str:
+    """What groups problems in a summary: the same code and text but for the cell's value."""
+    if problem.code is None:
+        return problem.message
+    blank = replace(problem, value=None, params=tuple((k, v) for k, v in problem.params if k != "value"))
+    return f"{problem.code}|{problem_message(blank, 'en')}"
 
 
 @dataclass(frozen=True)
@@ -97,8 +109,9 @@ class ImportPlan:
         for rec in groups.head(max_groups).to_dict("records"):
             where = f"{rec['sheet']}" + (f" [{rec['column']}]" if rec["column"] else "")
             rows = f" ({label('import.rows', lang)} {rec['first_rows']}...)" if rec["first_rows"] else ""
+            example = label("import.example", lang) if rec["example"] else ""
             lines.append(f"{label('import.' + rec['severity'], lang)} ×{rec['count']} {where}: "
-                         f"{rec['message']}{rows}")
+                         f"{example}{rec['message']}{rows}")
         if len(groups) > max_groups:
             lines.append(f"... {len(groups) - max_groups} {label('import.more_groups', lang)}")
         return "\n".join(lines)

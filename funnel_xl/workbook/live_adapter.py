@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from funnel_xl.domain.parsing import looks_like_formula
 from funnel_xl.errors import NotSupportedError, WorkbookFormatError
 from funnel_xl.workbook import contract, layout
 from funnel_xl.workbook.model import OutputSheet
@@ -142,7 +143,7 @@ class LiveWorkbook:
         from funnel_xl.workbook.cell_values import display_value
 
         inputs = self._input_tables()
-        return display_value(column, value, inputs.methodology, inputs.language)
+        return as_typed(display_value(column, value, inputs.methodology, inputs.language))
 
     def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
         sheet, _, cols = self._columns(table)
@@ -196,7 +197,7 @@ class LiveWorkbook:
 
     def _write(self, target: Any, sheet: OutputSheet) -> None:
         target.used_range.clear_contents()
-        rows = sheet.rows()
+        rows = [[as_typed(v) for v in row] for row in sheet.rows()]
         target.range((1, 1)).value = rows
         for (first, last, col), fmt in number_format_blocks(sheet):
             target.range((first, col), (last, col)).number_format = fmt
@@ -222,6 +223,12 @@ class LiveWorkbook:
         if self.save_book:
             self.book.save()
         return Saved(str(self.book.fullname))
+
+
+def as_typed(value: Any) -> Any:
+    """A value as Excel must receive it through COM to keep it: text that starts like a formula gets the leading
+    apostrophe Excel reads as its quote prefix (typed without it, Excel would make it a live formula)."""
+    return "'" + value if looks_like_formula(value) else value
 
 
 def _runs(cols: list[int]) -> list[list[int]]:
