@@ -131,13 +131,12 @@ class _Translator:
         value = record[column]
         key = self.stage_keys.get(fold_name(value)) or self.methodology.resolve_stage(fold_name(value))
         if key is None:
-            listed = ", ".join(self.mapping.stages) or "(none)"
             names = ", ".join(s.zh for s in self.methodology.stages)
             self.report(record[LINE], column, value,
-                        f"neither [stages] of {self.mapping.path.name} ({listed}) nor methodology "
-                        f"{self.methodology.key!r} ({names}) names this stage; the row is left out", "error",
-                        "import_stage_unknown", (("value", value), ("mapping_stages", tuple(self.mapping.stages)),
-                                                 ("stages", tuple(s.zh for s in self.methodology.stages))))
+                        f"not a stage of methodology {self.methodology.key!r} ({names}), and [stages] of "
+                        f"{self.mapping.path.name} does not list it: say there which stage it is; the row is left "
+                        "out", "error", "import_stage_unknown",
+                        (("value", value), ("stages", tuple(s.zh for s in self.methodology.stages))))
         return key
 
     def status(self, record: dict) -> str | None:

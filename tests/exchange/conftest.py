@@ -28,3 +28,11 @@ def product_sales():
     from funnel_xl.methodologies import load_methodology
 
     return load_methodology("product_sales")
+
+
+@pytest.fixture(scope="session")
+def empty_big_project(tmp_path_factory) -> Path:
+    """An empty workbook of the default methodology (big_project), built once: copy it before writing to it."""
+    from funnel_xl.services.build import build_workbook
+
+    return build_workbook(tmp_path_factory.mktemp("empty_big") / "Funnel.xlsm", data="empty")
