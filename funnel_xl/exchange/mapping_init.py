@@ -123,10 +123,10 @@ def _date_pattern(values: list[object], patterns: tuple[str, ...]) -> tuple[str 
             return False
 
     if reads(()):
-        return None, "every date reads as it stands"
+        return None, "not needed: every date reads as it stands"
     fitting = [p for p in patterns if all(_strptime(v, p) for v in values if isinstance(v, str))]
     if not fitting:
-        return None, "no pattern reads every date: check them"
+        return None, "none found: some cells read as no date at all; the import will name them"
     other = f"; {fitting[1]!r} reads them too: which is it?" if len(fitting) > 1 else ""
     return fitting[0], f"every date reads this way{other}"
 
@@ -206,7 +206,7 @@ def _date_lines(guesses: dict[str, Guess], data: pd.DataFrame) -> list[str]:
     pattern, why = _date_pattern(values, patterns)
     where = ", ".join(g.header for g in dated)
     if pattern is None:
-        return [f"# date_format: not needed ({where}: {why})"]
+        return [f"# date_format: {why} ({where})"]
     return [_line("date_format", _q(pattern), f"{where}: {why}")]
 
 
