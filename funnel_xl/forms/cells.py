@@ -78,6 +78,13 @@ _STYLE_CACHE: dict[tuple, tuple[int, object]] = {}
 
 
 def _style(cell, font=None, fill=None, align=None, border=None, protect=None) -> None:
+    quoted = cell.quotePrefix  # text kept from running (``keep_as_text``) stays so when restyled
+    _restyle(cell, font, fill, align, border, protect)
+    if quoted:
+        cell.quotePrefix = True
+
+
+def _restyle(cell, font=None, fill=None, align=None, border=None, protect=None) -> None:
     key = (id(cell.parent.parent), id(font), id(fill), id(align), id(border), id(protect))
     cached = _STYLE_CACHE.get(key)
     if cached is not None and cached[0] is cell.parent.parent:

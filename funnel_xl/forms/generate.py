@@ -31,7 +31,7 @@ from funnel_xl.forms.quota_sheet import write_quota_sheet
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.template import FormTexts, SheetTemplate, shared_strings, slot
 from funnel_xl.labels import label
-from funnel_xl.workbook.ooxml import safe_sheet_name
+from funnel_xl.workbook.ooxml import STYLES_PART, quote_formula_parts, safe_sheet_name
 from funnel_xl.workbook.zip_patch import patch_package
 
 HEADER_ROWS = (2, 3, 4)
@@ -356,9 +356,12 @@ def write_form_workbook(path: Path, forms: list[FormData], m: Methodology, lang:
             with zipfile.ZipFile(tmp) as zf:
                 template = SheetTemplate.compile(zf.read("xl/worksheets/sheet1.xml").decode("utf-8"),
                                                  shared_strings(zf), derived_cell)
+                styles = zf.read(STYLES_PART).decode("utf-8")
             for i, form in enumerate(forms, start=1):
                 text = template.render(form_texts(form, m, lang, as_of))
                 replaced[f"xl/worksheets/sheet{i}.xml"] = text.encode("utf-8")
+            # A customer or project name that starts like a formula stays text that F2-Enter cannot run.
+            replaced = quote_formula_parts(styles, replaced)
         patch_package(tmp, path, replaced)
     finally:
         tmp.unlink(missing_ok=True)

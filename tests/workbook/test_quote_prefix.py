@@ -71,6 +71,12 @@ def test_the_live_door_sends_formula_like_text_with_the_leading_apostrophe(built
     assert "'" + ATTACK in sent and ATTACK not in sent
 
 
+def test_a_style_that_says_quote_prefix_zero_is_set_not_given_the_attribute_twice():
+    styles = QuotePrefixStyles('<cellXfs count="1"><xf numFmtId="0" quotePrefix="0" pivotButton="0"/></cellXfs>')
+    assert styles.twin(0) == 1
+    assert styles.xml().count("quotePrefix") == 2 and '<xf numFmtId="0" quotePrefix="1" pivotButton="0"/>' in styles.xml()
+
+
 @pytest.mark.parametrize("text", ["+86 138 0000 0000", "-待定", "@张伟", "\tTab"])
 def test_every_formula_start_is_covered(text):
     sheet = f'<c r="A1" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

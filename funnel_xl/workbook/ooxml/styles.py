@@ -29,8 +29,16 @@ def _xfs(styles_xml: str) -> tuple[re.Match, list[str]]:
     return block, _XF.findall(block.group(1) or "")
 
 
+_QUOTE_ATTR = re.compile(r'\squotePrefix="[^"]*"')
+
+
 def _quoted(xf: str) -> str:
-    return xf if 'quotePrefix="1"' in xf else re.sub(r"^<xf\b", '<xf quotePrefix="1"', xf, count=1)
+    """The xf with quotePrefix="1" (an existing quotePrefix="0", as openpyxl writes, is set, not doubled)."""
+    head_end = xf.index(">")
+    head, rest = xf[:head_end], xf[head_end:]
+    if _QUOTE_ATTR.search(head):
+        return _QUOTE_ATTR.sub(' quotePrefix="1"', head, count=1) + rest
+    return re.sub(r"^<xf\b", '<xf quotePrefix="1"', head, count=1) + rest
 
 
 class QuotePrefixStyles:
