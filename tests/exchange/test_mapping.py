@@ -168,3 +168,14 @@ def test_guesses_left_commented_by_import_init_are_pointed_out():
     text = GOOD.replace('id = "opportunity_id"', '# id = "opportunity_id"  # guess')
     with pytest.raises(MappingError, match=r"still commented out: remove the '#'"):
         parse_mapping(text, "crm.toml")
+
+
+def test_the_reference_mapping_in_the_crm_readme_is_a_valid_mapping():
+    import re
+
+    from funnel_xl.paths import templates_dir
+
+    text = (templates_dir() / "crm" / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    mapping = parse_mapping(block, "README.toml")
+    assert mapping.header_row == 3 and mapping.duplicate_ids == "keep_first"
