@@ -22,7 +22,7 @@ from funnel_xl.workbook import layout
 from funnel_xl.workbook.chart_xml import patch_chart
 from funnel_xl.workbook.contract import STYLES_SHEET
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.ooxml import CALC_CHAIN, cell_styles, drop_parts, split_ref
+from funnel_xl.workbook.ooxml import CALC_CHAIN, STYLES_PART, cell_styles, drop_parts, quote_formula_parts, split_ref
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.port import RawTable, Saved
 from funnel_xl.workbook.sheet_xml import splice_sheet
@@ -214,6 +214,7 @@ class FileWorkbook:
                 replaced.update(self._writer.parts(zf, styles))
             if not replaced:
                 return Saved(str(self.output))
+            replaced = quote_formula_parts(zf.read(STYLES_PART).decode("utf-8"), replaced)
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         backup = atomic_patch(self.path, self.output, drop.replaced, drop.dropped)
         self.close()  # what it read is the old file's
