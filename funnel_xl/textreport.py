@@ -78,3 +78,31 @@ def render(result) -> str:
         if len(result.problems) > 10:
             out.append(f"  ... (+{len(result.problems) - 10})")
     return "\n".join(out)
+
+
+def render_rollup(result) -> str:
+    """The summary printed by ``funnel-xl rollup``: the company's totals, the KPI table by team, the checks."""
+    f, lang = result.figures, result.language
+    L = lambda key: label(key, lang)  # noqa: E731
+    k = f.kpi
+    out = [f"{L('title.company')}  ({f.as_of.isoformat()}, {len(result.teams)})", ""]
+    kpis = [("kpi.weighted_forecast", wan(k["weighted_forecast"])),
+            ("kpi.claimed_weighted_forecast", wan(k["claimed_weighted_forecast"])),
+            ("kpi.achieved", wan(k["achieved"])), ("kpi.open_pipeline", wan(k["open_pipeline"])),
+            ("kpi.team_quota", wan(k["team_quota"])), ("kpi.open_count", str(k["open_count"]))]
+    out.append(table([L("outcol.kpi"), L("outcol.value")], [[L(key), v] for key, v in kpis]))
+    out.append("")
+    rows = [[str(team), wan(r.quota), wan(r.achieved), wan(r.weighted), wan(r.claimed_weighted), pct(r.coverage)]
+            for team, r in result.tables["team"].iterrows()]
+    out.append(table([L("outcol.team"), L("outcol.quota_wan"), L("outcol.achieved_wan"), L("outcol.weighted_wan"),
+                      L("outcol.claimed_weighted_wan"), L("outcol.coverage")], rows))
+    out.append("")
+    out.append(L("rollup.methodologies_agree") if result.differences.empty
+               else f"{L('block.methodology_differences')}: "
+                    + ", ".join(sorted(set(result.differences["team"]))))
+    if result.duplicates.empty:
+        out.append(L("rollup.no_duplicates"))
+    else:
+        out.append(f"{L('block.duplicate_ids')}: {len(result.duplicates)}")
+        out += [f"  - {d.id}: {d.teams}" for d in result.duplicates.head(10).itertuples()]
+    return "\n".join(out)

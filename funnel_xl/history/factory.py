@@ -6,7 +6,7 @@ from pathlib import Path
 
 from funnel_xl.errors import InputError
 from funnel_xl.history.port import HistoryPort
-from funnel_xl.history.sqlite import SnapshotStore
+from funnel_xl.history.sqlite import SnapshotStore, history_path
 
 
 def default_team(workbook: str | Path) -> str:
@@ -20,6 +20,19 @@ def open_history(workbook: str | Path, url: str | None = None, team: str | None 
     the team's); with a ``postgresql://`` URL that database, under ``team`` (default: ``default_team``)."""
     if not url:
         return SnapshotStore.for_workbook(workbook)
+    return _postgres(workbook, url, team)
+
+
+def read_history(workbook: str | Path, url: str | None = None, team: str | None = None) -> HistoryPort | None:
+    """The history of ``workbook`` opened only to read it (the roll-up reads other teams' histories): the SQLite file
+    beside it, read-only, or None where there is none; with ``url`` that database under ``team``."""
+    if not url:
+        path = history_path(workbook)
+        return SnapshotStore(path, read_only=True) if path.is_file() else None
+    return _postgres(workbook, url, team)
+
+
+def _postgres(workbook: str | Path, url: str, team: str | None) -> HistoryPort:
     from funnel_xl.history.postgres import PostgresHistory, is_postgres_url, mask_url
 
     if not is_postgres_url(url):

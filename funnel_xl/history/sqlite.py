@@ -39,10 +39,14 @@ class SnapshotStore(HistoryStore):
     date each opportunity first appeared, so "won but never seen in the funnel" needs no scan of old snapshots.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path)
-        self._db.executescript(_SCHEMA)
+        if read_only:
+            # Another team's file, read by the roll-up: opened so that not even a schema check can write it.
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        else:
+            self._db = sqlite3.connect(self.path)
+            self._db.executescript(_SCHEMA)
 
     @classmethod
     def for_workbook(cls, workbook: str | Path) -> "SnapshotStore":

@@ -19,7 +19,7 @@ from funnel_xl.reports.funnel_sheet import funnel_sheet
 from funnel_xl.reports.problems_sheet import problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
-from funnel_xl.services.master import read_master
+from funnel_xl.services.master import Master, read_master
 from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.port import Saved, WorkbookPort
 
@@ -86,6 +86,33 @@ def default_roadmap() -> Roadmap:
     return parse_roadmap(path.read_text(encoding="utf-8"), source=path.name)
 
 
+def team_figures(master: Master, as_of: dt.date, *, history: HistoryPort | None = None,
+                 roadmap: Roadmap | None = None) -> Figures:
+    """Every figure of one team's workbook on a report date, from its history when given: what a recalculation
+    writes, and what the company roll-up sums (one code path, so the roll-up equals the teams' own recalcs)."""
+    inputs, reps, opps = master.inputs, master.reps, master.opportunities
+    last_snapshot = last_date = first_seen = known = None
+    if history is not None:
+        last_date = history.previous_week(as_of)
+        if last_date is not None:
+            last_snapshot = history.snapshot(last_date)
+        first_seen = history.first_seen()
+        known = _known_on(history, as_of, opps.clean)
+    return compute_figures(
+        opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(), settings=inputs.settings,
+        last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen, known=known,
+        left_out=left_out(opps.rejected_values, opps.problems, inputs.methodology, inputs.settings.basis),
+    )
+
+
+def weekly_history(history: HistoryPort | None, figures: Figures) -> pd.DataFrame | None:
+    """The stored weekly totals with this run's week in place of a stored one of the same date (the 进展 chart)."""
+    if history is None:
+        return None
+    weekly = pd.concat([history.weekly(), figures.weekly], ignore_index=True)
+    return weekly.drop_duplicates(["snapshot_date", "rep"], keep="last")
+
+
 def recalculate(
     book: WorkbookPort,
     as_of: dt.date,
@@ -103,22 +130,9 @@ def recalculate(
     problems = [*inputs.problems, *reps.problems, *opps.problems]
     rejected_count = len(opps.rejected)
 
-    last_snapshot = last_date = first_seen = weekly = known = None
-    if history is not None:
-        last_date = history.previous_week(as_of)
-        if last_date is not None:
-            last_snapshot = history.snapshot(last_date)
-        first_seen = history.first_seen()
-        known = _known_on(history, as_of, opps.clean)
     book.status(label("progress_msg.computing", lang))
-    figures = compute_figures(
-        opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(), settings=settings,
-        last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen, known=known,
-        left_out=left_out(opps.rejected_values, opps.problems, inputs.methodology, settings.basis),
-    )
-    if history is not None:
-        weekly = pd.concat([history.weekly(), figures.weekly], ignore_index=True)
-        weekly = weekly.drop_duplicates(["snapshot_date", "rep"], keep="last")
+    figures = team_figures(master, as_of, history=history, roadmap=roadmap)
+    weekly = weekly_history(history, figures)
 
     stamp = label("out.stamp", lang).format(
         run_at=run_at.strftime("%Y-%m-%d %H:%M"), as_of=as_of.isoformat(), methodology=inputs.methodology.name(lang),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xlsxwriter.worksheet import Worksheet
 
-from funnel_xl.labels import catalogue
+from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook.contract import OUTPUT_SHEETS, sheet_name
 from funnel_xl.workbook.layout import CHARTS, STAMP_ROW, TITLE_ROW, ChartSpec
 from funnel_xl.workbook.sheets.context import BuildContext
@@ -52,9 +52,18 @@ def chart_items(ctx: BuildContext, spec: ChartSpec) -> int:
 
 
 def make_chart(ctx: BuildContext, spec: ChartSpec, sheet: str):
-    """An XlsxWriter chart over the spec's block: categories from one column, a series per value column."""
-    chart = ctx.workbook.add_chart({"type": spec.kind})
-    first, last = spec.data_rows(chart_items(ctx, spec))
+    """An XlsxWriter chart over the spec's block, for the rows this build's data implies."""
+    return chart_over(ctx.workbook, spec, sheet, chart_items(ctx, spec), ctx.lang)
+
+
+def chart_over(workbook, spec: ChartSpec, sheet: str, items: int, lang: str):
+    """An XlsxWriter chart over ``items`` rows of the spec's block: categories from one column, a series per value
+    column (the build's charts, and the roll-up's over the rows it wrote)."""
+    def text(key: str) -> str:
+        return label(key, lang)
+
+    chart = workbook.add_chart({"type": spec.kind})
+    first, last = spec.data_rows(items)
     block = spec.block
     cat_col = block.col(spec.category) - 1
     for i, value in enumerate(spec.values):
@@ -64,12 +73,12 @@ def make_chart(ctx: BuildContext, spec: ChartSpec, sheet: str):
                  "fill": {"color": colour}, "border": {"color": colour}}}
                 if spec.kind == "line" else {"fill": {"color": colour}, "gap": 60})
         chart.add_series({
-            "name": ctx.label(f"outcol.{value}"),
+            "name": text(f"outcol.{value}"),
             "categories": [sheet, first - 1, cat_col, last - 1, cat_col],
             "values": [sheet, first - 1, col, last - 1, col],
             **look,
         })
-    chart.set_title({"name": ctx.label(f"chart.{spec.key}"), "name_font": {"size": 12, "bold": True}})
+    chart.set_title({"name": text(f"chart.{spec.key}"), "name_font": {"size": 12, "bold": True}})
     value_axis = {"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
                   "num_format": "0%" if set(spec.values) & _PERCENT_SERIES else "#,##0"}
     if spec.kind == "bar":

@@ -1,0 +1,263 @@
+"""The company roll-up: every team's figures, each computed alone on its own rates, added up into one set.
+
+A roll-up figure is the sum of the team figures (never a recalculation of a merged pipeline under one methodology),
+so a director's total equals what each team's workbook shows. Ratios that do not add up (the funnel's conversions,
+ideal against actual) are recomputed from the teams' rated deals taken together. Reps are named with their team
+("华东销售 · 张伟"): two teams may each have a 张伟.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from funnel_xl.domain import funnel
+from funnel_xl.domain.figures import Figures, Progress
+from funnel_xl.errors import InputError
+
+SEPARATOR = " · "
+# kpi keys whose company value is the sum of the teams' values.
+ADDITIVE_KPIS = ("weighted_forecast", "claimed_weighted_forecast", "evidence_weighted_forecast", "claim_difference",
+                 "achieved", "open_pipeline", "open_count", "not_assessed_count", "won_count", "lost_count",
+                 "team_quota", "left_out_count", "left_out_weighted", "closed_after_count")
+# What the KPI tables by team, region and manager show, summed over reps (coverage is derived from the sums).
+UNIT_COLUMNS = ("quota", "achieved", "weighted", "claimed_weighted", "weighted_this_year", "pipeline", "open_count",
+                "won_count", "progress")
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    """One team as the roll-up reads it: its own recalculation's figures, reps and weekly history, untouched."""
+
+    team: str
+    figures: Figures
+    reps: pd.DataFrame                  # clean 销售人员: rep, region, manager, annual_quota, ...
+    weekly: pd.DataFrame | None = None  # stored weekly totals with this week (the 进展 chart)
+    problem_count: int = 0
+    rejected_count: int = 0
+
+
+def qualified(team: str, rep, unassigned: str) -> str:
+    """A rep's name in the company view: the team, then the rep (``unassigned`` for deals without one)."""
+    blank = rep is None or (not isinstance(rep, str) and pd.isna(rep)) or rep == ""
+    return f"{team}{SEPARATOR}{unassigned if blank else rep}"
+
+
+def _rep_column(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.DataFrame | None:
+    if frame is None or "rep" not in frame.columns:
+        return frame
+    out = frame.copy()
+    out["rep"] = [qualified(team, r, unassigned) for r in out["rep"]]
+    out.insert(0, "team", team)
+    return out
+
+
+def _rep_index(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    out = frame.copy()
+    out.index = pd.Index([qualified(team, r, unassigned) for r in out.index], name=frame.index.name or "rep")
+    return out
+
+
+def _concat(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+    present = [f for f in frames if f is not None]
+    if not present:
+        return None
+    kept = [f for f in present if len(f)] or present[:1]
+    return pd.concat(kept) if len(kept) > 1 else kept[0].copy()
+
+
+def _summed(frames: list[pd.DataFrame], sort: bool = False) -> pd.DataFrame:
+    """Frames indexed by a group (category, bucket, quarter, product, region) added up group by group, the
+    groups in the order they first appear (or sorted, blanks last)."""
+    joined = pd.concat(frames)
+    name = joined.index.name
+    return joined.groupby(level=0, dropna=False, sort=sort).sum().rename_axis(name)
+
+
+def _largest_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Groups by weighted then achieved, largest first, a blank group last (as ``forecast_by`` orders them)."""
+    blank = frame.index.isna()
+    ordered = frame[~blank].sort_values(["weighted", "achieved"], ascending=False, kind="stable")
+    return pd.concat([ordered, frame[blank]])
+
+
+def check_stages(teams: list[TeamFigures]) -> None:
+    """Teams roll up only over one list of stages; rates may differ (each team's own are used)."""
+    first = teams[0]
+    for t in teams[1:]:
+        if t.figures.methodology.stage_keys != first.figures.methodology.stage_keys:
+            raise InputError(
+                f"{t.team} and {first.team} use different stages ({t.figures.methodology.key}: "
+                f"{', '.join(t.figures.methodology.stage_keys)}; {first.figures.methodology.key}: "
+                f"{', '.join(first.figures.methodology.stage_keys)}): roll up teams of one methodology at a time")
+
+
+def methodology_differences(teams: list[TeamFigures]) -> pd.DataFrame:
+    """Where the teams' methodologies disagree: one row per team and differing item (a stage's win rate, the
+    forecast basis, the fiscal-year start). Columns: item, stage, team, value. Empty when all agree."""
+    rows = []
+    stages = teams[0].figures.methodology.stage_keys
+    for stage in stages:
+        rates = {t.team: float(t.figures.methodology.stage(stage).win_rate) for t in teams}
+        if len(set(rates.values())) > 1:
+            rows += [("win_rate", stage, team, rate) for team, rate in rates.items()]
+    for item, get in (("basis", lambda f: f.settings.basis),
+                      ("fiscal_year_start", lambda f: f.settings.fiscal_year_start)):
+        values = {t.team: get(t.figures) for t in teams}
+        if len(set(values.values())) > 1:
+            rows += [(item, None, team, value) for team, value in values.items()]
+    return pd.DataFrame(rows, columns=["item", "stage", "team", "value"])
+
+
+def duplicate_ids(teams: list[TeamFigures]) -> pd.DataFrame:
+    """Opportunity ids counted by more than one team (the same deal reported twice up the line): id, teams, count.
+    A team given twice shows every one of its ids."""
+    ids = pd.concat([pd.DataFrame({"id": _ids(t.figures), "team": t.team}) for t in teams], ignore_index=True)
+    ids = ids.drop_duplicates()
+    ids["position"] = ids.groupby("team", sort=False).ngroup()
+    counts = ids.groupby("id", sort=False)["team"].transform("size")
+    shared = ids[counts > 1]
+    if shared.empty:
+        return pd.DataFrame({"id": pd.Series(dtype=object), "teams": pd.Series(dtype=object),
+                             "count": pd.Series(dtype="int64")})
+    out = shared.groupby("id", sort=False).agg(teams=("team", ", ".join), count=("team", "size")).reset_index()
+    return out
+
+
+def _ids(fig: Figures) -> list:
+    ids = list(fig.opps["id"])
+    if fig.closed_after is not None and len(fig.closed_after):
+        ids += list(fig.closed_after["id"])
+    return [i for i in ids if isinstance(i, str) and i]
+
+
+def _progress(teams: list[TeamFigures], unassigned: str) -> Progress:
+    """This week summed over every team; last week's figures and the movement over the teams that have a snapshot
+    from last week (the others count this week only)."""
+    progresses = [(t.team, t.figures.progress) for t in teams]
+    totals: dict[str, float] = {}
+    for _, p in progresses:
+        for key, value in p.totals.items():
+            totals[key] = totals.get(key, 0.0) + float(value)
+    dated = [(team, p) for team, p in progresses if p.last_date is not None]
+    if not dated:
+        return Progress(this_date=teams[0].figures.as_of, last_date=None, totals=totals)
+    summary = _concat([_rep_index(p.summary, team, unassigned) for team, p in dated])
+    return Progress(
+        this_date=teams[0].figures.as_of, last_date=max(p.last_date for _, p in dated), totals=totals,
+        by_rep=_concat([_rep_index(p.by_rep, team, unassigned) for team, p in dated]),
+        moves=_concat([_rep_column(p.moves, team, unassigned) for team, p in dated]),
+        summary=None if summary is None else summary.fillna(0).astype("int64"),
+    )
+
+
+def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
+    """The company's figures: every additive figure the sum of the teams' own, ratios recomputed from the teams'
+    rated deals together. ``unassigned`` names a team's deals without a rep. The calibration is left to each
+    team (its cohorts are its own); the reverse calculation is kept only where every team has the same rates."""
+    if not teams:
+        raise InputError("no team workbook to roll up")
+    check_stages(teams)
+    figs = [t.figures for t in teams]
+    first = figs[0]
+    kpi = {k: sum(f.kpi[k] for f in figs) for k in ADDITIVE_KPIS}
+    for k in ("open_count", "not_assessed_count", "won_count", "lost_count", "left_out_count", "closed_after_count"):
+        kpi[k] = int(kpi[k])
+    won = sum(f.kpi["won_count"] for f in figs)
+    kpi["sales_cycle_days"] = (sum(f.kpi["sales_cycle_days"] * f.kpi["won_count"] for f in figs if f.kpi["won_count"])
+                               / won if won else float("nan"))
+
+    opps = pd.concat([_rep_column(f.opps, t.team, unassigned) for t, f in zip(teams, figs)], ignore_index=True)
+    m = first.methodology
+    rates_agree = methodology_differences(teams).query("item == 'win_rate'").empty
+    company_funnel = funnel.funnel_by_stage(opps, m, first.as_of)
+    if not rates_agree:
+        company_funnel["win_rate"] = float("nan")  # each team's own rate weighted its deals
+    target = max(kpi["team_quota"] - kpi["achieved"], 0.0)
+    won_amounts = opps.loc[opps["status"].eq("won"), "amount"]
+    avg_deal = float(won_amounts.mean()) if len(won_amounts) else 0.0
+    required = (funnel.required_pipeline(target, m, avg_deal_size=avg_deal)
+                if rates_agree and avg_deal > 0 else pd.DataFrame())
+
+    def reps_of(name: str) -> pd.DataFrame:
+        return _largest_first(pd.concat([_rep_index(getattr(f, name), t.team, unassigned)
+                                         for t, f in zip(teams, figs)]))
+
+    def listed(name: str) -> pd.DataFrame | None:
+        return _concat([_rep_column(getattr(f, name), t.team, unassigned) for t, f in zip(teams, figs)])
+
+    claim_deals = listed("claim_deals")
+    stalled = listed("stalled")
+    return replace(
+        first,
+        opps=opps, kpi=kpi,
+        by_category=_summed([f.by_category for f in figs]),
+        by_bucket=_summed([f.by_bucket for f in figs]),
+        by_quarter=_summed([f.by_quarter for f in figs], sort=True),
+        by_rep=reps_of("by_rep"),
+        by_product=_largest_first(_summed([f.by_product for f in figs])),
+        by_region=_largest_first(_summed([f.by_region for f in figs])),
+        funnel=company_funnel,
+        ideal_vs_actual=funnel.ideal_vs_actual(opps, m),
+        required=required, required_target=target, avg_deal_size=avg_deal,
+        stage_gaps=listed("stage_gaps"),
+        stalled=stalled.sort_values("days_in_stage", ascending=False, kind="stable"),
+        quota=pd.concat([_rep_index(f.quota, t.team, unassigned) for t, f in zip(teams, figs)]),
+        roadmap=listed("roadmap"),
+        progress=_progress(teams, unassigned),
+        never_seen=listed("never_seen"),
+        snapshot=listed("snapshot"),
+        weekly=listed("weekly"),
+        claims_by_rep=pd.concat([_rep_index(f.claims_by_rep, t.team, unassigned) for t, f in zip(teams, figs)]),
+        claims_by_category=_summed([f.claims_by_category for f in figs]),
+        claim_deals=claim_deals.sort_values("difference", ascending=False, kind="stable"),
+        dates_to_update=listed("dates_to_update"),
+        left_out=listed("left_out"),
+        closed_after=listed("closed_after"),
+        calibration=None,
+    )
+
+
+def company_reps(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame:
+    """Every team's 销售人员 rows with the reps named as in the company view (the 配额 sheet reads them)."""
+    return _concat([_rep_column(t.reps, t.team, unassigned) for t in teams])
+
+
+def company_weekly(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame | None:
+    """The teams' weekly history together (the 进展 chart adds it up per date)."""
+    return _concat([_rep_column(t.weekly, t.team, unassigned) for t in teams])
+
+
+def rep_units(team: TeamFigures) -> pd.DataFrame:
+    """One row per rep of a team (and one for its deals without a rep) with what the KPI tables add up, and the
+    rep's region and manager from 销售人员: team, rep, region, manager, then ``UNIT_COLUMNS``."""
+    f = team.figures
+    units = f.quota[["quota", "achieved", "weighted", "weighted_this_year"]].copy()
+    units["claimed_weighted"] = f.claims_by_rep["claimed_weighted"].reindex(units.index)
+    units["pipeline"] = f.by_rep["pipeline"].reindex(units.index)
+    units["open_count"] = f.by_rep["open_count"].reindex(units.index)
+    units["won_count"] = f.by_rep["won_count"].reindex(units.index)
+    units["progress"] = (f.progress.by_rep["progress"].reindex(units.index)
+                         if f.progress.by_rep is not None else float("nan"))
+    units = units.fillna({c: 0 for c in UNIT_COLUMNS if c not in ("quota", "progress")})
+    reps = team.reps.set_index("rep")
+    units.insert(0, "manager", [reps["manager"].get(r) if isinstance(r, str) else None for r in units.index])
+    units.insert(0, "region", [reps["region"].get(r) if isinstance(r, str) else None for r in units.index])
+    units.insert(0, "team", team.team)
+    return units.rename_axis("rep").reset_index()
+
+
+def kpi_by(units: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The KPI table by ``by`` (team, region, manager or a hierarchy level): the unit columns summed, coverage and
+    attainment from the sums (NA without a quota), largest weighted forecast first, a blank group last."""
+    table = units.groupby(by, dropna=False, sort=False)[list(UNIT_COLUMNS)].sum(min_count=1)
+    for c in UNIT_COLUMNS:
+        if c not in ("quota", "progress"):
+            table[c] = table[c].fillna(0)
+    quota = table["quota"].where(table["quota"].gt(0))
+    table["attainment"] = table["achieved"] / quota
+    table["coverage"] = (table["achieved"] + table["weighted_this_year"]) / quota
+    return _largest_first(table)

@@ -1,0 +1,226 @@
+"""The company roll-up (公司汇总): each team's workbook read without writing it, its figures computed alone exactly as
+its own recalculation computes them (``recalculate.team_figures``), then added up and written as values only.
+
+Team workbooks are read in parallel processes where the machine has more than one core; each process returns
+the team's figures, so the parent only adds them up and writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from funnel_xl.domain import rollup
+from funnel_xl.domain.figures import Figures
+from funnel_xl.domain.rollup import TeamFigures
+from funnel_xl.errors import InputError
+from funnel_xl.history import default_team, read_history
+from funnel_xl.labels import label
+from funnel_xl.reports.company_sheet import company_sheet
+from funnel_xl.reports.forecast_sheet import forecast_sheet
+from funnel_xl.reports.funnel_sheet import funnel_sheet
+from funnel_xl.reports.progress_sheet import progress_sheet
+from funnel_xl.reports.quota_sheet import quota_sheet
+from funnel_xl.services.master import read_master
+from funnel_xl.services.recalculate import RecalcResult, team_figures, weekly_history
+from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.file_adapter import FileWorkbook
+from funnel_xl.workbook.values_book import write_values_book
+
+WORKBOOK_SUFFIXES = (".xlsm", ".xlsx")
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Levels above the teams, nearest first (``levels``), and each team's place on them (``teams``)."""
+
+    levels: tuple[str, ...] = ()
+    teams: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TeamRead:
+    """One team as read: its figures for the roll-up, its own recalc JSON, the file and methodology it came from."""
+
+    figures: TeamFigures
+    summary: dict
+    file: str
+    methodology: str
+    language: str = "zh-CN"
+
+
+@dataclass
+class RollupResult:
+    """The company's figures beside every team's, and what the checks across teams found."""
+
+    figures: Figures
+    teams: list[TeamRead]
+    differences: pd.DataFrame
+    duplicates: pd.DataFrame
+    tables: dict[str, pd.DataFrame]   # by team, region, manager and each hierarchy level
+    language: str
+    run_at: dt.datetime
+    output: Path | None = None
+
+    def summary(self) -> dict:
+        """``recalc --json``'s shape for the company, plus ``by_team`` (each team's own recalc JSON), the ids found
+        in more than one team and where the methodologies differ."""
+        problems = [{"team": t.figures.team, **p} for t in self.teams for p in t.summary["problems"]]
+        company = RecalcResult(self.figures, [], pd.DataFrame(), self.language, self.run_at,
+                               rejected_count=sum(t.figures.rejected_count for t in self.teams)).summary()
+        company["problems"] = problems
+        company["methodology"] = sorted({t.summary["methodology"] for t in self.teams})
+        company["teams"] = [t.figures.team for t in self.teams]
+        company["duplicate_ids"] = [{"id": d.id, "teams": d.teams.split(", ")} for d in self.duplicates.itertuples()]
+        company["methodology_differences"] = [
+            {"item": d.item, "stage": d.stage, "team": d.team, "value": d.value} for d in self.differences.itertuples()]
+        company["by_team"] = [{"team": t.figures.team, **t.summary} for t in self.teams]
+        return company
+
+
+def team_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The workbooks named, a folder standing for the workbooks in it (not Excel's lock files or backups)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.iterdir() if f.suffix.lower() in WORKBOOK_SUFFIXES
+                            and not f.name.startswith("~$") and ".bak." not in f.name)
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise InputError(f"{p}: no such workbook or folder")
+    if not found:
+        raise InputError("no team workbook to roll up (.xlsm or .xlsx files, or folders holding them)")
+    return found
+
+
+def team_names(paths: Sequence[Path]) -> list[str]:
+    """Each workbook's team (its file name, as its history is filed), numbered where two files share a name."""
+    names: list[str] = []
+    for p in paths:
+        base, name, n = default_team(p), default_team(p), 1
+        while name in names:
+            n += 1
+            name = f"{base} ({n})"
+        names.append(name)
+    return names
+
+
+def read_hierarchy(path: str | Path) -> Hierarchy:
+    """A hierarchy file (TOML): ``levels = ["大区", "事业部"]`` names the levels above a team, nearest first, and
+    ``[teams]`` places each team on them (``华东销售 = ["华东大区", "南方事业部"]``)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path.name}: cannot read the hierarchy: {exc}") from exc
+    levels = data.get("levels")
+    teams = data.get("teams", {})
+    if not isinstance(levels, list) or not levels or not all(isinstance(x, str) for x in levels):
+        raise InputError(f'{path.name}: expected levels = ["region", ...], the names of the levels above a team')
+    bad = [t for t, v in teams.items() if not (isinstance(v, list) and len(v) == len(levels)
+                                                 and all(isinstance(x, str) for x in v))]
+    if not isinstance(teams, dict) or bad:
+        raise InputError(f"{path.name}: under [teams] each team needs a list of {len(levels)} names "
+                         f"({', '.join(levels)}); check {', '.join(bad)}")
+    return Hierarchy(tuple(levels), {t: tuple(v) for t, v in teams.items()})
+
+
+def read_team(job: tuple[Path, str, dt.date, str | None, dt.datetime]) -> TeamRead:
+    """One team's workbook, opened read-only, and its history (the file beside it, read-only, or ``url``'s
+    database), computed as its own recalculation computes it. Module level: the process pool runs it."""
+    path, team, as_of, url, run_at = job
+    with FileWorkbook(path, read_only=True, quiet=True) as book:
+        master = read_master(book)
+    history = read_history(path, url, team=team if url else None)
+    try:
+        figures = team_figures(master, as_of, history=history)
+        weekly = weekly_history(history, figures)
+    finally:
+        if history is not None:
+            history.close()
+    reps, opps = master.reps, master.opportunities
+    problems = [*master.inputs.problems, *reps.problems, *opps.problems]
+    result = RecalcResult(figures, problems, reps.clean, master.language, run_at, rejected_count=len(opps.rejected))
+    tf = TeamFigures(team, figures, reps.clean, weekly, problem_count=len(problems),
+                     rejected_count=len(opps.rejected))
+    return TeamRead(tf, result.summary(), path.name, master.methodology.name(master.language), master.language)
+
+
+def read_teams(paths: Sequence[Path], as_of: dt.date, *, url: str | None = None, run_at: dt.datetime,
+               workers: int | None = None) -> list[TeamRead]:
+    """Every team, in the order given; in a process pool of one worker per core when there is more than one."""
+    jobs = [(p, name, as_of, url, run_at) for p, name in zip(paths, team_names(paths))]
+    workers = min(len(jobs), workers or os.cpu_count() or 1)
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(read_team, jobs))
+    return [read_team(j) for j in jobs]
+
+
+def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, lang: str | None = None,
+                 run_at: dt.datetime) -> RollupResult:
+    """Add the teams up: the company's figures, the KPI tables and the checks across teams."""
+    lang = lang or teams[0].language
+    parts = [t.figures for t in teams]
+    unassigned = label("rep.unassigned", lang)
+    company = rollup.combine(parts, unassigned=unassigned)
+    units = pd.concat([rollup.rep_units(t) for t in parts], ignore_index=True)
+    tables = {by: rollup.kpi_by(units, by) for by in ("team", "region", "manager")}
+    hierarchy = hierarchy or Hierarchy()
+    for i, level in enumerate(hierarchy.levels):
+        units[level] = [hierarchy.teams.get(t, (None,) * len(hierarchy.levels))[i] for t in units["team"]]
+        tables[level] = rollup.kpi_by(units, level)
+    return RollupResult(company, teams, rollup.methodology_differences(parts), rollup.duplicate_ids(parts), tables,
+                        lang, run_at)
+
+
+def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
+    """公司汇总 first, then 预测, 漏斗, 配额 and 进展 by the writers a team's recalculation uses, values only."""
+    fig, lang, parts = result.figures, result.language, [t.figures for t in result.teams]
+    unassigned = label("rep.unassigned", lang)
+    stamp = label("rollup.stamp", lang).format(
+        run_at=result.run_at.strftime("%Y-%m-%d %H:%M"), as_of=fig.as_of.isoformat(), count=len(parts),
+        methodology=" / ".join(dict.fromkeys(t.methodology for t in result.teams)),
+        basis=" / ".join(dict.fromkeys(label(f"basis.{t.figures.settings.basis}", lang) for t in parts)))
+    teams = pd.DataFrame([{"team": t.figures.team, "file": t.file, "methodology": t.methodology,
+                           "problem_count": t.figures.problem_count, "rejected_count": t.figures.rejected_count}
+                          for t in result.teams])
+    tables = result.tables
+    kpi_tables = [(f"by_{by}", by, tables[by]) for by in ("team", "region", "manager")]
+    levels = [(name, table) for name, table in tables.items() if name not in ("team", "region", "manager")]
+    no_last_week = [t.team for t in parts if t.figures.progress.last_date is None]
+    sheets = {
+        "company": company_sheet(fig, lang, stamp, tables=kpi_tables, levels=levels, differences=result.differences,
+                                 duplicates=result.duplicates, teams=teams,
+                                 no_last_week=no_last_week if len(no_last_week) < len(parts) else ()),
+        "forecast": forecast_sheet(fig, lang, stamp, sum(t.problem_count for t in parts)),
+        "funnel": funnel_sheet(fig, lang, stamp, None),
+        "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
+        "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned)),
+    }
+    result.output = write_values_book(output, [(sheet_name(k, lang), s.sheet) for k, s in sheets.items()], lang)
+    return result.output
+
+
+def rollup_workbooks(paths: Iterable[str | Path], as_of: dt.date, *, output: str | Path | None = None,
+                     url: str | None = None, hierarchy: Hierarchy | None = None, workers: int | None = None,
+                     run_at: dt.datetime | None = None) -> RollupResult:
+    """The use case: read every team (never writing a team's file), add them up, write ``output`` if given."""
+    run_at = run_at or dt.datetime.now().replace(microsecond=0)
+    paths = team_paths(paths)
+    if output is not None and any(Path(output).resolve() == p.resolve() for p in paths):
+        raise InputError(f"{Path(output).name} is a team workbook: write the roll-up to another file")
+    teams = read_teams(paths, as_of, url=url, run_at=run_at, workers=workers)
+    result = rollup_teams(teams, hierarchy=hierarchy, run_at=run_at)
+    if output is not None:
+        write_company_workbook(result, output)
+    return result

@@ -1,0 +1,66 @@
+"""A values-only .xlsx made of output sheets (no macros, no input tables): the company roll-up's workbook.
+
+The report writers' ``OutputSheet``s are written with the palette's formats and, on the sheets that have them in
+the master, the same charts over the rows written, so a director reads the roll-up as a team reads its 预测.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import xlsxwriter
+
+from funnel_xl.errors import InputError
+from funnel_xl.workbook.layout import CHARTS, PALETTE
+from funnel_xl.workbook.model import OutputSheet
+from funnel_xl.workbook.ooxml import check_sheet_name
+from funnel_xl.workbook.sheets.outputs import chart_over
+from funnel_xl.workbook.zip_patch import lock_file
+
+# A bar per rep is readable up to about this many reps; a company has hundreds, which the table beside lists.
+MAX_CHART_ITEMS = 60
+
+
+def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], lang: str) -> Path:
+    """Write ``sheets`` (visible name, sheet) in order into ``path`` (.xlsx), replacing it atomically."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(f"{path.name}: the company workbook holds values only and must be named *.xlsx")
+    if lock_file(path) is not None:
+        raise InputError(f"{path.name} is open in Excel: close it and run again")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.xlsx")
+    book = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_numbers": False,
+                                          "strings_to_formulas": False, "strings_to_urls": False})
+    formats = {key: book.add_format(props) for key, props in PALETTE.items()}
+    for name, sheet in sheets:
+        ws = book.add_worksheet(check_sheet_name(name))
+        for (r, c), cell in sorted(sheet.cells.items()):
+            fmt = formats.get(cell.style)
+            value = cell.value
+            if value is None:
+                ws.write_blank(r - 1, c - 1, None, fmt)
+            elif isinstance(value, bool):
+                ws.write_boolean(r - 1, c - 1, value, fmt)
+            elif isinstance(value, (int, float)):
+                ws.write_number(r - 1, c - 1, value, fmt)
+            elif isinstance(value, dt.date):
+                stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+                ws.write_datetime(r - 1, c - 1, stamp, fmt)
+            else:
+                ws.write_string(r - 1, c - 1, str(value), fmt)
+        for col, width in sheet.widths.items():
+            ws.set_column(col - 1, col - 1, width)
+        for row, height in sheet.heights.items():
+            ws.set_row(row - 1, height)
+        for spec in CHARTS:
+            items = sheet.chart_items.get(spec.key)
+            if spec.block.sheet == sheet.key and items is not None and items <= MAX_CHART_ITEMS:
+                ws.insert_chart(spec.anchor, chart_over(book, spec, ws.name, items, lang), {"x_offset": 8, "y_offset": 4})
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+    book.close()
+    tmp.replace(path)
+    return path
