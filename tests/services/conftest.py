@@ -85,3 +85,50 @@ def add_user_sheet(path: Path, name: str, text: str) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name_, data in parts.items():
             zf.writestr(name_, data)
+
+
+# Five teams made from the sample: ids made distinct per team, each keeping a different four fifths of the deals,
+# the last on its own win rate for 引导客户立项 (40 % instead of the methodology's): each team's history is the
+# sample's, with the same ids, so every team has last week's snapshot.
+TEAMS = ("华东销售", "华北销售", "华南销售", "西南销售", "华中销售")
+OWN_RATE_TEAM, OWN_RATE_STAGE, OWN_RATE = "华中销售", "approved", 0.40
+
+
+def team_workbook(folder: Path, team: str, position: int) -> Path:
+    """One team's workbook and history, built from the sample as ``build_workbook`` builds it."""
+    import dataclasses
+
+    from funnel_xl.methodologies import load_methodology
+    from funnel_xl.sample import SAMPLE_AS_OF, load_sample
+    from funnel_xl.services.build import fill_output_sheets
+    from funnel_xl.workbook.build import write_workbook
+
+    sample = load_sample()
+    prefix = f"T{position + 1}-"
+    opps = sample.opportunities
+    opps = opps[[i % 5 != position for i in range(len(opps))]].copy()
+    opps["id"] = prefix + opps["id"]
+    history = sample.history.copy()
+    history["id"] = prefix + history["id"]
+    m = load_methodology("big_project")
+    if team == OWN_RATE_TEAM:
+        m = dataclasses.replace(m, stages=tuple(dataclasses.replace(s, win_rate=OWN_RATE) if s.key == OWN_RATE_STAGE
+                                                else s for s in m.stages))
+    path = write_workbook(folder / f"{team}.xlsm", lang="zh-CN", methodology=m, opportunities=opps, reps=sample.reps,
+                          vba=True, as_of=SAMPLE_AS_OF)
+    fill_output_sheets(path, SAMPLE_AS_OF, history)
+    return path
+
+
+@pytest.fixture(scope="session")
+def built_teams(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("teams")
+    for i, team in enumerate(TEAMS):
+        team_workbook(folder, team, i)
+    return folder
+
+
+@pytest.fixture
+def teams(built_teams, tmp_path) -> Path:
+    """A private copy of the five teams' folder (workbooks and history files)."""
+    return Path(shutil.copytree(built_teams, tmp_path / "teams"))

@@ -1,0 +1,142 @@
+"""The company roll-up: every team read without being written, each computed as its own recalculation computes
+it, the company's figures the sum of the teams' to the cent, and the checks across teams."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pandas as pd
+import pytest
+
+from funnel_xl.errors import InputError
+from funnel_xl.history import SnapshotStore, history_path
+from funnel_xl.sample import SAMPLE_AS_OF
+from funnel_xl.services.build import build_workbook
+from funnel_xl.services.recalculate import recalculate
+from funnel_xl.services.rollup import read_hierarchy, rollup_workbooks
+from funnel_xl.workbook.file_adapter import FileWorkbook
+from tests.services.conftest import OWN_RATE, OWN_RATE_STAGE, OWN_RATE_TEAM, TEAMS, run_cli
+
+TOTALS = ("weighted_forecast", "claimed_weighted_forecast", "achieved", "open_pipeline", "open_count", "won_count",
+          "lost_count", "rejected_count", "left_out_weighted", "closed_after_count", "progress")
+
+
+def own_recalc(path):
+    """A team recalculated alone, as its manager's button does (nothing saved)."""
+    with SnapshotStore.for_workbook(path) as store, FileWorkbook(path, quiet=True) as book:
+        return recalculate(book, SAMPLE_AS_OF, history=store, save=False)
+
+
+@pytest.fixture
+def alone(teams):
+    return {team: own_recalc(teams / f"{team}.xlsm") for team in TEAMS}
+
+
+def files_state(folder):
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+def test_rollup_reads_every_team_without_writing_it_and_its_figures_are_the_sum_of_the_teams_own(teams, alone,
+                                                                                                  tmp_path):
+    before = files_state(teams)
+    out = tmp_path / "公司汇总.xlsx"
+    run = run_cli("rollup", str(teams), "--as-of", SAMPLE_AS_OF.isoformat(), "-o", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    assert files_state(teams) == before  # workbooks and history files: same bytes, same modification time
+    company = json.loads(run.stdout)
+    for key in TOTALS:
+        own = [alone[t].summary()[key] for t in TEAMS]
+        assert company[key] == pytest.approx(math.fsum(own), abs=0.005), key
+    assert sorted(t["team"] for t in company["by_team"]) == sorted(TEAMS)  # a folder: its workbooks by name
+    for t in company["by_team"]:
+        mine = alone[t["team"]].summary()
+        assert {k: t[k] for k in TOTALS} == {k: mine[k] for k in TOTALS}
+    assert out.is_file()
+
+
+def test_every_split_of_the_company_forecast_is_the_sum_of_the_teams_splits(teams, alone):
+    result = rollup_workbooks([teams], SAMPLE_AS_OF, workers=1)
+    company = result.figures
+    for name in ("by_category", "by_bucket", "by_quarter", "by_product", "by_region", "claims_by_category"):
+        summed = pd.concat([getattr(alone[t].figures, name) for t in TEAMS]).groupby(level=0, dropna=False).sum()
+        mine = getattr(company, name)
+        assert sorted(mine.index, key=str) == sorted(summed.index, key=str), name
+        for column in summed.columns:
+            for group in summed.index:
+                assert mine.loc[group, column] == pytest.approx(summed.loc[group, column], abs=0.005), (name, group)
+    for column in ("open_count", "pipeline", "weighted"):
+        summed = sum(alone[t].figures.funnel[column] for t in TEAMS)
+        assert company.funnel[column].tolist() == pytest.approx(summed.tolist(), abs=0.005)
+
+
+def test_the_kpi_tables_by_team_region_and_manager_add_up_to_the_company(teams, alone):
+    result = rollup_workbooks([teams], SAMPLE_AS_OF, workers=1)
+    by_team = result.tables["team"]
+    for team in TEAMS:
+        assert by_team.loc[team, "weighted"] == pytest.approx(alone[team].figures.kpi["weighted_forecast"], abs=0.005)
+        assert by_team.loc[team, "achieved"] == pytest.approx(alone[team].figures.kpi["achieved"], abs=0.005)
+        assert by_team.loc[team, "quota"] == pytest.approx(alone[team].figures.kpi["team_quota"], abs=0.005)
+    total = result.figures.kpi["weighted_forecast"]
+    for by in ("team", "region", "manager"):
+        assert result.tables[by]["weighted"].sum() == pytest.approx(total, abs=0.005), by
+    reps = alone[TEAMS[0]].reps
+    region = reps["region"].dropna().iloc[0]
+    expected = sum(alone[t].figures.quota.loc[r, "weighted"] for t in TEAMS
+                   for r in reps.loc[reps["region"].eq(region), "rep"])
+    assert result.tables["region"].loc[region, "weighted"] == pytest.approx(expected, abs=0.005)
+
+
+def test_each_team_is_computed_on_its_own_rates_and_the_difference_is_reported(teams, alone):
+    result = rollup_workbooks([teams], SAMPLE_AS_OF, workers=1)
+    rates = result.differences[result.differences["item"].eq("win_rate")]
+    assert set(rates["stage"]) == {OWN_RATE_STAGE}
+    assert rates.set_index("team").loc[OWN_RATE_TEAM, "value"] == OWN_RATE
+    mine = alone[OWN_RATE_TEAM].figures.kpi["weighted_forecast"]
+    assert result.tables["team"].loc[OWN_RATE_TEAM, "weighted"] == pytest.approx(mine, abs=0.005)
+    assert result.figures.funnel["win_rate"].isna().all()  # no one rate stands for the company's stages
+
+
+def test_the_same_team_given_twice_is_reported_as_duplicate_ids(teams, alone):
+    path = teams / f"{TEAMS[0]}.xlsm"
+    result = rollup_workbooks([path, path], SAMPLE_AS_OF, workers=1)
+    ids = set(alone[TEAMS[0]].figures.opps["id"])
+    assert set(result.duplicates["id"]) == ids
+    assert set(result.duplicates["teams"]) == {f"{TEAMS[0]}, {TEAMS[0]} (2)"}
+    assert not rollup_workbooks([teams], SAMPLE_AS_OF, workers=1).duplicates.size  # distinct ids: none
+
+
+def test_a_hierarchy_file_adds_each_level_up_from_its_teams(teams, alone, tmp_path):
+    spec = tmp_path / "hierarchy.toml"
+    spec.write_text('levels = ["大区", "事业部"]\n[teams]\n'
+                    f'"{TEAMS[0]}" = ["东部大区", "南方事业部"]\n"{TEAMS[1]}" = ["北部大区", "北方事业部"]\n'
+                    f'"{TEAMS[2]}" = ["东部大区", "南方事业部"]\n"{TEAMS[3]}" = ["西部大区", "南方事业部"]\n',
+                    encoding="utf-8")
+    result = rollup_workbooks([teams], SAMPLE_AS_OF, workers=1, hierarchy=read_hierarchy(spec))
+    weighted = {t: alone[t].figures.kpi["weighted_forecast"] for t in TEAMS}
+    assert result.tables["大区"].loc["东部大区", "weighted"] == pytest.approx(weighted[TEAMS[0]] + weighted[TEAMS[2]])
+    south = weighted[TEAMS[0]] + weighted[TEAMS[2]] + weighted[TEAMS[3]]
+    assert result.tables["事业部"].loc["南方事业部", "weighted"] == pytest.approx(south)
+    unplaced = result.tables["事业部"][result.tables["事业部"].index.isna()]
+    assert unplaced["weighted"].sum() == pytest.approx(weighted[TEAMS[4]])  # a team not placed stays visible
+
+
+def test_a_hierarchy_file_that_does_not_place_teams_on_every_level_is_refused_with_the_team(tmp_path):
+    spec = tmp_path / "hierarchy.toml"
+    spec.write_text('levels = ["大区", "事业部"]\n[teams]\n"华东销售" = ["东部大区"]\n', encoding="utf-8")
+    with pytest.raises(InputError, match="华东销售"):
+        read_hierarchy(spec)
+
+
+def test_teams_on_different_stages_are_refused(teams, tmp_path):
+    other = build_workbook(tmp_path / "产品销售.xlsm", data="empty", methodology="product_sales")
+    with pytest.raises(InputError, match="different stages"):
+        rollup_workbooks([teams / f"{TEAMS[0]}.xlsm", other], SAMPLE_AS_OF, workers=1)
+
+
+def test_the_rollup_never_writes_over_a_team_workbook(teams):
+    path = teams / f"{TEAMS[0]}.xlsx"
+    with pytest.raises(InputError, match="team workbook"):
+        rollup_workbooks([teams / f"{TEAMS[0]}.xlsm"], SAMPLE_AS_OF, output=teams / f"{TEAMS[0]}.xlsm")
+    assert not path.exists()
