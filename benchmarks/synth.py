@@ -268,6 +268,49 @@ def build(n: int, *, force: bool = False, weeks: int = HISTORY_WEEKS, log=print)
     return out
 
 
+def team_folder(teams: int, n: int) -> Path:
+    return CACHE_DIR / f"teams_{teams}x{n}"
+
+
+def build_team(job: tuple[int, int, int], *, weeks: int = HISTORY_WEEKS) -> Path:
+    """Team ``k`` of a company (``job`` = (teams, n, k)): ``n`` opportunities whose ids start ``T<k>-``, drawn with
+    their own seed, and a year of history; cached in ``team_folder``. Module level: a process pool builds them."""
+    from funnel_xl.history import history_path
+    from funnel_xl.methodologies import load_methodology
+    from funnel_xl.workbook.build import write_workbook
+
+    teams, n, k = job
+    out = team_folder(teams, n) / f"team{k:02d}.xlsm"
+    if out.exists() and history_path(out).exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    m = load_methodology("big_project")
+    reps = make_reps(n, seed=100 + k)
+    opps = make_opportunities(n, m, reps, seed=1000 + k)
+    opps["id"] = f"T{k:02d}-" + opps["id"]
+    tmp = out.with_name(f"building_{out.name}")
+    history_path(tmp).unlink(missing_ok=True)
+    with formula_cache():
+        write_workbook(tmp, lang="zh-CN", methodology=m, opportunities=opps, reps=reps, vba=True)
+    seed_history(tmp, opps, m, weeks=weeks)
+    history_path(tmp).replace(history_path(out))
+    tmp.replace(out)
+    return out
+
+
+def build_teams(teams: int, n: int, *, workers: int = 2, log=print) -> Path:
+    """The folder of ``teams`` synthetic team workbooks of ``n`` deals each (ids distinct across teams)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    jobs = [(teams, n, k) for k in range(1, teams + 1)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for i, path in enumerate(pool.map(build_team, jobs), 1):
+            if i % 10 == 0 or i == teams:
+                log(f"{i}/{teams} team workbooks ({time.perf_counter() - t0:.0f} s)")
+    return team_folder(teams, n)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("rows", type=int, nargs="+")

@@ -23,6 +23,7 @@ STAGES = "stages"                 # 阶段设置, tblStages
 CRITERIA = "criteria"             # 阶段设置, tblCriteria
 META = "meta"                     # 阶段设置, tblMethodology (item, value)
 SNAPSHOTS = "snapshots"           # the weekly history (not a sheet)
+ADJUSTMENTS = "adjustments"       # 预测调整, tblAdjustments: a manager's adjusted forecast beside the computed one
 
 # Who writes a column: the user types it (read, normalised, imported), or the tool writes it (formulas, copies).
 USER, TOOL = "user", "tool"
@@ -189,6 +190,23 @@ def _meta_columns() -> tuple[ColumnSpec, ...]:
             ColumnSpec("value", "input.meta_value", format="in_wrap"))
 
 
+def _adjustment_columns() -> tuple[ColumnSpec, ...]:
+    """预测调整: what a manager types (a team, or one of its reps, a quarter, the adjusted forecast, why, who, when)
+    and the computed forecast the tool writes beside it, which the adjustment never replaces."""
+    col = ColumnSpec
+    return (
+        col("team", "adjust_field.team", need=REQUIRED),
+        col("rep", "adjust_field.rep", REP, blank="the adjustment is for the whole team"),
+        col("quarter", "adjust_field.quarter", need=REQUIRED),
+        col("adjusted", "adjust_field.adjusted", AMOUNT, need=REQUIRED),
+        col("reason", "adjust_field.reason", need=EXPECTED, blank="shown without a reason (warned)"),
+        col("by", "adjust_field.by"),
+        col("entered", "adjust_field.entered", DATE),
+        col("computed", "adjust_field.computed", AMOUNT, owner=TOOL),
+        col("difference", "adjust_field.difference", AMOUNT, owner=TOOL),
+    )
+
+
 def _snapshot_columns(opportunities: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
     """The state of one opportunity on one snapshot date: a few opportunity columns as the tool copied them."""
     by_key = {c.key: c for c in opportunities}
@@ -260,6 +278,7 @@ def _registry() -> ColumnRegistry:
         TableSpec(CRITERIA, _criteria_columns(), width=44),
         TableSpec(META, _meta_columns(), width=44),
         TableSpec(SNAPSHOTS, _snapshot_columns(opportunities)),
+        TableSpec(ADJUSTMENTS, _adjustment_columns(), width=24),
     ))
 
 

@@ -39,6 +39,22 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             PRIMARY KEY (team, snapshot_date, rep)
         );
     """),
+    (2, """
+        -- Manager adjustments (预测调整), stored with the week's snapshot: the adjusted figure beside the computed one.
+        CREATE TABLE funnel_xl.adjustment (
+            team text NOT NULL,
+            snapshot_date date NOT NULL,
+            scope_team text NOT NULL,
+            scope_rep text NOT NULL,          -- '' for the whole team
+            quarter text NOT NULL,
+            adjusted double precision NOT NULL,
+            computed double precision,
+            reason text,
+            adjusted_by text,
+            entered date,
+            PRIMARY KEY (team, snapshot_date, scope_team, scope_rep, quarter)
+        );
+    """),
 )
 
 # Any fixed number: the advisory lock that lets one process at a time migrate (it locks no table or row).

@@ -30,6 +30,10 @@ from funnel_xl.history.codec import (
 )
 
 
+# The stored columns of a manager adjustment, in the order the adapters read and write them.
+ADJUSTMENT_FIELDS = "scope_team, scope_rep, quarter, adjusted, computed, reason, adjusted_by, entered"
+
+
 @runtime_checkable
 class HistoryPort(Protocol):
     """The weekly history of one team's workbook."""
@@ -41,6 +45,8 @@ class HistoryPort(Protocol):
     def weekly(self) -> pd.DataFrame: ...
     def save(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None) -> None: ...
     def staged(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None) -> ContextManager[None]: ...
+    def adjustments(self, date: dt.date) -> pd.DataFrame: ...
+    def save_adjustments(self, date: dt.date, adjustments: pd.DataFrame) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> "HistoryPort": ...
     def __exit__(self, *exc) -> None: ...
@@ -123,3 +129,35 @@ class HistoryStore(abc.ABC):
         with self._transaction():
             self._write(parts, weekly_dates, weekly_values)
             yield
+
+    # -- manager adjustments (预测调整), kept with the week's snapshot ------------------------------------------
+    def _adjustment_rows(self, date: str) -> list[tuple]:
+        """The adjustments stored for a date (``ADJUSTMENT_FIELDS``, the date as ISO text)."""
+        raise NotImplementedError
+
+    def _write_adjustments(self, date: str, rows: list[tuple]) -> None:
+        """Replace the adjustments of a date, inside the open transaction."""
+        raise NotImplementedError
+
+    def adjustments(self, date: dt.date) -> pd.DataFrame:
+        """The adjustments stored with ``date``'s snapshot: team, rep (None: the whole team), quarter, adjusted,
+        computed, reason, by, entered."""
+        rows = self._adjustment_rows(date.isoformat())
+        frame = pd.DataFrame(rows, columns=["team", "rep", "quarter", "adjusted", "computed", "reason", "by",
+                                            "entered"])
+        for c in ("team", "rep", "quarter", "reason", "by"):  # texts, None where blank (the whole team: no rep)
+            frame[c] = frame[c].astype(object).where(frame[c].notna() & frame[c].ne(""), None)
+        frame["entered"] = pd.to_datetime(frame["entered"])
+        return frame
+
+    def save_adjustments(self, date: dt.date, adjustments: pd.DataFrame) -> None:
+        """Store the adjustments with ``date``'s snapshot, both the adjusted and the computed figure, replacing those
+        stored for that date, in one transaction."""
+        def plain(v):
+            return None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+
+        rows = [(r.team, "" if plain(r.rep) is None else r.rep, r.quarter, float(r.adjusted), plain(r.computed),
+                 plain(r.reason), plain(r.by), None if plain(r.entered) is None else pd.Timestamp(r.entered).date()
+                 .isoformat()) for r in adjustments.itertuples()]
+        with self._transaction():
+            self._write_adjustments(date.isoformat(), rows)

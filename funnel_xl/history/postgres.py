@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from funnel_xl.errors import HistoryError, InputError
 from funnel_xl.history.codec import DatedSnapshot
 from funnel_xl.history.migrations import migrate
-from funnel_xl.history.port import HistoryStore
+from funnel_xl.history.port import ADJUSTMENT_FIELDS, HistoryStore
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 # A save waiting this long for a row lock (the same team saving twice at once) gives up with a message.
@@ -129,6 +129,20 @@ class PostgresHistory(HistoryStore):
             with self._conn.cursor() as cur:
                 cur.executemany("INSERT INTO funnel_xl.weekly (team, snapshot_date, rep, forecast, achieved, "
                                 "open_count) VALUES (%s, %s::date, %s, %s, %s, %s)", [(team, *row) for row in weekly])
+
+    def _adjustment_rows(self, date: str) -> list[tuple]:
+        fields = ADJUSTMENT_FIELDS.replace("entered", "to_char(entered, 'YYYY-MM-DD')")
+        return self._rows(f"SELECT {fields} FROM funnel_xl.adjustment WHERE team = %s AND snapshot_date = %s::date "
+                          'ORDER BY scope_team COLLATE "C", scope_rep COLLATE "C", quarter', (self.team, date))
+
+    def _write_adjustments(self, date: str, rows: list[tuple]) -> None:
+        self._conn.execute("DELETE FROM funnel_xl.adjustment WHERE team = %s AND snapshot_date = %s::date",
+                           (self.team, date))
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO funnel_xl.adjustment (team, snapshot_date, {ADJUSTMENT_FIELDS}) "
+                                "VALUES (%s, %s::date, %s, %s, %s, %s, %s, %s, %s, %s::date)",
+                                [(self.team, date, *r) for r in rows])
 
     @contextlib.contextmanager
     def _errors(self, doing: str) -> Iterator[None]:

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from funnel_xl.history.codec import DatedSnapshot
-from funnel_xl.history.port import HistoryStore
+from funnel_xl.history.port import ADJUSTMENT_FIELDS, HistoryStore
 
 # The file format of every history file already written: change it only with a migration of existing files.
 _SCHEMA = """
@@ -23,7 +23,14 @@ CREATE TABLE IF NOT EXISTS weekly (
     snapshot_date TEXT NOT NULL, rep TEXT NOT NULL, forecast REAL, achieved REAL, open_count INTEGER,
     PRIMARY KEY (snapshot_date, rep)
 );
+CREATE TABLE IF NOT EXISTS adjustment (
+    snapshot_date TEXT NOT NULL, scope_team TEXT NOT NULL, scope_rep TEXT NOT NULL, quarter TEXT NOT NULL,
+    adjusted REAL NOT NULL, computed REAL, reason TEXT, adjusted_by TEXT, entered TEXT,
+    PRIMARY KEY (snapshot_date, scope_team, scope_rep, quarter)
+);
 """
+# Files written before manager adjustments gain their table the first time they are opened for writing (above);
+# opened read-only, such a file simply has none.
 
 
 def history_path(workbook: str | Path) -> Path:
@@ -76,6 +83,18 @@ class SnapshotStore(HistoryStore):
 
     def _transaction(self):
         return self._db
+
+    def _adjustment_rows(self, date: str) -> list[tuple]:
+        try:
+            return self._db.execute(f"SELECT {ADJUSTMENT_FIELDS} FROM adjustment WHERE snapshot_date = ? "
+                                    "ORDER BY scope_team, scope_rep, quarter", (date,)).fetchall()
+        except sqlite3.OperationalError:  # a file from before adjustments, opened read-only
+            return []
+
+    def _write_adjustments(self, date: str, rows: list[tuple]) -> None:
+        self._db.execute("DELETE FROM adjustment WHERE snapshot_date = ?", (date,))
+        self._db.executemany(f"INSERT INTO adjustment (snapshot_date, {ADJUSTMENT_FIELDS}) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(date, *r) for r in rows])
 
     def _write(self, parts: list[DatedSnapshot], weekly_dates: list[str], weekly: list[tuple]) -> None:
         for part in parts:

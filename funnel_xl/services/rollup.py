@@ -17,11 +17,16 @@ from pathlib import Path
 import pandas as pd
 
 from funnel_xl.domain import rollup
+from funnel_xl.domain.adjustments import beside_computed, empty_adjustments, read_adjustments
+from funnel_xl.domain.columns import ADJUSTMENTS, columns
 from funnel_xl.domain.figures import Figures
 from funnel_xl.domain.rollup import TeamFigures
 from funnel_xl.errors import InputError
-from funnel_xl.history import default_team, read_history
-from funnel_xl.labels import label
+from funnel_xl.history import default_team, history_path, open_history, read_history
+from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.reports.adjustments_sheet import HEADER_ROW as ADJUSTMENT_HEADER_ROW
+from funnel_xl.reports.adjustments_sheet import TABLE as ADJUSTMENT_TABLE
+from funnel_xl.reports.adjustments_sheet import adjustments_sheet
 from funnel_xl.reports.company_sheet import company_sheet
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
@@ -31,7 +36,7 @@ from funnel_xl.services.master import read_master
 from funnel_xl.services.recalculate import RecalcResult, team_figures, weekly_history
 from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.file_adapter import FileWorkbook
-from funnel_xl.workbook.values_book import write_values_book
+from funnel_xl.workbook.values_book import BookTable, write_values_book
 
 WORKBOOK_SUFFIXES = (".xlsm", ".xlsx")
 
@@ -66,6 +71,8 @@ class RollupResult:
     tables: dict[str, pd.DataFrame]   # by team, region, manager and each hierarchy level
     language: str
     run_at: dt.datetime
+    adjustments: pd.DataFrame = field(default_factory=empty_adjustments)  # typed, with the computed beside
+    adjustment_problems: list = field(default_factory=list)
     output: Path | None = None
 
     def summary(self) -> dict:
@@ -80,6 +87,12 @@ class RollupResult:
         company["duplicate_ids"] = [{"id": d.id, "teams": d.teams.split(", ")} for d in self.duplicates.itertuples()]
         company["methodology_differences"] = [
             {"item": d.item, "stage": d.stage, "team": d.team, "value": d.value} for d in self.differences.itertuples()]
+        company["adjustments"] = [
+            {"team": a.team, "rep": a.rep, "quarter": a.quarter, "adjusted": round(a.adjusted, 2),
+             "computed": round(a.computed, 2), "difference": round(a.difference, 2), "reason": a.reason, "by": a.by,
+             "entered": None if a.entered is None else pd.Timestamp(a.entered).date().isoformat()}
+            for a in self.adjustments[self.adjustments["counted"]].itertuples()]
+        company["problems"] += [{"team": None, **p.as_dict()} for p in self.adjustment_problems]
         company["by_team"] = [{"team": t.figures.team, **t.summary} for t in self.teams]
         return company
 
@@ -166,9 +179,23 @@ def read_teams(paths: Sequence[Path], as_of: dt.date, *, url: str | None = None,
     return [read_team(j) for j in jobs]
 
 
+def typed_adjustments(output: Path) -> pd.DataFrame | None:
+    """The rows typed into 预测调整 of an earlier company workbook at ``output`` (canonical columns), if there is one:
+    the roll-up keeps them and sets this week's computed forecast beside them."""
+    if not output.is_file():
+        return None
+    with FileWorkbook(output, read_only=True, quiet=True) as book:
+        if ADJUSTMENT_TABLE not in book.index.tables:
+            return None
+        raw = book.read_table(ADJUSTMENT_TABLE).frame
+    headers = {label(c.label, lang): c.key for c in columns(ADJUSTMENTS) for lang in LANGUAGES}
+    return raw.rename(columns=headers)
+
+
 def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, lang: str | None = None,
-                 run_at: dt.datetime) -> RollupResult:
-    """Add the teams up: the company's figures, the KPI tables and the checks across teams."""
+                 run_at: dt.datetime, adjustments: pd.DataFrame | None = None) -> RollupResult:
+    """Add the teams up: the company's figures, the KPI tables, the checks across teams and, given the rows typed
+    into 预测调整, each adjustment beside the computed forecast."""
     lang = lang or teams[0].language
     parts = [t.figures for t in teams]
     unassigned = label("rep.unassigned", lang)
@@ -179,8 +206,16 @@ def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, l
     for i, level in enumerate(hierarchy.levels):
         units[level] = [hierarchy.teams.get(t, (None,) * len(hierarchy.levels))[i] for t in units["team"]]
         tables[level] = rollup.kpi_by(units, level)
-    return RollupResult(company, teams, rollup.methodology_differences(parts), rollup.duplicate_ids(parts), tables,
-                        lang, run_at)
+    result = RollupResult(company, teams, rollup.methodology_differences(parts), rollup.duplicate_ids(parts), tables,
+                          lang, run_at)
+    if adjustments is not None:
+        reps = {t.team: set(t.reps["rep"].dropna()) for t in parts}
+        labels = {c.key: label(c.label, lang) for c in columns(ADJUSTMENTS)}
+        typed, result.adjustment_problems = read_adjustments(adjustments, reps, sheet=label("adjust.sheet", lang),
+                                                             column_labels=labels)
+        opps = pd.concat([t.figures.opps.assign(team=t.team) for t in parts], ignore_index=True)
+        result.adjustments = beside_computed(typed, opps)
+    return result
 
 
 def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
@@ -207,8 +242,22 @@ def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
         "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
         "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned)),
     }
-    result.output = write_values_book(output, [(sheet_name(k, lang), s.sheet) for k, s in sheets.items()], lang)
+    named = [(sheet_name(k, lang), s.sheet) for k, s in sheets.items()]
+    adjust, rows = adjustments_sheet(result.adjustments, lang, stamp)
+    named.insert(1, (label("adjust.sheet", lang), adjust.sheet))
+    table = BookTable(label("adjust.sheet", lang), ADJUSTMENT_TABLE, ADJUSTMENT_HEADER_ROW,
+                      tuple(label(c.label, lang) for c in columns(ADJUSTMENTS)), rows)
+    result.output = write_values_book(output, named, lang, tables=(table,))
     return result.output
+
+
+def store_adjustments(result: RollupResult, output: Path, url: str | None) -> None:
+    """Keep this week's adjustments, adjusted and computed, in the company's history: the file beside the company
+    workbook, or ``url``'s database under the workbook's name (never in a team's history)."""
+    if result.adjustments.empty and not url and not history_path(output).exists():
+        return
+    with open_history(output, url, team=default_team(output)) as store:
+        store.save_adjustments(result.figures.as_of, result.adjustments[result.adjustments["counted"]])
 
 
 def rollup_workbooks(paths: Iterable[str | Path], as_of: dt.date, *, output: str | Path | None = None,
@@ -220,7 +269,9 @@ def rollup_workbooks(paths: Iterable[str | Path], as_of: dt.date, *, output: str
     if output is not None and any(Path(output).resolve() == p.resolve() for p in paths):
         raise InputError(f"{Path(output).name} is a team workbook: write the roll-up to another file")
     teams = read_teams(paths, as_of, url=url, run_at=run_at, workers=workers)
-    result = rollup_teams(teams, hierarchy=hierarchy, run_at=run_at)
+    typed = typed_adjustments(Path(output)) if output is not None else None
+    result = rollup_teams(teams, hierarchy=hierarchy, run_at=run_at, adjustments=typed)
     if output is not None:
         write_company_workbook(result, output)
+        store_adjustments(result, Path(output), url)
     return result

@@ -7,6 +7,7 @@ the master, the same charts over the rows written, so a director reads the roll-
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import xlsxwriter
@@ -18,12 +19,25 @@ from funnel_xl.workbook.ooxml import check_sheet_name
 from funnel_xl.workbook.sheets.outputs import chart_over
 from funnel_xl.workbook.zip_patch import lock_file
 
+@dataclass(frozen=True)
+class BookTable:
+    """An Excel table over cells a sheet already holds: a table the user types into (预测调整), read back by name."""
+
+    sheet: str
+    name: str
+    header_row: int
+    headers: tuple[str, ...]
+    rows: int
+
+
 # A bar per rep is readable up to about this many reps; a company has hundreds, which the table beside lists.
 MAX_CHART_ITEMS = 60
 
 
-def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], lang: str) -> Path:
-    """Write ``sheets`` (visible name, sheet) in order into ``path`` (.xlsx), replacing it atomically."""
+def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], lang: str,
+                      tables: tuple[BookTable, ...] = ()) -> Path:
+    """Write ``sheets`` (visible name, sheet) in order into ``path`` (.xlsx), replacing it atomically; ``tables``
+    are Excel tables laid over cells of those sheets."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InputError(f"{path.name}: the company workbook holds values only and must be named *.xlsx")
@@ -58,6 +72,11 @@ def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], l
             items = sheet.chart_items.get(spec.key)
             if spec.block.sheet == sheet.key and items is not None and items <= MAX_CHART_ITEMS:
                 ws.insert_chart(spec.anchor, chart_over(book, spec, ws.name, items, lang), {"x_offset": 8, "y_offset": 4})
+        for t in tables:
+            if t.sheet == name:
+                ws.add_table(t.header_row - 1, 0, t.header_row - 1 + t.rows, len(t.headers) - 1, {
+                    "name": t.name, "style": "Table Style Light 9",
+                    "columns": [{"header": h, "header_format": formats["header"]} for h in t.headers]})
         ws.set_landscape()
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)

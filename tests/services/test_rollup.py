@@ -140,3 +140,53 @@ def test_the_rollup_never_writes_over_a_team_workbook(teams):
     with pytest.raises(InputError, match="team workbook"):
         rollup_workbooks([teams / f"{TEAMS[0]}.xlsm"], SAMPLE_AS_OF, output=teams / f"{TEAMS[0]}.xlsm")
     assert not path.exists()
+
+
+def type_adjustments(path, rows):
+    """Type rows into 预测调整 of a company workbook as a user does in Excel: below the header, the table growing."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    sheet = book["预测调整"]
+    table = sheet.tables["tblAdjustments"]
+    first = int(table.ref.split(":")[0][1:]) + 1
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            sheet.cell(first + i, 1 + j, value)
+    table.ref = f"A{first - 1}:I{first - 1 + len(rows)}"
+    book.save(path)
+
+
+def test_an_adjustment_is_kept_beside_the_computed_forecast_never_in_its_place_and_stored_with_the_week(teams, alone,
+                                                                                                      tmp_path):
+    out = tmp_path / "公司汇总.xlsx"
+    rollup_workbooks([teams], SAMPLE_AS_OF, output=out, workers=1)
+    team, rep, quarter = TEAMS[0], "张伟", "2027Q1"
+    type_adjustments(out, [(team, rep, quarter, "800万", "客户口头确认", "王总", None),
+                           (TEAMS[1], None, quarter, 15_000_000, None, "王总", None),
+                           ("不存在的团队", None, quarter, 1, "笔误", None, None)])
+    result = rollup_workbooks([teams], SAMPLE_AS_OF, output=out, workers=1)
+
+    opps = alone[team].figures.opps
+    mine = opps[opps["status"].eq("open") & opps["rep"].eq(rep)
+                & (opps["close_date"].dt.year.astype(str) + "Q" + opps["close_date"].dt.quarter.astype(str)).eq(quarter)]
+    counted = result.adjustments[result.adjustments["counted"]].set_index("team")
+    assert counted.loc[team, "adjusted"] == 8_000_000
+    assert counted.loc[team, "computed"] == pytest.approx(mine["weighted"].sum(), abs=0.005)
+    assert counted.loc[team, "difference"] == pytest.approx(8_000_000 - mine["weighted"].sum(), abs=0.005)
+    assert result.figures.kpi["weighted_forecast"] == pytest.approx(
+        sum(alone[t].figures.kpi["weighted_forecast"] for t in TEAMS), abs=0.005)  # the forecast is not replaced
+    assert [p.severity for p in result.adjustment_problems] == ["warning", "error"]  # no reason; unknown team
+
+    import python_calamine
+
+    sheet = python_calamine.CalamineWorkbook.from_path(out).get_sheet_by_name("预测调整").to_python()
+    shown = {row[0]: row for row in sheet[5:] if row[0]}
+    assert shown[team][3] == 8_000_000 and shown[team][4] == "客户口头确认"
+    assert shown[team][7] == pytest.approx(counted.loc[team, "computed"])
+    assert "不存在的团队" in shown  # a row that does not read stays in the sheet to be corrected
+    with SnapshotStore.for_workbook(out) as store:
+        stored = store.adjustments(SAMPLE_AS_OF).set_index("team")
+    assert stored.loc[team, ["adjusted", "computed"]].tolist() == pytest.approx(
+        [8_000_000, counted.loc[team, "computed"]])
+    assert set(stored.index) == {team, TEAMS[1]}
