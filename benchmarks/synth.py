@@ -291,7 +291,8 @@ def build_team(job: tuple[int, int, int], *, weeks: int = HISTORY_WEEKS) -> Path
     tmp = out.with_name(f"building_{out.name}")
     history_path(tmp).unlink(missing_ok=True)
     with formula_cache():
-        write_workbook(tmp, lang="zh-CN", methodology=m, opportunities=opps, reps=reps, vba=True)
+        # The report date fixes the 函数示例 sheet's examples (a first deal won after the default date would not do).
+        write_workbook(tmp, lang="zh-CN", methodology=m, opportunities=opps, reps=reps, vba=True, as_of=AS_OF)
     seed_history(tmp, opps, m, weeks=weeks)
     history_path(tmp).replace(history_path(out))
     tmp.replace(out)
