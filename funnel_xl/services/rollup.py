@@ -202,6 +202,11 @@ def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, l
     company = rollup.combine(parts, unassigned=unassigned)
     units = pd.concat([rollup.rep_units(t) for t in parts], ignore_index=True)
     tables = {by: rollup.kpi_by(units, by) for by in ("team", "region", "manager")}
+    missing = [t.team for t in parts if t.team not in tables["team"].index]  # a team with no rep and no deal
+    if missing:
+        empty = pd.DataFrame(0.0, index=pd.Index(missing, name="team"), columns=tables["team"].columns)
+        empty[["quota", "progress", "attainment", "coverage"]] = float("nan")
+        tables["team"] = pd.concat([tables["team"], empty])
     hierarchy = hierarchy or Hierarchy()
     for i, level in enumerate(hierarchy.levels):
         units[level] = [hierarchy.teams.get(t, (None,) * len(hierarchy.levels))[i] for t in units["team"]]
