@@ -201,8 +201,7 @@ def _stage_writes(book: WorkbookPort, table: str, key: str, merge: MergeResult, 
     book.update_cells(table, {(row_of[rec.id], rec.column): rec.new for rec in merge.updated.itertuples(index=False)})
     if merge.added_ids:
         added = merge.merged[merge.merged[key].isin(set(merge.added_ids))]
-        book.append_rows(table, [{c: v for c, v in record.items() if c in columns}
-                                 for record in added.to_dict("records")])
+        book.append_rows(table, added[[c for c in added.columns if c in columns]].reset_index(drop=True))
 
 
 def _missing(value: object) -> bool:

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.formula.translate import Translator
-
 from funnel_xl.workbook.ooxml.text import MAX_CELL_TEXT, cell_text, xml_text, xml_unescape
 from funnel_xl.workbook.ooxml.refs import col_letter, col_number, split_ref
 
@@ -56,26 +54,32 @@ def cell_xml(ref: str, value: Any, style: int = 0, formula: str | None = None) -
     """One ``<c>`` element: ``value`` (None for an empty cell) in style ``style``; with ``formula`` (the formula
     text without '=', unescaped) a formula cell caching ``value``. Text goes through the one escaping rule and
     Excel's 32,767-character limit."""
+    return f'<c r="{ref}"' + cell_body(value, style, formula)
+
+
+def cell_body(value: Any, style: int = 0, formula: str | None = None) -> str:
+    """A ``<c>`` element after its address (``<c r="B7"`` + this): the rule ``cell_xml`` writes by, which a writer
+    of whole columns renders once per distinct value."""
     s = f' s="{style}"' if style else ""
     f = "" if formula is None else f"<f>{xml_text(formula)}</f>"
     if value.__class__ is not str:  # text, the common case, goes straight to the escaping
         if value is None:
-            return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
+            return f"{s}>{f}</c>" if f else f"{s}/>"
         if isinstance(value, bool):
-            return f'<c r="{ref}"{s} t="b">{f}<v>{int(value)}</v></c>'
+            return f'{s} t="b">{f}<v>{int(value)}</v></c>'
         if isinstance(value, (int, float, dt.date)):
             if value.__class__ is float:
                 v = float.__repr__(value) if math.isfinite(value) else None
             else:
                 v = _number(value if isinstance(value, (int, float)) else excel_serial(value))
             if v is None:
-                return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
-            return f'<c r="{ref}"{s}>{f}<v>{v}</v></c>'
+                return f"{s}>{f}</c>" if f else f"{s}/>"
+            return f"{s}>{f}<v>{v}</v></c>"
         value = str(value)
     text = xml_text(value if len(value) <= _SURELY_WITHIN else cell_text(value))
     if f:
-        return f'<c r="{ref}"{s} t="str">{f}<v>{text}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+        return f'{s} t="str">{f}<v>{text}</v></c>'
+    return f'{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ def cell_styles(sheet_xml: str) -> dict[tuple[int, int], int]:
     return {(int(m.group(2)), col_number(m.group(1))): _style(m.group(0)) for m in _CELL.finditer(sheet_xml)}
 
 
-def _row_open_tag(row_xml: str, row: int) -> str:
+def _row_open_tag(row_xml: str, row: int | str) -> str:
     tag = row_xml[: row_xml.index(">") + 1]
     tag = _SPANS.sub("", _ROW_R.sub(f'r="{row}"', tag, count=1))
     return tag[:-2] + ">" if tag.endswith("/>") else tag
@@ -186,6 +190,26 @@ def patch_cells(sheet_xml: str, writes: dict[tuple[int, int], Write], *, templat
     out.append(sheet_xml[pos:])
     result = "".join(out)
     return insert_rows(result, new_rows) if new_rows else result
+
+
+@dataclass(frozen=True)
+class RowTemplate:
+    """What new rows copy from an existing row: its start tag (``row_mark`` for the number, no spans), each cell's
+    style and each plain formula (without '=', unescaped), by column number."""
+
+    open_tag: str
+    styles: dict[int, int]
+    formulas: dict[int, str]
+
+
+def row_template(sheet_xml: str, row: int, row_mark: str) -> RowTemplate | None:
+    """Row ``row`` of a worksheet part as a template for new rows, or None when the part has no such row."""
+    found = re.search(rf'<row\b[^>]*\br="{row}"[^>]*?(?:/>|>.*?</row>)', sheet_xml, re.S)
+    if found is None:
+        return None
+    cells = _cells(found.group(0))
+    formulas = {c: f for c, f in ((c, _plain_formula(x)) for c, x in cells.items()) if f is not None}
+    return RowTemplate(_row_open_tag(found.group(0), row_mark), {c: _style(x) for c, x in cells.items()}, formulas)
 
 
 def has_row(sheet_xml: str, row: int) -> bool:
@@ -247,6 +271,8 @@ def formula_of(sheet_xml: str, row: int, col: int) -> str | None:
 
 def move_formula(formula: str, from_row: int, to_row: int, col: int) -> str:
     """A formula copied from one row to another, relative references moved as Excel would."""
+    from openpyxl.formula.translate import Translator  # only for a formula that refers to cells by address
+
     origin = f"{col_letter(col)}{from_row}"
     return Translator("=" + formula, origin=origin).translate_formula(f"{col_letter(col)}{to_row}")[1:]
 
