@@ -48,7 +48,7 @@ def distinct(values: Sequence[Any] | pd.Series | np.ndarray) -> tuple[list[Any],
         values, dtype=None if isinstance(values, np.ndarray) else object)
     if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) in _ONE_KIND:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        return list(uniques), np.asarray(codes)
+        return uniques.tolist(), np.asarray(codes)  # Python values (Timestamps for dates), in one conversion
     array = series.to_numpy(dtype=object)
     codes = np.empty(len(array), dtype=np.intp)
     uniques: list[Any] = []

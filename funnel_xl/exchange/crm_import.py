@@ -191,24 +191,38 @@ def _reporter(problems: list[Problem], source: str, line: int, column: str):
 def read_cell(value: object, field: str, table: str, formats: tuple[str, ...], report) -> object:
     """``value`` read as ``field`` of ``table`` (None when blank). An unreadable value is reported and left blank;
     text that starts like a formula is kept as text and reported (the workbook stores it so that it never runs)."""
-    if is_blank(value):
-        return None
+    return cell_reader(field, table, formats)(value, report)
+
+
+def cell_reader(field: str, table: str, formats: tuple[str, ...]):
+    """``read_cell`` for one field, its kind looked up once: a function of (value, report)."""
     numbers, dates = (NUMBER_FIELDS, DATE_FIELDS) if table == OPPORTUNITIES else (REP_NUMBER_FIELDS, REPS_DATE_FIELDS)
-    try:
-        if field in numbers:
-            return read_amount(value)
-        if field in dates:
+    if field in numbers:
+        parse = read_amount
+    elif field in dates:
+        def parse(value):
             return read_date(value, formats)
-        if table == OPPORTUNITIES and field in BOOL_FIELDS:
-            return parse_bool(value)
-    except InputError as exc:
-        report(value, f"{exc}; left blank", "warning", exc.code, (*exc.params, ("left_blank", True)))
-        return None
-    text = parse_text(value)
-    if looks_like_formula(text):
-        report(value, "text that starts like a formula (= + - @); kept as text, which the workbook stores so that "
-                      "it never runs", "warning", "import_formula_text", (("value", value),))
-    return text
+    elif table == OPPORTUNITIES and field in BOOL_FIELDS:
+        parse = parse_bool
+    else:
+        parse = None
+
+    def read(value: object, report) -> object:
+        if is_blank(value):
+            return None
+        if parse is not None:
+            try:
+                return parse(value)
+            except InputError as exc:
+                report(value, f"{exc}; left blank", "warning", exc.code, (*exc.params, ("left_blank", True)))
+                return None
+        text = parse_text(value)
+        if looks_like_formula(text):
+            report(value, "text that starts like a formula (= + - @); kept as text, which the workbook stores so "
+                          "that it never runs", "warning", "import_formula_text", (("value", value),))
+        return text
+
+    return read
 
 
 def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float] | None,
@@ -218,13 +232,14 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
     status."""
     cols = tr.mapping.columns
     lines = raw[LINE].to_numpy()
-    ids = tr.column(raw, np.arange(len(raw)), cols["id"], lambda v, report: parse_text(v))
-    no_id = _flags(ids, lambda i: i is None)
+    everyone = np.arange(len(raw))
+    ids = tr.column(raw, everyone, cols["id"], lambda v, report: parse_text(v))
+    no_id = pd.isna(ids)
     total = np.zeros(len(raw), dtype=bool)
-    candidates = np.flatnonzero(no_id | _flags(ids, is_total_word))
+    candidates = np.flatnonzero(no_id | _flags(tr.column(raw, everyone, cols["id"], _total_word)))
     if len(candidates):
         for column in columns_of(raw):
-            total[candidates] |= _flags(tr.column(raw, candidates, column, lambda v, report: is_total_word(v)), bool)
+            total[candidates] |= _flags(tr.column(raw, candidates, column, _total_word))
     for i in np.flatnonzero(total):
         tr.report(int(lines[i]), cols["id"], ids[i], "a total row: it sums the deals above and is no deal itself, so "
                   "it is left out (the workbook adds up the deals itself)", "error", "import_total_row")
@@ -233,23 +248,21 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
                   "error", "import_id_blank", (("column", cols["id"]),))
     rows = np.flatnonzero(~no_id & ~total)
     stages = tr.column(raw, rows, cols["stage"], tr.stage)
-    known = _flags(stages, lambda v: v is not None)
+    known = ~pd.isna(stages)
     rows, stages = rows[known], stages[known]
     statuses = tr.column(raw, rows, tr.mapping.status_column, tr.status)
-    known = _flags(statuses, lambda v: v is not None)
+    known = ~pd.isna(statuses)
     rows, stages, statuses = rows[known], stages[known], statuses[known]
 
     out: dict[str, np.ndarray] = {LINE: lines[rows], "stage": stages, "status": statuses,
                                   ESTIMATED: np.zeros(len(rows), dtype=bool)}
-    amount_blank = (_flags(tr.column(raw, rows, cols["amount"], lambda v, report: is_blank(v)), bool)
+    amount_blank = (_flags(tr.column(raw, rows, cols["amount"], lambda v, report: is_blank(v)))
                     if "amount" in cols else np.ones(len(rows), dtype=bool))
     for field in cols:
         if field in ("stage", "status"):
             continue
 
-        def read(value, report, field=field):
-            return read_cell(value, field, OPPORTUNITIES, tr.mapping.date_formats, report)
-
+        read = cell_reader(field, OPPORTUNITIES, tr.mapping.date_formats)
         if field == "amount":  # a blank amount is filled from the price list below
             out[field] = np.full(len(rows), None, dtype=object)
             out[field][~amount_blank] = tr.column(raw, rows[~amount_blank], cols[field], read)
@@ -266,8 +279,13 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
     return pd.DataFrame({k: v.tolist() if v.dtype == object else v for k, v in out.items()})
 
 
-def _flags(values: np.ndarray, test) -> np.ndarray:
-    return np.fromiter((bool(test(v)) for v in values), dtype=bool, count=len(values))
+def _flags(values: np.ndarray) -> np.ndarray:
+    """A column of True/False results as a boolean array."""
+    return values.astype(bool)
+
+
+def _total_word(value: object, report) -> bool:
+    return is_total_word(parse_text(value))
 
 
 def _fill_amounts(out: dict[str, np.ndarray], raw: pd.DataFrame, rows: np.ndarray, blank: np.ndarray,

@@ -7,6 +7,9 @@ turns them into a sentence for the sheet and the terminal. A problem without a k
 
 from __future__ import annotations
 
+import re
+import string
+from functools import lru_cache
 from typing import Any
 
 from funnel_xl.domain.schema import Problem, display_value
@@ -25,14 +28,23 @@ def problem_message(problem: Problem, lang: str) -> str:
     params = dict(problem.params)
     fields = {"value": problem.value, "column": problem.column, "sheet": problem.sheet, "row": problem.row,
               **params}
+    template = label(key, lang)
     try:
-        text = label(key, lang).format_map({name: _shown(v, lang) for name, v in fields.items()})
+        text = template.format_map({name: _shown(fields[name], lang) for name in _placeholders(template)
+                                    if name in fields})
     except (KeyError, IndexError, ValueError):  # a label naming a param this problem lacks: keep the message
         return problem.message
     for note in ("left_blank", "not_counted"):
         if params.get(note):
             text += label(f"problem_note.{note}", lang)
     return text
+
+
+@lru_cache(maxsize=None)
+def _placeholders(template: str) -> frozenset[str]:
+    """The names a label's placeholders use ({value}, {rows[0]} -> value, rows): only those are shown."""
+    return frozenset(re.split(r"[.\[!:]", name, maxsplit=1)[0]
+                     for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def problem_line(problem: Problem, lang: str) -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 from defusedxml import ElementTree as ET
 
 from funnel_xl.domain.columns import AMOUNT, DATE, OPPORTUNITIES, REPS, ColumnKeys
+from funnel_xl.domain.distinct import distinct
 from funnel_xl.domain.parsing import is_blank
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.workbook import contract
@@ -372,15 +373,21 @@ class TableWriter:
 
 
 def _numbers(column: pd.Series) -> list[float]:
-    """The numbers of a column as SUBTOTAL and COUNTIF see them: text, booleans and blanks left out."""
+    """The numbers of a column as SUBTOTAL and COUNTIF see them, in row order: text, booleans and blanks left out."""
     if column.dtype.kind in "fiu":
         values = column.to_numpy(dtype="float64")
-        return values[~np.isnan(values)].tolist()
-    out = []
-    for value in map(_plain, column.tolist()):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value):
-            out.append(float(value))
-    return out
+    else:
+        uniques, codes = distinct(column)
+        numbers = np.array([_number(v) for v in uniques] + [np.nan], dtype="float64")
+        values = numbers[codes]
+    return values[~np.isnan(values)].tolist()
+
+
+def _number(value: object) -> float:
+    value = _plain(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
 
 
 def _ensure_styled_row(sheet_xml: str, t: _Table, palette: dict[str, int]) -> str:

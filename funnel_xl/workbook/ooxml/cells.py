@@ -32,6 +32,10 @@ _COLS = re.compile(r"<cols>.*?</cols>", re.S)
 _VALUE = re.compile(r"<v>(.*?)</v>", re.S)
 _KIND = re.compile(r'\st="(\w+)"')
 _TEXT = re.compile(r"<t(?:\s[^>]*)?(?<!/)>(.*?)</t>", re.S)
+# What an address could look like once strings and structured references are left out: A1, $B$7, R1C1, 5:5.
+# Wide on purpose (a function such as LOG10 matches too, and is then moved by the tokenizer, unchanged).
+_MAY_ADDRESS = re.compile(r"[A-Za-z]\$?\d|\d\s*:\s*\$?\d|![A-Za-z$]|[Rr]\[?-?\d*\]?[Cc]")
+_QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]')
 
 
 def excel_serial(value: dt.date | dt.datetime) -> float:
@@ -270,8 +274,11 @@ def formula_of(sheet_xml: str, row: int, col: int) -> str | None:
 
 
 def move_formula(formula: str, from_row: int, to_row: int, col: int) -> str:
-    """A formula copied from one row to another, relative references moved as Excel would."""
-    from openpyxl.formula.translate import Translator  # only for a formula that refers to cells by address
+    """A formula copied from one row to another, relative references moved as Excel would. One that cannot hold an
+    address (structured references, names, numbers only) is the same text on every row."""
+    if not _MAY_ADDRESS.search(_QUOTED_OR_BRACKETED.sub("", formula)):
+        return formula
+    from openpyxl.formula.translate import Translator  # only for a formula that may refer to cells by address
 
     origin = f"{col_letter(col)}{from_row}"
     return Translator("=" + formula, origin=origin).translate_formula(f"{col_letter(col)}{to_row}")[1:]

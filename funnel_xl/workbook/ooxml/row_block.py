@@ -22,6 +22,7 @@ from funnel_xl.workbook.ooxml.refs import col_letter
 
 # Stands for the row number in a pre-rendered piece. No written XML holds it: the escaping rule replaces it in text.
 ROW_MARK = "\0"
+_MARK = ROW_MARK.encode()
 CHUNK_ROWS = 2048
 _ROW_START = re.compile(r'<row\b[^>]*\br="(\d+)"')
 
@@ -32,10 +33,10 @@ class ColumnCells:
     code -1 picks it) and each row's code."""
 
     col: int
-    pieces: np.ndarray          # object array of '<c r="B\0" ...>...</c>'
+    pieces: np.ndarray          # object array of b'<c r="B\0" ...>...</c>' (UTF-8: rows are joined as bytes)
     codes: np.ndarray           # one per row; -1 is a blank cell
 
-    def take(self, rows: slice) -> list[str]:
+    def take(self, rows: slice) -> list[bytes]:
         return self.pieces[self.codes[rows]].tolist()
 
 
@@ -45,14 +46,16 @@ def column_cells(col: int, values: Sequence[Any] | pd.Series | np.ndarray,
     blank cell) once per distinct value of ``values`` (one per row)."""
     uniques, codes = distinct(values)
     head = f'<c r="{col_letter(col)}{ROW_MARK}"'
-    pieces = np.array([head + render(v) for v in uniques] + [head + render(None)], dtype=object)
+    pieces = np.empty(len(uniques) + 1, dtype=object)
+    pieces[:] = [(head + render(v)).encode("utf-8") for v in [*uniques, None]]
     return ColumnCells(col, pieces, np.asarray(codes, dtype=np.intp))
 
 
 def constant_column(col: int, body: str, length: int) -> ColumnCells:
     """A column whose every row holds the same cell (a styled empty cell carried along from a template row)."""
-    return ColumnCells(col, np.array([f'<c r="{col_letter(col)}{ROW_MARK}"{body}'], dtype=object),
-                       np.full(length, -1, dtype=np.intp))
+    pieces = np.empty(1, dtype=object)
+    pieces[0] = f'<c r="{col_letter(col)}{ROW_MARK}"{body}'.encode("utf-8")
+    return ColumnCells(col, pieces, np.full(length, -1, dtype=np.intp))
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,14 @@ class RowBlock:
         return replace(self, rows=self.rows[keep],
                        columns=tuple(replace(c, codes=c.codes[keep]) for c in self.columns))
 
-    def text(self, chunk: int = CHUNK_ROWS) -> Iterator[str]:
-        """The rows' XML, ``chunk`` rows at a time."""
-        head, tail = self.open_tag, "</row>"
+    def chunks(self, chunk: int = CHUNK_ROWS) -> Iterator[bytes]:
+        """The rows' XML (UTF-8), ``chunk`` rows at a time: each row its columns' pieces joined, its number put in."""
+        head, tail = self.open_tag.encode("utf-8"), b"</row>"
         for start in range(0, len(self.rows), chunk):
             rows = slice(start, start + chunk)
-            numbers = self.rows[rows].tolist()
             cells = [c.take(rows) for c in self.columns]
-            yield "".join([(head + "".join(row) + tail).replace(ROW_MARK, str(number))
-                           for number, row in zip(numbers, zip(*cells))])
+            yield b"".join([(head + b"".join(row) + tail).replace(_MARK, b"%d" % number)
+                            for number, row in zip(self.rows[rows].tolist(), zip(*cells))])
 
 
 @dataclass(frozen=True)
@@ -96,22 +98,22 @@ class StreamedXml:
             if isinstance(piece, str):
                 yield piece.encode("utf-8")
             else:
-                for text in piece.text():
-                    yield text.encode("utf-8")
+                yield from piece.chunks()
 
     def map_text(self, edit: Callable[[str], str]) -> StreamedXml:
         return StreamedXml(tuple(edit(p) if isinstance(p, str) else p for p in self.pieces))
 
     def size_bound(self) -> int:
-        """At most this many bytes (three per character, every row its columns' longest cells)."""
-        chars = 0
+        """At most this many bytes: three per character of text, each row its columns' longest cells (and the row
+        number's digits)."""
+        size = 0
         for piece in self.pieces:
             if isinstance(piece, str):
-                chars += len(piece)
+                size += 3 * len(piece)
             else:
-                row = len(piece.open_tag) + 16 + sum(max(map(len, c.pieces.tolist())) + 8 for c in piece.columns)
-                chars += row * len(piece)
-        return 3 * chars
+                cells = sum(max(len(p) for p in c.pieces.tolist()) + 8 for c in piece.columns)
+                size += len(piece) * (3 * len(piece.open_tag) + 16 + cells)
+        return size
 
     def text(self) -> str:
         """The whole part as one string (for tests and small parts)."""
