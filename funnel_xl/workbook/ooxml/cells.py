@@ -221,11 +221,23 @@ def has_row(sheet_xml: str, row: int) -> bool:
     return re.search(rf'<row\b[^>]*\br="{row}"', sheet_xml) is not None
 
 
-def row_xml(row: int, cells: Iterable[tuple[int, Any, int]], height: float | None = None) -> str:
-    """A whole ``<row>`` of (column, value, style) cells, in column order; ``height`` in points, if custom."""
+def row_xml(row: int, cells: Iterable[tuple[int, Any, int]], height: float | None = None,
+            texts: dict[tuple[str, int], str] | None = None) -> str:
+    """A whole ``<row>`` of (column, value, style) cells, in column order; ``height`` in points, if custom.
+    ``texts`` keeps the body of each text cell already written (a sheet repeats its texts row after row)."""
     ht = f' ht="{height:.1f}" customHeight="1"' if height else ""
-    body = "".join([cell_xml(f"{col_letter(c)}{row}", v, s) for c, v, s in sorted(cells)])  # columns are unique
+    body = "".join([f'<c r="{col_letter(c)}{row}"' + _body(v, s, texts)
+                    for c, v, s in sorted(cells)])  # columns are unique
     return f'<row r="{row}"{ht}>{body}</row>'
+
+
+def _body(value: Any, style: int, texts: dict[tuple[str, int], str] | None) -> str:
+    if texts is None or value.__class__ is not str:
+        return cell_body(value, style)
+    found = texts.get((value, style))
+    if found is None:
+        found = texts[(value, style)] = cell_body(value, style)
+    return found
 
 
 def insert_rows(sheet_xml: str, new_rows: list[tuple[int, str]]) -> str:
@@ -291,7 +303,9 @@ def sheet_data_xml(cells: Iterable[tuple[int, int, Any, int]], heights: Mapping[
     by_row: dict[int, list[tuple[int, Any, int]]] = {}
     for r, c, value, style in cells:
         by_row.setdefault(r, []).append((c, value, style))
-    return "<sheetData>" + "".join(row_xml(r, by_row[r], heights.get(r)) for r in sorted(by_row)) + "</sheetData>"
+    texts: dict[tuple[str, int], str] = {}
+    return "<sheetData>" + "".join([row_xml(r, by_row[r], heights.get(r), texts)
+                                    for r in sorted(by_row)]) + "</sheetData>"
 
 
 def cols_xml(widths: Mapping[int, float]) -> str:
