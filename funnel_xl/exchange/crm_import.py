@@ -238,8 +238,8 @@ def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float]
     total = np.zeros(len(raw), dtype=bool)
     candidates = np.flatnonzero(no_id | _flags(tr.column(raw, everyone, cols["id"], _total_word)))
     if len(candidates):
-        for column in columns_of(raw):
-            total[candidates] |= _flags(tr.column(raw, candidates, column, _total_word))
+        for name in columns_of(raw):
+            total[candidates] |= _flags(tr.column(raw, candidates, name, _total_word))
     for i in np.flatnonzero(total):
         tr.report(int(lines[i]), cols["id"], ids[i], "a total row: it sums the deals above and is no deal itself, so "
                   "it is left out (the workbook adds up the deals itself)", "error", "import_total_row")

@@ -28,15 +28,14 @@ from defusedxml import ElementTree as ET
 
 from funnel_xl.domain.columns import AMOUNT, DATE, OPPORTUNITIES, REPS, ColumnKeys
 from funnel_xl.domain.distinct import distinct
-from funnel_xl.domain.parsing import is_blank
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.cell_values import canonical_frame, display_value, plain as _plain
-from funnel_xl.workbook.formula_cache import derived_cell_values, number_or_blank
+from funnel_xl.workbook.formula_cache import derived_cell_values
 from funnel_xl.workbook.ooxml import (
-    QuotePrefixStyles, RowBlock, RowTemplate, StreamedXml, Write, cell_body, column_cells, constant_column,
-    excel_serial, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table, has_row, insert_block, insert_rows,
-    move_formula, patch_cells, row_formulas, row_numbers, row_template, row_xml, split_ref,
+    QuotePrefixStyles, RowBlock, RowTemplate, SheetPart, StreamedXml, Write, cell_body, column_cells,
+    constant_column, excel_serial, formulas_in_row, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table,
+    move_formula, patch_row, row_xml, split_ref, template_of, writes_by_row,
 )
 from funnel_xl.workbook.ooxml.row_block import ROW_MARK
 from funnel_xl.workbook.package import NS_MAIN
@@ -97,14 +96,17 @@ class _Table:
 
 def blank_rows_at_end(rows: pd.DataFrame) -> list[int]:
     """Trailing table rows with no value in any canonical column: the first places appended rows go (both
-    adapters fill them before growing the table)."""
-    blank = blank_cells(rows).all(axis=1) if len(rows.columns) else pd.Series(True, index=rows.index)
-    out: list[int] = []
-    for row in reversed(rows.index.tolist()):
-        if not blank[row]:
-            break
-        out.append(row)
-    return out[::-1]
+    adapters fill them before growing the table). Only the end of the table is looked at, more of it while every
+    row looked at is blank."""
+    size = 16
+    while True:
+        tail = rows.iloc[-size:]
+        blank = blank_cells(tail).all(axis=1).to_numpy() if len(rows.columns) else np.ones(len(tail), dtype=bool)
+        filled = np.flatnonzero(~blank)
+        trailing = len(tail) - (filled[-1] + 1 if len(filled) else 0)
+        if trailing < len(tail) or len(tail) == len(rows):
+            return tail.index[len(tail) - trailing:].tolist()
+        size *= 8
 
 
 def blank_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -206,19 +208,17 @@ class TableWriter:
     def parts(self, zf: zipfile.ZipFile, styles: dict[str, int],
               quote: QuotePrefixStyles) -> dict[str, bytes | StreamedXml]:
         """The package parts every staged edit changes (sheets, table parts, the print area in workbook.xml),
-        patched from ``zf``; the caller writes them in one atomic save. A sheet that gains rows comes as a
-        ``StreamedXml`` whose rows are joined as it is written; text that starts like a formula takes ``quote``'s
-        twin styles."""
+        patched from ``zf``; the caller writes them in one atomic save. A sheet comes as a ``StreamedXml``: its
+        untouched rows copied as they were read, new rows joined as it is written; text that starts like a formula
+        takes ``quote``'s twin styles."""
         replaced: dict[str, bytes | StreamedXml] = {}
         workbook_xml = zf.read("xl/workbook.xml").decode("utf-8")
         for t in self._tables.values():
             if not (t.updates or t.appends):
                 continue
-            sheet_xml = zf.read(t.sheet_part).decode("utf-8")
+            sheet = SheetPart(zf.read(t.sheet_part))
             table_xml = zf.read(t.table_part).decode("utf-8")
-            sheet_xml = _ensure_styled_row(sheet_xml, t, styles)
-            sheet, table_xml, new_last = self._write_table(t, sheet_xml, table_xml, quote)
-            replaced[t.sheet_part] = sheet if isinstance(sheet, StreamedXml) else sheet.encode("utf-8")
+            replaced[t.sheet_part], table_xml, new_last = self._write_table(t, sheet, table_xml, styles, quote)
             if new_last != t.last_row:
                 replaced[t.table_part] = table_xml.encode("utf-8")
                 workbook_xml = grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
@@ -226,8 +226,8 @@ class TableWriter:
             replaced["xl/workbook.xml"] = workbook_xml.encode("utf-8")
         return replaced
 
-    def _write_table(self, t: _Table, sheet_xml: str, table_xml: str,
-                     quote: QuotePrefixStyles) -> tuple[str | StreamedXml, str, int]:
+    def _write_table(self, t: _Table, sheet: SheetPart, table_xml: str, palette: dict[str, int],
+                     quote: QuotePrefixStyles) -> tuple[StreamedXml, str, int]:
         old_last = t.last_row
         new = t.appended()
         slots = t.blank_rows_at_end()[: len(new)]
@@ -238,8 +238,18 @@ class TableWriter:
         derived = self.derived_values(after) if t.name == contract.TABLE_OPPORTUNITIES and any(
             c in t.keys for c in contract.DERIVED_OPPORTUNITY_COLUMNS) else None
 
+        # The rows this write puts into the sheet, as text. A table whose last row has no cells in the XML (an empty
+        # reps table) gets a styled blank one first, which new rows copy.
+        rows: dict[int, str] = {}
+        template_xml = sheet.row(old_last)
+        if template_xml is None:
+            template_xml = rows[old_last] = _styled_row(t, palette)
+
+        def current(row: int) -> str | None:
+            return rows.get(row) or sheet.row(row)
+
         # Appended rows the sheet already has (blank table rows, rows below the table) are patched cell by cell.
-        in_sheet = np.isin(rows_of_appends, row_numbers(sheet_xml))
+        in_sheet = np.array([r in sheet or r in rows for r in rows_of_appends.tolist()], dtype=bool)
         writes: dict[tuple[int, int], Write] = {}
         for (row, column), value in t.updates.items():
             writes[(row, t.keys[column])] = Write(_excel_value(display_value(column, value, self.methodology,
@@ -252,21 +262,20 @@ class TableWriter:
                 writes[(row, col)] = Write(_excel_value(display_value(column, value, self.methodology,
                                                                       self.language)))
         touched = sorted({r for r, _ in t.updates} | set(rows_of_appends[in_sheet].tolist()))
-        template = row_template(sheet_xml, old_last, ROW_MARK)
         if derived is not None:
-            writes.update(self._derived_writes(t, sheet_xml, derived, touched, old_last))
-            writes.update(self._total_writes(t, sheet_xml, after, derived))
-        sheet_xml = patch_cells(sheet_xml, writes, template_row=old_last)
+            writes.update(self._derived_writes(t, current, derived, touched, old_last))
+            writes.update(self._total_writes(t, current, after, derived))
+        for row, cols in writes_by_row(writes).items():
+            rows[row] = patch_row(current(row), row, cols, template_xml)
         if new_last != old_last:
             first_col, last_col = split_ref(t.ref)[1], split_ref(t.ref)[3]
-            sheet_xml = grow_sheet_ranges(sheet_xml, t.first_row, old_last, new_last, first_col, last_col)
-            sheet_xml = grow_dimension(sheet_xml, new_last)
+            sheet.tail = grow_sheet_ranges(sheet.tail, t.first_row, old_last, new_last, first_col, last_col)
+            sheet.head = grow_dimension(sheet.head, new_last)
             table_xml = grow_table(table_xml, new_last)
-        if in_sheet.all():
-            return sheet_xml, table_xml, new_last
         fresh = ~in_sheet
-        block = self._row_block(t, template, new[fresh], derived, rows_of_appends[fresh], quote)
-        return insert_block(sheet_xml, block), table_xml, new_last
+        block = self._row_block(t, template_of(template_xml, ROW_MARK), new[fresh], derived,
+                                rows_of_appends[fresh], quote) if fresh.any() else None
+        return sheet.written(rows, block), table_xml, new_last
 
     def _after(self, t: _Table, new: pd.DataFrame, rows_of_appends: np.ndarray) -> pd.DataFrame:
         """The table after the edits, canonical, index = sheet rows: what the derived figures are computed from."""
@@ -324,20 +333,20 @@ class TableWriter:
         return column_cells(col, pd.Series(pairs, dtype=object), lambda p: cell_body(None, style) if p is None
                             else cell_body(_plain(p[1]), style, p[0]))
 
-    def _derived_writes(self, t: _Table, sheet_xml: str, values: pd.DataFrame, touched: list[int],
+    def _derived_writes(self, t: _Table, row_xml, values: pd.DataFrame, touched: list[int],
                         template_row: int) -> dict[tuple[int, int], Write]:
         """Formula cells of the derived columns, for every touched row the sheet has, with the domain's values
-        cached."""
+        cached (``row_xml``: a row's current XML by number)."""
         derived = {c: t.keys[c] for c in contract.DERIVED_OPPORTUNITY_COLUMNS if c in t.keys}
         if not derived or not touched:
             return {}
-        formulas = row_formulas(sheet_xml, set(touched) | {template_row}, set(derived.values()))
-        template = formulas.get(template_row, {})
+        columns = set(derived.values())
+        template = formulas_in_row(row_xml(template_row) or "", columns)
         moved: dict[tuple[int, str], str | None] = {}
         writes: dict[tuple[int, int], Write] = {}
         cached = values.loc[touched, list(derived)].to_dict("index")
         for row in touched:
-            own = formulas.get(row, {})
+            own = formulas_in_row(row_xml(row) or "", columns)
             for column, col in derived.items():
                 formula = own.get(col)
                 if formula is None and col in template:
@@ -349,7 +358,7 @@ class TableWriter:
         """The cached value of each derived formula cell, as the formula shows it ("" where it shows blank)."""
         return derived_cell_values(table, self.methodology, self.language)
 
-    def _total_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame,
+    def _total_writes(self, t: _Table, row_xml, after: pd.DataFrame,
                       values: pd.DataFrame) -> dict[tuple[int, int], Write]:
         """SUBTOTAL(109, column) and COUNTIF(column, ">0") cells above the header, with their values recomputed."""
         header_row = t.first_row - 1
@@ -357,7 +366,7 @@ class TableWriter:
         if total_row < 1:
             return {}
         out = {}
-        for col, formula in row_formulas(sheet_xml, {total_row}).get(total_row, {}).items():
+        for col, formula in formulas_in_row(row_xml(total_row) or "").items():
             for pattern, kind in ((_SUBTOTAL, "sum"), (_COUNT_POSITIVE, "count")):
                 m = pattern.match(formula)
                 if not m or m.group(1) != t.name:
@@ -390,17 +399,16 @@ def _number(value: object) -> float:
     return math.nan
 
 
-def _ensure_styled_row(sheet_xml: str, t: _Table, palette: dict[str, int]) -> str:
-    """Give a table whose last row has no cells in the XML (an empty reps table) a styled blank row to copy, so
-    new dates show as dates and amounts with separators: the styles come from the workbook's own palette."""
-    if has_row(sheet_xml, t.last_row):
-        return sheet_xml
+def _styled_row(t: _Table, palette: dict[str, int]) -> str:
+    """A styled blank last row for a table whose last row has no cells in the XML (an empty reps table), for new
+    rows to copy, so dates show as dates and amounts with separators: the styles come from the workbook's own
+    palette."""
     cells = []
     for column, col in t.keys.items():
         style = palette.get("date") if column in DATE_COLUMNS else palette.get("money") if column in NUMBER_COLUMNS \
             else None
         cells.append((col, None, style or 0))
-    return insert_rows(sheet_xml, [(t.last_row, row_xml(t.last_row, cells))])
+    return row_xml(t.last_row, cells)
 
 
 def _unescape_header(text: str) -> str:

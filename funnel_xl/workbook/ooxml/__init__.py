@@ -10,6 +10,7 @@ way (``cells``), and Excel's limits are enforced once:
 - ``cells``: cells (inline strings, numbers, booleans, dates, formulas with cached values), rows, the dimension,
   sheetData splices, values-only sheets.
 - ``row_block``: whole rows written column by column (each distinct value rendered once), streamed into the part.
+- ``sheet_part``: a worksheet part kept as bytes, its rows found once, edited row by row, written back streamed.
 - ``ranges``: table refs and autoFilters, data validations and conditional formats, print areas.
 - ``charts``: series references and their caches (values never a ``strRef``).
 - ``styles``: text that starts like a formula stored with Excel's quote prefix, so F2-Enter never runs it.
@@ -20,12 +21,11 @@ Parsing what others wrote (forms coming back, the package index) reads with defu
 
 from funnel_xl.workbook.ooxml.cells import (
     CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
-    move_formula, patch_cells, row_formulas, row_template, row_xml, RowTemplate, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
+    move_formula, patch_cells, patch_row, row_formulas, formulas_in_row, row_template, template_of, row_xml,
+    RowTemplate, writes_by_row, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
 )
-from funnel_xl.workbook.ooxml.row_block import (
-    ColumnCells, RowBlock, StreamedXml, column_cells, constant_column, insert_block,
-    row_numbers,
-)
+from funnel_xl.workbook.ooxml.row_block import ColumnCells, RowBlock, StreamedXml, column_cells, constant_column
+from funnel_xl.workbook.ooxml.sheet_part import SheetPart
 from funnel_xl.workbook.ooxml.charts import refresh_series, series_ref_xml
 from funnel_xl.workbook.ooxml.parts import (
     CALC_CHAIN, CONTENT_TYPES, PartDrop, add_relationship, attr, drop_defaults, drop_overrides,
@@ -44,7 +44,7 @@ from funnel_xl.workbook.ooxml.text import (
 __all__ = [
     "CALC_CHAIN", "CONTENT_TYPES", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
     "Write", "ColumnCells", "RowBlock", "StreamedXml", "cell_body", "column_cells", "constant_column",
-    "insert_block", "row_numbers", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
+    "SheetPart", "patch_row", "writes_by_row", "template_of", "formulas_in_row", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
     "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
     "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "insert_rows",

@@ -8,8 +8,6 @@ member is written: the part's XML is never held whole.
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,7 +22,6 @@ from funnel_xl.workbook.ooxml.refs import col_letter
 ROW_MARK = "\0"
 _MARK = ROW_MARK.encode()
 CHUNK_ROWS = 2048
-_ROW_START = re.compile(r'<row\b[^>]*\br="(\d+)"')
 
 
 @dataclass(frozen=True)
@@ -86,19 +83,22 @@ class RowBlock:
 
 @dataclass(frozen=True)
 class StreamedXml:
-    """A part's content as pieces of text and blocks of rows, encoded (UTF-8) as the zip member is written.
+    """A part's content as pieces, written (UTF-8) as the zip member is: text this write produced, bytes copied as
+    they were (``memoryview`` slices of the part read), and blocks of rows joined as they go.
 
     Iterating gives the bytes in order; ``map_text`` edits the text pieces (each is whole rows or the parts around
     them, so a cell never straddles two pieces)."""
 
-    pieces: tuple[str | RowBlock, ...]
+    pieces: tuple[str | bytes | memoryview | RowBlock, ...]
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes | memoryview]:
         for piece in self.pieces:
             if isinstance(piece, str):
                 yield piece.encode("utf-8")
-            else:
+            elif isinstance(piece, RowBlock):
                 yield from piece.chunks()
+            else:
+                yield piece
 
     def map_text(self, edit: Callable[[str], str]) -> StreamedXml:
         return StreamedXml(tuple(edit(p) if isinstance(p, str) else p for p in self.pieces))
@@ -110,53 +110,13 @@ class StreamedXml:
         for piece in self.pieces:
             if isinstance(piece, str):
                 size += 3 * len(piece)
-            else:
+            elif isinstance(piece, RowBlock):
                 cells = sum(max(len(p) for p in c.pieces.tolist()) + 8 for c in piece.columns)
                 size += len(piece) * (3 * len(piece.open_tag) + 16 + cells)
+            else:
+                size += len(piece)
         return size
 
     def text(self) -> str:
         """The whole part as one string (for tests and small parts)."""
         return b"".join(self).decode("utf-8")
-
-
-def row_numbers(sheet_xml: str) -> list[int]:
-    """The numbers of the ``<row>`` elements of a worksheet part, in document order."""
-    return [int(m.group(1)) for m in _ROW_START.finditer(sheet_xml)]
-
-
-def insert_block(sheet_xml: str, block: RowBlock) -> StreamedXml:
-    """``sheet_xml`` with ``block``'s rows placed in row order inside <sheetData>: around the rows the part already
-    has (none of which may carry a number of the block's)."""
-    if "<sheetData/>" in sheet_xml:
-        sheet_xml = sheet_xml.replace("<sheetData/>", "<sheetData></sheetData>", 1)
-    start = sheet_xml.index("<sheetData>") + len("<sheetData>")
-    ends = [(int(m.group(1)), _row_end(sheet_xml, m)) for m in _ROW_START.finditer(sheet_xml)]
-    numbers = [n for n, _ in ends]
-    first = int(block.rows[0])
-    at = bisect.bisect_left(numbers, first)
-    pieces: list[str | RowBlock] = []
-    pos = ends[at - 1][1] if at else start
-    pieces.append(sheet_xml[:pos])
-    taken = 0
-    for number, end in ends[at:]:
-        upto = int(np.searchsorted(block.rows, number))
-        if upto > taken:
-            pieces.append(block.part(slice(taken, upto)))
-            taken = upto
-        if taken == len(block):
-            break
-        pieces.append(sheet_xml[pos:end])
-        pos = end
-    if taken < len(block):
-        pieces.append(block.part(slice(taken, len(block))))
-    pieces.append(sheet_xml[pos:])
-    return StreamedXml(tuple(pieces))
-
-
-def _row_end(sheet_xml: str, start: re.Match) -> int:
-    """Where the ``<row>`` element whose start tag ``start`` matched ends."""
-    tag_end = sheet_xml.index(">", start.end())
-    if sheet_xml[tag_end - 1] == "/":
-        return tag_end + 1
-    return sheet_xml.index("</row>", tag_end) + len("</row>")

@@ -22,6 +22,8 @@ _COUNT = re.compile(r'\scount="\d+"')
 _STARTS = "|".join(re.escape(xml_text(c)) for c in FORMULA_START)
 _FORMULA_TEXT = re.compile(
     rf'<c r="([A-Z]+\d+)"(?: s="(\d+)")? t="inlineStr"><is><t xml:space="preserve">(?={_STARTS})')
+# What such a cell holds whatever its address and style: looked for first, as most sheets hold none.
+_MARKERS = tuple(f'<t xml:space="preserve">{xml_text(c)}' for c in FORMULA_START)
 
 
 def _xfs(styles_xml: str) -> tuple[re.Match, list[str]]:
@@ -83,6 +85,8 @@ class QuotePrefixStyles:
             return (f'<c r="{m.group(1)}" s="{self.twin(int(m.group(2) or 0))}" t="inlineStr"><is>'
                     '<t xml:space="preserve">')
 
+        if not any(marker in sheet_xml for marker in _MARKERS):
+            return sheet_xml
         return _FORMULA_TEXT.sub(repl, sheet_xml)
 
 
