@@ -22,7 +22,7 @@ from funnel_xl.domain.schema import Problem
 from funnel_xl.exchange.crm_import import ESTIMATED, ImportResult, as_mapping, import_export
 from funnel_xl.exchange.mapping import Mapping
 from funnel_xl.labels import label
-from funnel_xl.reports.problem_text import problem_message
+from funnel_xl.reports.problem_text import problem_message, problem_messages
 
 NOT_COUNTED = "Recalculate leaves the row out of the figures until this is fixed"
 
@@ -30,9 +30,10 @@ NOT_COUNTED = "Recalculate leaves the row out of the figures until this is fixed
 def problem_table(problems, lang: str | None = None) -> pd.DataFrame:
     """Problems as a table (sheet/file, row, column, value, message, severity) for a file or a screen; rows are whole
     numbers, messages in ``lang`` (the English text when None)."""
-    table = pd.DataFrame(
-        [{**p.as_dict(), "message": problem_message(p, lang) if lang else p.message} for p in problems],
-        columns=["sheet", "row", "column", "value", "message", "severity"])
+    problems = list(problems)
+    messages = problem_messages(problems, lang) if lang else [p.message for p in problems]
+    table = pd.DataFrame([{**p.as_dict(), "message": m} for p, m in zip(problems, messages)],
+                         columns=["sheet", "row", "column", "value", "message", "severity"])
     table["row"] = table["row"].astype("Int64")
     return table
 

@@ -40,6 +40,31 @@ def problem_message(problem: Problem, lang: str) -> str:
     return text
 
 
+def problem_messages(problems: list[Problem], lang: str) -> list[str]:
+    """``problem_message`` of each problem, worked out once per kind of problem and value (a recalculation of an
+    imported table may find tens of thousands, most of them alike); the row counts only where a label shows it."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for problem in problems:
+        key = (problem.code, problem.sheet, problem.column, problem.value.__class__, problem.value, problem.params,
+               problem.row if _shows_row(problem.code, lang) else None, problem.message)
+        try:
+            text = seen.get(key)
+        except TypeError:  # a value or param that cannot be a key
+            out.append(problem_message(problem, lang))
+            continue
+        if text is None:
+            text = seen[key] = problem_message(problem, lang)
+        out.append(text)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _shows_row(code: str | None, lang: str) -> bool:
+    key = f"problem.{code}"
+    return code is not None and key in catalogue() and "row" in _placeholders(label(key, lang))
+
+
 @lru_cache(maxsize=None)
 def _placeholders(template: str) -> frozenset[str]:
     """The names a label's placeholders use ({value}, {rows[0]} -> value, rows): only those are shown."""
