@@ -51,5 +51,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"needs {tools} on PATH"))
 
 
-# A real PostgreSQL server for the history tests (skipped with the reason where PostgreSQL is not installed).
-pytest_plugins = ("tests.postgres_server",)
+# A real PostgreSQL server for the history tests (skipped with the reason where PostgreSQL is not installed), and
+# Office's rules (openxml-audit) on every workbook a test writes.
+pytest_plugins = ("tests.postgres_server", "tests.office_audit")

@@ -10,11 +10,11 @@ import argparse
 import sys
 
 from funnel_xl.cli import (
-    build_workbook, calibrate, collect, export, forms, import_crm, quota_sheets, recalc, render, send,
+    build_workbook, calibrate, collect, export, forms, import_crm, quota_sheets, recalc, render, send, upgrade,
 )
 from funnel_xl.cli.exits import BUG, exit_code, report
 
-COMMANDS = (recalc, build_workbook, calibrate, render, forms, send, collect, export, quota_sheets, import_crm)
+COMMANDS = (recalc, build_workbook, upgrade, calibrate, render, forms, send, collect, export, quota_sheets, import_crm)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -22,7 +22,7 @@ from funnel_xl.domain.distinct import distinct
 from funnel_xl.domain.funnel import sales_cycle_days
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, looks_like_formula, parse_bool, parse_status, parse_text
-from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS, Problem
+from funnel_xl.domain.schema import NEEDED_OPPORTUNITY_COLUMNS, OPPORTUNITY_COLUMNS, REP_COLUMNS, Problem
 from funnel_xl.errors import InputError, MappingError
 from funnel_xl.exchange.export_cells import fold_name, is_total_word, read_amount, read_date
 from funnel_xl.exchange.export_reader import LINE, columns_of, read_table
@@ -504,7 +504,7 @@ def import_export(mapping: Mapping | Path | str, export_path: Path | str, method
     tr = _Translator(mapping, methodology, source, problems)
     prices = _load_prices(mapping, export_path, problems)
     price_file = mapping.price_list.file if mapping.price_list else ""
-    for field in REQUIRED_OPPORTUNITY_COLUMNS:
+    for field in NEEDED_OPPORTUNITY_COLUMNS:
         if field not in mapping.columns and field not in mapping.defaults and field not in ("stage", "status") \
                 and not (field == "amount" and prices is not None):
             header = field_header(field, lang)

@@ -123,6 +123,25 @@ def test_every_problem_is_listed_beside_the_workbook_on_a_blank_cell_of_its_line
     assert {r["severity"] for r in listed} == {"warning"}
 
 
+def test_recalc_counts_won_and_lost_as_the_csv_does_once_the_reps_are_complete(imported, pipeline, tmp_path, capsys):
+    path = tmp_path / "Funnel.xlsm"
+    shutil.copy2(imported, path)
+    # What the import report asks the manager to do: give every rep a hire date and a quota.
+    book = FileWorkbook(path, quiet=True)
+    rows = book.read_rows(TABLE_REPS).index
+    book.update_cells(TABLE_REPS, {(row, column): value for row in rows for column, value in
+                                   (("hire_date", pd.Timestamp("2015-01-01")), ("annual_quota", 1_000_000.0))})
+    book.save()
+    assert cli_main(["recalc", str(path), "--as-of", "2017-12-31", "--json", "--no-history"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    # Every deal counts: its amount, stage and status read. What such an export leaves blank (the account, the engage
+    # date, an open deal's close date) is reported as a warning, never a reason to leave the deal out.
+    assert summary["won_count"] == sum(r["deal_stage"] == "Won" for r in pipeline)
+    assert summary["lost_count"] == sum(r["deal_stage"] == "Lost" for r in pipeline)
+    assert summary["open_count"] == sum(STATUS_OF[r["deal_stage"]] == "open" for r in pipeline) > 0
+    assert summary["rejected_count"] == 0
+
+
 def test_a_mapping_for_another_methodology_is_refused_naming_both_and_the_command_that_fits(
         crm_export_dir, maven_mapping_path, empty_big_project, tmp_path, capsys):
     path = shutil.copy2(empty_big_project, tmp_path / "Big.xlsm")

@@ -20,7 +20,7 @@ Parsing what others wrote (forms coming back, the package index) reads with defu
 """
 
 from funnel_xl.workbook.ooxml.cells import (
-    CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
+    CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
     move_formula, patch_cells, patch_row, row_formulas, formulas_in_row, row_template, template_of, row_xml,
     RowTemplate, writes_by_row, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
 )
@@ -45,7 +45,7 @@ __all__ = [
     "CALC_CHAIN", "CONTENT_TYPES", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
     "Write", "ColumnCells", "RowBlock", "StreamedXml", "cell_body", "column_cells", "constant_column",
     "SheetPart", "patch_row", "writes_by_row", "template_of", "formulas_in_row", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
-    "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns",
+    "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns", "drop_elements",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
     "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "insert_rows",
     "move_formula", "RowTemplate", "row_template", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",
