@@ -23,13 +23,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 from benchmarks import synth
 from benchmarks.bench_import import MAPPING, empty_workbook, scaled_export
-from benchmarks.bench_recalc import _FASTEXCEL_FRAMES, FUNNEL_XL, PYTHON, RESULTS_DIR, RUN_DIR, TABLES, median_run
+from benchmarks.bench_recalc import _FASTEXCEL_FRAMES, FUNNEL_XL, PYTHON, RUN_DIR, TABLES, median_run, save_results
 
 COPIES = 12
 FORMS = 1000
@@ -210,9 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     result = bench(args.runs, args.as_of)
     print_table(result)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS_DIR / f"collect-{stamp}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    save_results("collect", result)
     return 0
 
 

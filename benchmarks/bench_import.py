@@ -19,12 +19,11 @@ import os
 import pickle
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from benchmarks import synth
 from benchmarks.bench_recalc import (
-    _FASTEXCEL_FRAMES, FUNNEL_XL, PYTHON, RESULTS_DIR, TABLES, RUN_DIR, median_run,
+    _FASTEXCEL_FRAMES, FUNNEL_XL, PYTHON, TABLES, RUN_DIR, median_run, save_results,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -232,9 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export x{copies} ({DEALS * copies:,} deals) ...", file=sys.stderr)
         results.append(bench_copies(copies, args.runs, args.as_of))
     print_table(results)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS_DIR / f"import-{stamp}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    save_results("import", results)
     return 0
 
 
