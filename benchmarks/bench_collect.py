@@ -28,11 +28,13 @@ from pathlib import Path
 
 from benchmarks import synth
 from benchmarks.bench_import import MAPPING, empty_workbook, scaled_export
-from benchmarks.bench_recalc import _FASTEXCEL_FRAMES, FUNNEL_XL, PYTHON, RUN_DIR, TABLES, median_run, save_results
+from benchmarks.bench_recalc import _FASTEXCEL_FRAMES, FUNNEL_XL, PYTHON, TABLES, median_run, save_results
 
 COPIES = 12
 FORMS = 1000
 CACHE = synth.CACHE_DIR / "collect"
+# Its own working folder, so that it may run beside the recalc and import benchmarks (each empties its own).
+RUN_DIR = synth.CACHE_DIR / "run_collect"
 _DEFAULTS = ('close_date = { from = "report_date", add_days = 90 }\n'
              'customer = "(account unknown)"\n')
 
