@@ -16,7 +16,7 @@ from funnel_xl.forms.collect import Candidate
 from funnel_xl.outputs import FormWorkbook
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.port import RawTable, Saved, WorkbookPort
+from funnel_xl.workbook.port import RawTable, Saved, WorkbookPort, row_records
 from funnel_xl.workbook.reader import read_inputs
 from funnel_xl.workbook.cell_values import canonical_frame, display_value
 
@@ -74,8 +74,8 @@ class FakeWorkbook:
     def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
         self.updated.setdefault(table, {}).update(values)
 
-    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        self.appended.setdefault(table, []).extend(rows)
+    def append_rows(self, table: str, rows: pd.DataFrame | list[dict[str, Any]]) -> None:
+        self.appended.setdefault(table, []).extend(row_records(rows))
 
     def values_only_copy(self) -> bytes:
         return f"values-only copy of {self.name}".encode()

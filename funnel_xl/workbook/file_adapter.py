@@ -22,7 +22,9 @@ from funnel_xl.workbook import layout
 from funnel_xl.workbook.chart_xml import patch_chart
 from funnel_xl.workbook.contract import STYLES_SHEET
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.ooxml import CALC_CHAIN, STYLES_PART, cell_styles, drop_parts, quote_formula_parts, split_ref
+from funnel_xl.workbook.ooxml import (
+    CALC_CHAIN, STYLES_PART, QuotePrefixStyles, cell_styles, drop_parts, quote_formula_parts, split_ref,
+)
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.port import RawTable, Saved
 from funnel_xl.workbook.sheet_xml import splice_sheet
@@ -165,10 +167,8 @@ class FileWorkbook:
         for (row, column), value in values.items():
             writer.update(table, row, column, value)
 
-    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        writer = self._table_writer()
-        for values in rows:
-            writer.append(table, values)
+    def append_rows(self, table: str, rows: pd.DataFrame | list[dict[str, Any]]) -> None:
+        self._table_writer().append(table, rows)
 
     def _table_writer(self) -> TableWriter:
         if self._writer is None:
@@ -203,6 +203,7 @@ class FileWorkbook:
         replaced: dict[str, bytes] = {}
         with zipfile.ZipFile(self.path) as zf:
             styles = self.styles(zf)
+            quote = QuotePrefixStyles(zf.read(STYLES_PART).decode("utf-8"))
             for name, sheet in self._pending.items():
                 info = self.index.sheet(name)
                 xml = zf.read(info.part).decode("utf-8")
@@ -211,10 +212,10 @@ class FileWorkbook:
                 for chart in info.charts:
                     replaced[chart] = patch_chart(zf.read(chart).decode("utf-8"), name, sheet, specs).encode("utf-8")
             if self._writer is not None:
-                replaced.update(self._writer.parts(zf, styles))
+                replaced.update(self._writer.parts(zf, styles, quote))
             if not replaced:
                 return Saved(str(self.output))
-            replaced = quote_formula_parts(zf.read(STYLES_PART).decode("utf-8"), replaced)
+            replaced = quote_formula_parts(quote, replaced)
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         backup = atomic_patch(self.path, self.output, drop.replaced, drop.dropped)
         self.close()  # what it read is the old file's

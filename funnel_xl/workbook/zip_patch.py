@@ -11,11 +11,18 @@ import os
 import shutil
 import struct
 import zipfile
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 _DATA_DESCRIPTOR = 0x08
 _CHUNK = 1 << 20
+# A large part (a table of 100,000 rows; any part written as it is produced) is deflated at this level: on sheet XML
+# it is 2.7 times as fast as the default 6 and the member grows by a quarter (26,400 imported deals: 0.42 s and
+# 6.2 MB against 1.16 s and 4.9 MB). Smaller parts keep level 6.
+STREAM_LEVEL = 3
+LARGE_PART = 16 << 20
+
+Part = bytes | Iterable[bytes]  # a part's content: bytes, or byte chunks written as they come
 
 
 def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -44,10 +51,27 @@ def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo)
     dst._didModify = True
 
 
-def patch_package(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
+def _write_part(dst: zipfile.ZipFile, info: zipfile.ZipInfo, data: Part) -> None:
+    """One member with new content; chunks are deflated as they come, so a streamed part is never held whole."""
+    if isinstance(data, (bytes, bytearray)):
+        dst.writestr(info, data, compresslevel=STREAM_LEVEL if len(data) > LARGE_PART else 6)
+        return
+    info.compress_type = zipfile.ZIP_DEFLATED
+    try:  # what ZipFile.open(..., "w") deflates at: compress_level from Python 3.13, _compresslevel before
+        info.compress_level = STREAM_LEVEL
+    except AttributeError:
+        info._compresslevel = STREAM_LEVEL
+    # Zip64 only where the member may pass 2 GiB: zipfile must know before it writes the local header.
+    large = getattr(data, "size_bound", lambda: 0)() >= zipfile.ZIP64_LIMIT
+    with dst.open(info, "w", force_zip64=large) as out:
+        for chunk in data:
+            out.write(chunk)
+
+
+def patch_package(source: Path, target: Path, replaced: dict[str, Part], dropped: Collection[str] = (),
                   added: dict[str, bytes] | None = None) -> None:
-    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``dropped`` ones left
-    out, ``added`` at the end."""
+    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content (bytes, or byte chunks
+    streamed in), ``dropped`` ones left out, ``added`` at the end."""
     added = added or {}
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -57,7 +81,7 @@ def patch_package(source: Path, target: Path, replaced: dict[str, bytes], droppe
                 new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 new.compress_type = zipfile.ZIP_DEFLATED
                 new.external_attr = info.external_attr
-                dst.writestr(new, replaced[info.filename], compresslevel=6)
+                _write_part(dst, new, replaced[info.filename])
             else:
                 _copy_raw(src, dst, info)
         for name, data in added.items():
@@ -76,7 +100,7 @@ def backup_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.bak{path.suffix}")
 
 
-def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
+def atomic_patch(source: Path, target: Path, replaced: dict[str, Part], dropped: Collection[str] = (),
                  added: dict[str, bytes] | None = None) -> Path | None:
     """Patch into a temporary file beside ``target``, back up an existing ``target``, then rename into place.
 
