@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 TITLE_ROW = 1
 STAMP_ROW = 2
+OWNED_ROW = 3  # "this sheet is the tool's": every recalculation rewrites it whole
 
 
 @dataclass(frozen=True)

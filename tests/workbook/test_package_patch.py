@@ -16,7 +16,8 @@ from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import excel_serial
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.sheet_xml import splice_sheet
-from funnel_xl.workbook.zip_patch import atomic_patch, backup_path
+from funnel_xl.workbook.saving import backup_path
+from funnel_xl.workbook.zip_patch import atomic_patch
 
 
 @pytest.fixture
