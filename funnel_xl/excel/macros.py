@@ -15,7 +15,6 @@ table edits, so moving collect and import into the open book is a change of port
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +25,7 @@ from funnel_xl.labels import label
 from funnel_xl.outputs import Folder
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.live_adapter import LiveWorkbook
+from funnel_xl.workbook.saving import copy_file
 
 FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR, IMPORT_DIR = "forms", "inbox", "quota", "export", "import"
 
@@ -135,7 +135,7 @@ def collect_assessments() -> str:
     def action(book: Any, lang: str) -> str:
         path = _saved_path(book, lang)
         copy = path.with_name(f"{path.stem}.collected{path.suffix}")
-        shutil.copy2(path, copy)
+        copy_file(path, copy)
         with FileWorkbook(copy, quiet=True) as master:
             report = collect_forms(master, FolderInbox(path.parent / INBOX_DIR))
         return label("macro.collect_done", lang).format(
@@ -182,7 +182,7 @@ def import_crm_export() -> str:
         if len(mappings) != 1:
             raise FunnelError(label("macro.import_setup", lang).format(folder=folder, found=len(mappings)))
         copy = path.with_name(f"{path.stem}.imported{path.suffix}")
-        shutil.copy2(path, copy)
+        copy_file(path, copy)
         with FileWorkbook(copy, quiet=True) as master:
             summary = import_crm(master, folder, load_mapping(mappings[0]), outputs=Folder(copy.parent)).summary()
         return label("macro.import_done", lang).format(
