@@ -238,3 +238,20 @@ def test_a_second_run_that_cannot_wait_refuses_naming_the_first(workbook, tmp_pa
     assert refused.stderr.count("\n") == 1 and f"pid {holder.pid}" in refused.stderr
     assert "funnel-xl collect" in refused.stderr and "waited 1 s" in refused.stderr
     assert workbook.read_bytes() == before
+
+
+def test_a_terminated_run_removes_its_temporary_files_and_leaves_the_workbook_whole(workbook):
+    """SIGTERM (a shutdown, a CI job cancelled) unwinds like Ctrl+C: exit 130, nothing half-written left behind."""
+    ids = opportunity_ids(workbook)
+    run = start_cli("recalc", str(workbook), "--as-of", "2026-11-27", "--json")
+    seen = wait_for_save(workbook, run.pid)
+    run.send_signal(signal.SIGTERM)
+    code = run.wait(timeout=120)
+    err = run.communicate()[1]
+    if seen is None:
+        pytest.skip("the run finished before its save could be interrupted")
+    assert code in (0, 130), err
+    if code == 130:
+        assert "interrupted" in err
+    assert [p.name for p in workbook.parent.iterdir() if p.name.startswith(".")] == []
+    check_whole(workbook, ids, "the workbook")
