@@ -122,3 +122,10 @@ def test_a_read_only_workbook_can_still_be_read(book):
     book.chmod(0o444)
     with FileWorkbook(book, read_only=True, quiet=True) as wb:
         assert sheet_name("problems") in wb.sheet_names()
+
+
+def test_a_read_only_backup_left_by_an_earlier_tool_does_not_stop_the_next_save(book):
+    backup_path(book).chmod(0o444)
+    old = book.read_bytes()
+    save_a_sheet(book)
+    assert backup_path(book).read_bytes() == old
