@@ -80,8 +80,10 @@ def check_workbook_file(path: Path) -> None:
 class FileWorkbook:
     """A workbook file on disk, opened for one use case (read tables, stage edits and output sheets, save).
 
-    ``output`` is where ``save`` writes (default: over ``path``, keeping a backup). ``read_only`` opens a workbook
-    only to read it, so one that is open in Excel (its lock file beside it) can still be read; it cannot be saved.
+    ``output`` is where ``save`` writes (default: over ``path``, keeping a backup). Opened for writing, it holds the
+    lock of ``path`` and ``output`` from before the first read until the save (or ``close``). ``read_only`` opens a
+    workbook only to read it, so one that is open in Excel (its lock file beside it) can still be read; it takes
+    no lock and cannot be saved.
     """
 
     def __init__(self, path: str | Path, *, output: str | Path | None = None, quiet: bool = False,
