@@ -70,5 +70,6 @@ def workbook(sample_master, tmp_path):
     return target
 
 
-# A real PostgreSQL server for the history tests (skipped with the reason where PostgreSQL is not installed).
-pytest_plugins = ("tests.postgres_server",)
+# A real PostgreSQL server for the history tests (skipped with the reason where PostgreSQL is not installed), and
+# Office's rules (openxml-audit) on every workbook a test writes.
+pytest_plugins = ("tests.postgres_server", "tests.office_audit")

@@ -11,12 +11,12 @@ import signal
 import sys
 
 from funnel_xl.cli import (
-    build_workbook, calibrate, collect, export, forms, import_crm, quota_sheets, recalc, render, send,
+    build_workbook, calibrate, collect, export, forms, import_crm, quota_sheets, recalc, render, send, upgrade,
 )
 from funnel_xl.cli.exits import BUG, INTERRUPTED, exit_code, report
 from funnel_xl.cli.terminal import SafeStream
 
-COMMANDS = (recalc, build_workbook, calibrate, render, forms, send, collect, export, quota_sheets, import_crm)
+COMMANDS = (recalc, build_workbook, upgrade, calibrate, render, forms, send, collect, export, quota_sheets, import_crm)
 
 
 def parser() -> argparse.ArgumentParser:

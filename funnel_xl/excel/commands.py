@@ -18,13 +18,14 @@ MACRO_COMMANDS: dict[str, str] = {
     "BuildQuotaSheets": "build_quota_sheets",
     "ExportForReaders": "export_for_readers",
     "ImportCrmExport": "import_crm_export",
+    "UpgradeWorkbook": "upgrade_workbook",
 }
 
 #: Ribbon groups in order: (label key, macros in button order).
 RIBBON_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ribbon.group_forecast", ("RecalculateForecast", "BuildQuotaSheets")),
     ("ribbon.group_forms", ("GenerateAssessmentForms", "CollectAssessments")),
-    ("ribbon.group_data", ("ImportCrmExport", "ExportForReaders")),
+    ("ribbon.group_data", ("ImportCrmExport", "ExportForReaders", "UpgradeWorkbook")),
 )
 
 #: Macro -> the built-in Office icon (imageMso) its ribbon button shows.
@@ -35,6 +36,7 @@ RIBBON_ICONS: dict[str, str] = {
     "CollectAssessments": "FileOpen",
     "ImportCrmExport": "ImportTextFile",
     "ExportForReaders": "FileSaveAs",
+    "UpgradeWorkbook": "Refresh",
 }
 
 

@@ -5,11 +5,12 @@ Each is a thin door: find the calling book, open the port a service needs, call 
 outcome in a message box. A failure is shown as a readable message (the FunnelError text a service raises),
 never as a traceback.
 
-Recalculate works on the open book through ``LiveWorkbook`` (Excel keeps the file; the tool writes cells).
-The other commands work on the saved file through ``FileWorkbook``: they ask the user to save first, write into
-folders beside the workbook (forms/, quota/, export/), and collect and import write their merged result to a
-copy beside the master, since a file Excel holds open cannot be replaced. (The live adapter offers the same
-table edits, so moving collect and import into the open book is a change of port here, not of service.)
+Recalculate, collect and import work on the open book through ``LiveWorkbook``: Excel keeps the file, the tool
+writes cells, appends table rows and the collection log, then saves the book, with the command line's conflict
+rules and log (the services are the same); the status bar shows progress. Collect and import read their inbox and
+export from folders beside the saved workbook (inbox/, import/). Forms, quota sheets and the export read the saved
+file through ``FileWorkbook`` and write into folders beside it (forms/, quota/, export/). Every command ends in a
+message box saying what changed and what to do next.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from funnel_xl.labels import label
 from funnel_xl.outputs import Folder
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.live_adapter import LiveWorkbook
-from funnel_xl.workbook.saving import copy_file
 
 FORMS_DIR, INBOX_DIR, QUOTA_DIR, EXPORT_DIR, IMPORT_DIR = "forms", "inbox", "quota", "export", "import"
+UPGRADED_DIR = "upgraded"
 
 
 def _lang(book: Any) -> str:
@@ -71,6 +72,20 @@ def _saved_path(book: Any, lang: str) -> Path:
     if path is None or live.unsaved_changes:
         raise FunnelError(label("macro.save_first", lang))
     return path
+
+
+def _folder_beside(book: Any, lang: str) -> Path:
+    """The folder of the book's file, where its inbox and import folders are (an unsaved book has none)."""
+    path = LiveWorkbook(book).file
+    if path is None:
+        raise FunnelError(label("macro.save_first", lang))
+    return path.parent
+
+
+def _progress(live: LiveWorkbook, lang: str) -> Callable[[int, int, str], None]:
+    """Progress of a long step in Excel's status bar: "收集评估表 3/12：评估表_张伟.xlsx"."""
+    return lambda done, total, what: live.status(label("macro.collect_progress", lang).format(
+        done=done, total=total, what=what))
 
 
 def _saved_file(book: Any, lang: str) -> FileWorkbook:
@@ -127,19 +142,22 @@ def generate_assessment_forms() -> str:
     return _run(action)
 
 
-def collect_assessments() -> str:
-    """收集评估表: merge the forms in inbox/ into a copy of the saved master (Excel holds the master itself)."""
+def collect_assessments(run_at: dt.datetime | None = None) -> str:
+    """收集评估表: merge the forms in inbox/ beside the workbook into the open book (商机 and 收集记录), as
+    ``funnel-xl collect`` merges them into the file."""
     from funnel_xl.forms.collect import FolderInbox
     from funnel_xl.services.collect import collect_forms
 
     def action(book: Any, lang: str) -> str:
-        path = _saved_path(book, lang)
-        copy = path.with_name(f"{path.stem}.collected{path.suffix}")
-        copy_file(path, copy)
-        with FileWorkbook(copy, quiet=True) as master:
-            report = collect_forms(master, FolderInbox(path.parent / INBOX_DIR))
+        inbox = _folder_beside(book, lang) / INBOX_DIR
+        if not inbox.is_dir():
+            raise FunnelError(label("macro.collect_setup", lang).format(folder=inbox))
+        live = LiveWorkbook(book)
+        report = collect_forms(live, FolderInbox(inbox), progress=_progress(live, lang), run_at=run_at)
+        if not report.written:
+            return label("macro.collect_nothing", lang).format(files=report.files, folder=inbox)
         return label("macro.collect_done", lang).format(
-            count=report.merged, conflicts=report.conflicts, rejected=report.rejected, path=copy)
+            count=report.merged, conflicts=report.conflicts, rejected=report.rejected, lines=len(report.entries))
 
     return _run(action)
 
@@ -170,23 +188,39 @@ def export_for_readers() -> str:
 
 
 def import_crm_export() -> str:
-    """导入CRM: the mapping (*.toml) and the export files it names, put in import/ beside the saved master, are
-    loaded into a copy of the master (Excel holds the master itself), as ``funnel-xl import`` does."""
+    """导入CRM: the mapping (*.toml) and the export files it names, put in import/ beside the workbook, are loaded
+    into the open book's 商机 and 销售人员, as ``funnel-xl import`` loads them into the file; the full problem list
+    goes beside the workbook."""
     from funnel_xl.exchange.mapping import load_mapping
-    from funnel_xl.services.import_crm import import_crm
+    from funnel_xl.services.import_crm import import_crm, problems_file_name
 
     def action(book: Any, lang: str) -> str:
-        path = _saved_path(book, lang)
-        folder = path.parent / IMPORT_DIR
+        folder = _folder_beside(book, lang) / IMPORT_DIR
         mappings = sorted(folder.glob("*.toml")) if folder.is_dir() else []
         if len(mappings) != 1:
             raise FunnelError(label("macro.import_setup", lang).format(folder=folder, found=len(mappings)))
-        copy = path.with_name(f"{path.stem}.imported{path.suffix}")
-        copy_file(path, copy)
-        with FileWorkbook(copy, quiet=True) as master:
-            summary = import_crm(master, folder, load_mapping(mappings[0]), outputs=Folder(copy.parent)).summary()
-        return label("macro.import_done", lang).format(
-            added=summary["added"], updated=summary["updated"], problems=summary["errors"] + summary["warnings"],
-            path=copy)
+        live = LiveWorkbook(book)
+        report = import_crm(live, folder, load_mapping(mappings[0]), outputs=Folder(folder.parent),
+                            problems_name=problems_file_name(book.name))
+        summary = report.summary()
+        key = "macro.import_done" if report.written is not None else "macro.import_nothing"
+        return label(key, lang).format(added=summary["added"], updated=summary["updated"],
+                                       problems=summary["errors"] + summary["warnings"],
+                                       file=report.problems_path.name if report.problems_path else "-")
+
+    return _run(action)
+
+
+def upgrade_workbook() -> str:
+    """升级工作簿: the saved workbook rebuilt from today's sources into upgraded/ beside it (same name, so its weekly
+    history goes beside it too), as ``funnel-xl upgrade`` does; Excel keeps this one open, so the user swaps them."""
+    from funnel_xl.services.upgrade import upgrade_workbook as upgrade
+
+    def action(book: Any, lang: str) -> str:
+        path = _saved_path(book, lang)
+        out = path.parent / UPGRADED_DIR / path.name
+        LiveWorkbook(book).status(label("command.UpgradeWorkbook", lang) + "……")
+        report = upgrade(path, out)
+        return label("upgrade.macro_done", lang).format(report=report.describe(lang), output=out)
 
     return _run(action)

@@ -63,14 +63,16 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
     ns = fig.never_seen
     rows = [[r.id, r.rep, r.customer, wan(r.amount), _fmt(r.close_date), _fmt(r.first_seen)] for r in ns.itertuples()]
     row = out.table("never_seen", row, ("id", "rep", "customer", "amount_wan", "close_date", "first_seen"), rows)
+    rows = []
     if weekly is not None and len(weekly):
         w = weekly.groupby("snapshot_date").agg(forecast=("forecast", "sum"), achieved=("achieved", "sum"))
         # Dates as text: they are the chart's categories, and a date serial would show as a number there.
         rows = [[d.strftime("%Y-%m-%d"), wan(r.forecast), wan(r.achieved), wan(r.forecast + r.achieved)]
                 for d, r in w.iterrows()]
-        out.block(layout.PROGRESS_HISTORY, rows)
-        out.sheet.chart_items["progress_history"] = len(rows)
-        out.sheet.widths.update({c: 13 for c in range(12, 16)})
+    # Written without history too: its header names the chart's series, and says where the weeks will appear.
+    out.block(layout.PROGRESS_HISTORY, rows)
+    out.sheet.chart_items["progress_history"] = len(rows)
+    out.sheet.widths.update({c: 13 for c in range(12, 16)})
     out.widths(first=16, others=14, count=10)
     out.sheet.widths[1] = 30
     return out

@@ -74,6 +74,7 @@ def import_crm(book: WorkbookPort, export_path: str | Path, mapping: Mapping, *,
     file and what was expected."""
     inputs = read_inputs(book, book.name)
     m, lang = inputs.methodology, inputs.language
+    book.status(label("progress_msg.importing", lang))
     opp_sheet, rep_sheet = inputs.opportunity_sheet, inputs.rep_sheet
     problems: list[Problem] = []
     opp_rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
@@ -100,6 +101,7 @@ def import_crm(book: WorkbookPort, export_path: str | Path, mapping: Mapping, *,
     problems_file = None
     if not dry_run:
         if plan.changes_anything:
+            book.status(label("progress_msg.import_writing", lang))
             _stage_writes(book, contract.TABLE_OPPORTUNITIES, "id", plan.opportunities, existing_opps,
                           set(opp_rows.columns))
             _stage_writes(book, contract.TABLE_REPS, "rep", plan.reps, existing_reps, set(rep_rows.columns))

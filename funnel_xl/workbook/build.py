@@ -65,25 +65,12 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
         "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
     })
     try:
-        ctx = BuildContext(workbook=workbook, formats=make_formats(workbook), lang=lang, methodology=methodology,
-                           opportunities=opportunities, reps=reps,
-                           cached=cached_figures(opportunities, methodology), vba=vba)
-        _set_properties(ctx)
-        write_guide_sheet(ctx)
-        write_stages_sheet(ctx)
-        write_opportunities_sheet(ctx)
-        write_reps_sheet(ctx)
-        write_output_sheets(ctx)
-        # The examples' report date is an input cell the user changes; a fixed default keeps builds reproducible.
-        write_examples_sheet(ctx, as_of or DOCUMENT_DATE.date())
-        write_config_sheet(ctx)
-        styles = write_styles_sheet(workbook, ctx.formats)
-        if vba:
-            styles.set_vba_name(code_name("styles"))
-            workbook.set_vba_name("ThisWorkbook")
-            workbook.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
-    finally:
-        workbook.close()
+        _write_sheets(workbook, lang, methodology, opportunities, reps, vba, as_of)
+    except BaseException:
+        workbook.fileclosed = True  # nothing of a failed build is written: no half-built file is left behind
+        tmp.unlink(missing_ok=True)
+        raise
+    workbook.close()
     try:
         if vba:
             ribbon.add_ribbon(tmp, lang)
@@ -91,6 +78,28 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
     finally:
         tmp.unlink(missing_ok=True)
     return output
+
+
+def _write_sheets(workbook: xlsxwriter.Workbook, lang: str, methodology: Methodology, opportunities: pd.DataFrame,
+                  reps: pd.DataFrame, vba: bool, as_of: dt.date | None) -> None:
+    """Every sheet, the palette and the VBA project into the open XlsxWriter workbook."""
+    ctx = BuildContext(workbook=workbook, formats=make_formats(workbook), lang=lang, methodology=methodology,
+                       opportunities=opportunities, reps=reps,
+                       cached=cached_figures(opportunities, methodology), vba=vba)
+    _set_properties(ctx)
+    write_guide_sheet(ctx)
+    write_stages_sheet(ctx)
+    write_opportunities_sheet(ctx)
+    write_reps_sheet(ctx)
+    write_output_sheets(ctx)
+    # The examples' report date is an input cell the user changes; a fixed default keeps builds reproducible.
+    write_examples_sheet(ctx, as_of or DOCUMENT_DATE.date())
+    write_config_sheet(ctx)
+    styles = write_styles_sheet(workbook, ctx.formats)
+    if vba:
+        styles.set_vba_name(code_name("styles"))
+        workbook.set_vba_name("ThisWorkbook")
+        workbook.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
 
 
 def vba_project() -> bytes:

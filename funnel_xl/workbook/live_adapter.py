@@ -1,10 +1,13 @@
 """The workbook port over a live Excel book (xlwings): bulk reads and writes, a constant number of Range calls.
 
 Each round trip to Excel costs far more than the work in Python, so a table is read with one ``.value`` of its
-whole range (header and body), and an output sheet is written with one clear of its used range, one assignment of
-a 2-D list, one number-format call per run of like-formatted cells in a column, and one call per column width or
-set row height: the count grows with the number of blocks and columns the report has, never with data rows.
-Number formats come from the style palette (``layout.PALETTE``), the same keys the file adapter renders.
+whole range (header and body), and an output sheet is written as the file adapter writes it, in calls that grow
+with the blocks a report has, never with its data rows: one clear (contents, formats, hyperlinks), one unmerge and
+one row autofit of the old used range (no row keeps last week's height), one copy of the palette's sample cell
+(the hidden _styles sheet, whose style index the file adapter writes) per rectangle of like-styled cells, one
+assignment of a 2-D list, one call per run of equal column widths and per set row height, and, per chart whose
+rows follow its block, its source range and categories. So a press gives the sheets ``funnel-xl recalc`` gives, fonts, fills, borders,
+number formats, widths and chart ranges included (``tests/workbook/test_both_doors.py`` compares them).
 
 Edits of the input tables go to Excel as they come (Excel has no transaction to stage them in): a changed cell is
 one call, appended rows one block per run of the user's columns and one resize of the table; the derived
@@ -25,9 +28,6 @@ from funnel_xl.workbook import contract, fingerprint, layout
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.port import RawTable, Saved
 from funnel_xl.workbook.reader import Inputs, read_inputs
-
-GENERAL = "General"
-
 
 class LiveWorkbook:
     """A workbook open in Excel, reached through an ``xlwings.Book`` (``xw.Book.caller()`` behind a button)."""
@@ -180,7 +180,7 @@ class LiveWorkbook:
                                           f"{column!r}")
             if row not in rows:
                 raise WorkbookFormatError(f"{self.book.name}: sheet {sheet.name}, row {row} is not a row of {table}")
-            sheet.range((row, cols[column])).value = self._shown(column, value)
+            sheet.range((row, cols[column])).value = as_text(self._shown(column, value))
         self._forget(table)
 
     def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
@@ -200,7 +200,7 @@ class LiveWorkbook:
         last = first + len(rows) - 1
         key_of = {c: k for k, c in cols.items()}
         for run in _runs(sorted(cols.values())):
-            block = [[self._shown(key_of[c], r.get(key_of[c])) for c in run] for r in rows]
+            block = [[as_text(self._shown(key_of[c], r.get(key_of[c]))) for c in run] for r in rows]
             sheet.range((first, run[0]), (last, run[-1])).value = block
         if last >= below:
             tbl.resize(sheet.range((rng.row, rng.column), (last, rng.column + rng.shape[1] - 1)))
@@ -222,15 +222,44 @@ class LiveWorkbook:
         return FileWorkbook(path, read_only=True).values_only_copy()
 
     def _write(self, target: Any, sheet: OutputSheet) -> None:
-        target.used_range.clear_contents()
-        rows = sheet.rows()
-        target.range((1, 1)).value = rows
-        for (first, last, col), fmt in number_format_blocks(sheet):
-            target.range((first, col), (last, col)).number_format = fmt
-        for col, width in sorted(sheet.widths.items()):
-            target.range((1, col)).column_width = width
-        for row, height in sorted(getattr(sheet, "heights", {}).items()):
+        used = target.used_range
+        used.clear()  # contents, formats and hyperlinks: a cell the report no longer fills is as on a new sheet
+        used.unmerge()
+        target.range((used.row, 1), (used.row + used.shape[0] - 1, 1)).rows.autofit()
+        samples = self._style_samples()
+        if samples is not None:
+            for (r1, c1, r2, c2), style in style_blocks(sheet):
+                if style in layout.PALETTE:  # an unknown key is the default style, as the file adapter writes it
+                    samples.range((layout.palette_row(style), 2)).copy(target.range((r1, c1), (r2, c2)))
+        target.range((1, 1)).value = [[as_text(v) for v in row] for row in sheet.rows()]
+        for (c1, c2), width in width_runs(sheet.widths):
+            target.range((1, c1), (1, c2)).column_width = width
+        for row, height in sorted(sheet.heights.items()):
             target.range((row, 1)).row_height = height
+        self._stretch_charts(target, sheet)
+
+    def _style_samples(self) -> Any | None:
+        """The hidden palette sheet the output styles are copied from (None in a workbook without one: the
+        file adapter then writes every cell in the default style, and so does this one)."""
+        if contract.STYLES_SHEET not in self.sheet_names():
+            return None
+        return self.book.sheets[contract.STYLES_SHEET]
+
+    def _stretch_charts(self, target: Any, sheet: OutputSheet) -> None:
+        """Point each chart whose rows follow its block at the rows written, as the file adapter's chart patch does:
+        the value columns with their header row (the series names) and the category column beside them."""
+        specs = [spec for spec in layout.CHARTS if spec.block.sheet == sheet.key]
+        charts = target.charts
+        for position, spec in enumerate(specs, start=1):
+            if spec.fixed_rows is not None or position > len(charts):
+                continue  # a fixed block never changes its rows; a chart the user deleted is not recreated
+            first, last = spec.data_rows(sheet.chart_items.get(spec.key, 0))
+            block = spec.block
+            cols = [block.col(v) for v in spec.values]
+            chart = charts[position - 1]
+            chart.set_source_data(target.range((block.header_row, min(cols)), (last, max(cols))), plot_by="columns")
+            cat = block.col(spec.category)
+            chart.set_x_axis_values(target.range((first, cat), (last, cat)))
 
     def status(self, message: str) -> None:
         """Excel's status bar; engines without one (and a closed app) fall back to stderr, never fail the job."""
@@ -264,29 +293,58 @@ def _runs(cols: list[int]) -> list[list[int]]:
     return runs
 
 
-def number_format(style: str) -> str:
-    """The number format of a palette style key ("General" for text styles and unknown keys)."""
-    return layout.PALETTE.get(style, {}).get("num_format", GENERAL)
+def as_text(value: Any) -> Any:
+    """A text Excel must keep as text: Excel reads a value out of a string it is handed as if typed (a date from
+    "2026-01-31", a number from "1,200", a formula from "=..."), so such a text gets the apostrophe that tells
+    Excel it is text (the apostrophe is not part of the cell's value). The file adapter writes text as text."""
+    if isinstance(value, str) and value and (value[0] in "=+-@'" or value.strip().upper() in ("TRUE", "FALSE")
+                                             or any(ch.isdigit() for ch in value)):
+        return "'" + value
+    return value
 
 
-def number_format_blocks(sheet: OutputSheet) -> list[tuple[tuple[int, int, int], str]]:
-    """Runs of consecutive rows in one column that share a number format: ((first_row, last_row, col), format).
+def style_blocks(sheet: OutputSheet) -> list[tuple[tuple[int, int, int, int], str]]:
+    """Rectangles of cells sharing a palette style: ((first_row, first_col, last_row, last_col), style).
 
-    General runs are included: clearing contents keeps formats, so a cell that held a percentage last week and
-    holds text now must be reset, or a number landing there later would show as a percentage.
+    Runs of consecutive rows in one column come first; runs of the same rows and style in adjacent columns are then
+    joined, so a table's body is one rectangle per run of like columns. The count follows the report's blocks and
+    columns (and style changes within a column), not its data rows.
     """
     by_col: dict[int, list[tuple[int, str]]] = {}
     for (r, c), cell in sheet.cells.items():
-        by_col.setdefault(c, []).append((r, number_format(cell.style)))
-    out = []
+        by_col.setdefault(c, []).append((r, cell.style))
+    runs: list[tuple[int, int, int, str]] = []  # (col, first_row, last_row, style)
     for col in sorted(by_col):
         cells = sorted(by_col[col])
-        start, prev_row, fmt = cells[0][0], cells[0][0], cells[0][1]
-        for r, f in cells[1:]:
-            if f == fmt and r == prev_row + 1:
-                prev_row = r
+        start, prev, style = cells[0][0], cells[0][0], cells[0][1]
+        for r, s in cells[1:]:
+            if s == style and r == prev + 1:
+                prev = r
                 continue
-            out.append(((start, prev_row, col), fmt))
-            start, prev_row, fmt = r, r, f
-        out.append(((start, prev_row, col), fmt))
+            runs.append((col, start, prev, style))
+            start, prev, style = r, r, s
+        runs.append((col, start, prev, style))
+    open_blocks: dict[tuple[int, int, str], list[int]] = {}  # (first_row, last_row, style) -> [first_col, last_col]
+    out: list[tuple[tuple[int, int, int, int], str]] = []
+    for col, r1, r2, style in runs:
+        key = (r1, r2, style)
+        block = open_blocks.get(key)
+        if block is not None and block[1] == col - 1:
+            block[1] = col
+            continue
+        if block is not None:
+            out.append(((r1, block[0], r2, block[1]), style))
+        open_blocks[key] = [col, col]
+    out += [((r1, c1, r2, c2), style) for (r1, r2, style), (c1, c2) in open_blocks.items()]
+    return sorted(out)
+
+
+def width_runs(widths: dict[int, float]) -> list[tuple[tuple[int, int], float]]:
+    """Runs of adjacent columns of one width: ((first_col, last_col), width)."""
+    out: list[tuple[tuple[int, int], float]] = []
+    for col, width in sorted(widths.items()):
+        if out and out[-1][1] == width and out[-1][0][1] == col - 1:
+            out[-1] = ((out[-1][0][0], col), width)
+        else:
+            out.append(((col, col), width))
     return out

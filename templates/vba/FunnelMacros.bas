@@ -29,6 +29,10 @@ Public Sub ImportCrmExport()
     RunPython "import funnel_xl.excel.macros as m; m.import_crm_export()"
 End Sub
 
+Public Sub UpgradeWorkbook()
+    RunPython "import funnel_xl.excel.macros as m; m.upgrade_workbook()"
+End Sub
+
 ' Ribbon callbacks: a customUI onAction calls a Sub that takes the clicked control.
 
 Public Sub Ribbon_RecalculateForecast(control As IRibbonControl)
@@ -53,4 +57,8 @@ End Sub
 
 Public Sub Ribbon_ImportCrmExport(control As IRibbonControl)
     ImportCrmExport
+End Sub
+
+Public Sub Ribbon_UpgradeWorkbook(control As IRibbonControl)
+    UpgradeWorkbook
 End Sub

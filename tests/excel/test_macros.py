@@ -6,19 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workbook"))
-from test_live_adapter import book_json  # noqa: E402  (the JSON a client sends, shared with the adapter tests)
-
-from funnel_xl.excel import commands, macros  # noqa: E402
-from funnel_xl.history import history_path  # noqa: E402
-from funnel_xl.labels import label  # noqa: E402
-from funnel_xl.workbook import contract  # noqa: E402
-from funnel_xl.services.build import build_workbook  # noqa: E402
+from funnel_xl.excel import commands, macros
+from funnel_xl.forms.collect import OUTCOMES
+from funnel_xl.history import history_path
+from funnel_xl.labels import label
+from funnel_xl.services.build import build_workbook
+from funnel_xl.workbook import contract
+from tests.remote_book import book_json
 
 AS_OF = dt.date(2026, 11, 20)
 
@@ -111,23 +109,85 @@ def _saved_caller(caller, sample_path, tmp_path) -> Path:
     return copy
 
 
-def test_collect_merges_the_inbox_into_a_copy_and_says_how_many(caller, sample_path, tmp_path):
+def _returned_forms(master: Path, folder: Path) -> None:
+    """An inbox as a manager gets it: 李强's forms, one filled in (a new stage, a criterion met, notes), one whose
+    opportunity the manager changed since the forms went out (a conflict), and a file that is no form."""
+    import openpyxl
+
     from funnel_xl.outputs import Folder
     from funnel_xl.services.forms import generate_forms
     from funnel_xl.workbook.file_adapter import FileWorkbook
+    from tests.forms.formtools import refs
 
-    master = _saved_caller(caller, sample_path, tmp_path)
-    with FileWorkbook(master) as book:  # the master's first forms write its form key into it
-        forms = generate_forms(book, Folder(tmp_path / "sent"), rep="李强")
-    (tmp_path / macros.INBOX_DIR).mkdir()
-    shutil.copy(forms[0], tmp_path / macros.INBOX_DIR / forms[0].name)  # returned unchanged
-    (tmp_path / macros.INBOX_DIR / "notes.xlsx").write_bytes(b"not a workbook")
+    with FileWorkbook(master, quiet=True) as book:  # the master's first forms write its form key into it
+        (form,) = generate_forms(book, Folder(folder / "sent"), rep="李强")
+    wb = openpyxl.load_workbook(form)
+    first, second = [ws for ws in wb.worksheets if "opportunity" in refs(ws)][:2]
+    first[refs(first)["notes"]] = "客户已确认预算"
+    first[refs(first)["chk:recognition_meets_requirements"]] = "是"
+    second[refs(second)["notes"]] = "下周拜访"
+    (folder / macros.INBOX_DIR).mkdir()
+    wb.save(folder / macros.INBOX_DIR / form.name)
+    (folder / macros.INBOX_DIR / "报价.xlsx").write_bytes(b"not a workbook")
+    with FileWorkbook(master, quiet=True) as book:  # the manager's own edit of the second form's opportunity
+        rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
+        row = int(rows.index[rows["id"] == second.title][0])
+        book.update_cells(contract.TABLE_OPPORTUNITIES, {(row, "competitors"): "经理已改"})
+        book.save()
 
+
+def _table_and_log(wb) -> tuple[list, list]:
+    """商机 as the user sees it (values, formulas as text), and 收集记录 without its time column."""
+    ws = wb[contract.sheet_name("opportunities")]
+    table = [[c.value for c in row] for row in ws[ws.tables[contract.TABLE_OPPORTUNITIES].ref]]
+    log = [[c.value for c in row][1:] for row in wb[contract.sheet_name("audit")].iter_rows()]
+    return table, log
+
+
+def test_collect_from_the_button_gives_the_opportunities_and_log_the_command_line_gives(caller, sample_path,
+                                                                                      tmp_path):
+    import openpyxl
+
+    from tests.remote_book import ExcelReplay
+    from tests.services.conftest import run_cli
+
+    master = Path(shutil.copy(sample_path, tmp_path / "Funnel.xlsm"))
+    _returned_forms(master, tmp_path)
+    cli, button = tmp_path / "cli", tmp_path / "button"
+    for folder in (cli, button):
+        folder.mkdir()
+        shutil.copy(master, folder / master.name)
+        shutil.copytree(tmp_path / macros.INBOX_DIR, folder / macros.INBOX_DIR)
+
+    done = run_cli("collect", str(cli / master.name), str(cli / macros.INBOX_DIR))
+    assert done.returncode == 0, done.stderr
+    book = caller(book_json(button / master.name, name=str(button / master.name)))
     message = macros.collect_assessments()
 
-    copy = tmp_path / "Funnel.collected.xlsm"
-    assert message == label("macro.collect_done", "zh-CN").format(count=0, conflicts=0, rejected=1, path=copy)
-    assert copy.is_file() and (tmp_path / macros.INBOX_DIR / "notes.xlsx").is_file()  # refused, never deleted
+    replay = ExcelReplay(button / master.name).apply(book.json()["actions"])
+    by_cli = _table_and_log(openpyxl.load_workbook(cli / master.name))
+    by_button = _table_and_log(replay.wb)
+    assert by_button[0] == by_cli[0]
+    assert by_button[1] == by_cli[1]
+    outcomes = [row[6] for row in by_cli[1]]
+    for outcome in ("merged", "conflict", "rejected"):
+        assert label(f"form.audit.{outcome}", "zh-CN") in outcomes, outcome
+    assert replay.saved == 1 and replay.alerts == [message]
+    logged = [row for row in by_cli[1] if row[6] in {label(f"form.audit.{o}", "zh-CN") for o in OUTCOMES}]
+    before = [row for row in _table_and_log(openpyxl.load_workbook(master))[1] if row in logged]
+    assert message == label("macro.collect_done", "zh-CN").format(count=1, conflicts=1, rejected=1,
+                                                                  lines=len(logged) - len(before))
+    assert not (button / "Funnel.collected.xlsm").exists()  # in place: no copy beside the master
+    assert (button / macros.INBOX_DIR / "报价.xlsx.rejected.txt").is_file()
+
+
+def test_collect_says_what_to_do_when_the_inbox_is_missing_or_holds_nothing_new(caller, sample_path, tmp_path):
+    master = _saved_caller(caller, sample_path, tmp_path)
+    inbox = master.parent / macros.INBOX_DIR
+    assert macros.collect_assessments() == label("macro.failed", "zh-CN").format(
+        reason=label("macro.collect_setup", "zh-CN").format(folder=inbox))
+    inbox.mkdir()
+    assert macros.collect_assessments() == label("macro.collect_nothing", "zh-CN").format(files=0, folder=inbox)
 
 
 def test_import_without_a_mapping_in_the_import_folder_says_what_to_put_there(caller, sample_path, tmp_path):
@@ -135,3 +195,19 @@ def test_import_without_a_mapping_in_the_import_folder_says_what_to_put_there(ca
     message = macros.import_crm_export()
     assert message == label("macro.failed", "zh-CN").format(
         reason=label("macro.import_setup", "zh-CN").format(folder=tmp_path / macros.IMPORT_DIR, found=0))
+
+
+def test_upgrade_from_the_button_builds_the_new_workbook_beside_the_open_one_and_says_what_to_do(
+        caller, sample_path, tmp_path):
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    master = _saved_caller(caller, sample_path, tmp_path)
+    shutil.copy(history_path(sample_path), history_path(master))
+    (tmp_path / f"~${master.name}").write_text("")  # Excel holds the master open: reading it is still fine
+    message = macros.upgrade_workbook()
+    out = tmp_path / macros.UPGRADED_DIR / master.name
+    assert out.is_file() and history_path(out).is_file(), message
+    assert str(out) in message and message.startswith(label("upgrade.done", "zh-CN").split("{")[0])
+    rows = FileWorkbook(out, read_only=True).read_rows(contract.TABLE_OPPORTUNITIES)
+    before = FileWorkbook(master, read_only=True).read_rows(contract.TABLE_OPPORTUNITIES)
+    assert list(rows["id"].dropna()) == list(before["id"].dropna())

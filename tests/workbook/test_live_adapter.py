@@ -8,7 +8,6 @@ of Range calls per table and per output sheet, however many opportunities there 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from collections import Counter
 
@@ -21,62 +20,14 @@ from funnel_xl.services.recalculate import recalculate
 from funnel_xl.workbook import contract, layout
 from funnel_xl.workbook.build import write_workbook
 from funnel_xl.workbook.file_adapter import FileWorkbook
-from funnel_xl.workbook.live_adapter import LiveWorkbook, number_format_blocks
+from funnel_xl.workbook.live_adapter import LiveWorkbook, as_text, style_blocks
 from funnel_xl.workbook.model import OutputSheet
+from tests.remote_book import book_json, remote_xlwings, typed
 
 AS_OF = dt.date(2026, 11, 20)
 RUN_AT = dt.datetime(2026, 11, 20, 9, 0)
 TABLES = (contract.TABLE_META, contract.TABLE_STAGES, contract.TABLE_CRITERIA, contract.TABLE_OPPORTUNITIES,
           contract.TABLE_REPS)
-
-
-def remote_xlwings():
-    """xlwings with its remote engine registered (xlwings.pro under the noncommercial key: tests only)."""
-    os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
-    import xlwings as xw
-
-    if "remote" not in [e.name for e in xw.engines]:
-        from xlwings.pro import _xlremote
-
-        xw.engines.add(xw.main.Engine(impl=_xlremote.engine))
-    return xw
-
-
-def _json_cell(value):
-    """A cell as the Office Scripts client sends it: "" for blank, dates as ISO text with Z."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    if isinstance(value, dt.date):
-        return f"{value.isoformat()}T00:00:00.000Z"
-    return value
-
-
-def book_json(path) -> dict:
-    """The request body xlwings' client (js/xlwings.ts) builds for a workbook: book, names, sheets with their
-    used-range values from A1 and their tables' addresses."""
-    xw = remote_xlwings()
-    wb = openpyxl.load_workbook(path, data_only=True)
-    sheets = []
-    for ws in wb.worksheets:
-        values = [[_json_cell(c) for c in row] for row in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-        tables = []
-        for name, ref in ws.tables.items():
-            first, last = ref.split(":")
-            header_last = "".join(ch for ch in last if ch.isalpha()) + "".join(ch for ch in first if ch.isdigit())
-            body_first_row = int("".join(ch for ch in first if ch.isdigit())) + 1
-            body_first = "".join(ch for ch in first if ch.isalpha()) + str(body_first_row)
-            tables.append({
-                "name": name, "range_address": ref, "header_row_range_address": f"{first}:{header_last}",
-                "data_body_range_address": f"{body_first}:{last}", "total_row_range_address": None,
-                "show_headers": True, "show_totals": False, "table_style": "TableStyleLight1",
-                "show_autofilter": True,
-            })
-        sheets.append({"name": ws.title, "values": values or [[]], "pictures": [], "tables": tables})
-    return {"client": "Microsoft Office Scripts", "version": xw.__version__,
-            "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
-            "names": [], "sheets": sheets}
 
 
 class Recording:
@@ -91,17 +42,6 @@ class Recording:
     def write_sheets(self, sheets):
         self.written.update(sheets)
         self.port.write_sheets(sheets)
-
-
-def _as_json_value(value):
-    """What the remote engine sends to Excel for a Python value (its ``prepare_xl_data_element``)."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 @pytest.fixture(scope="module")
@@ -160,26 +100,10 @@ def test_both_doors_write_the_same_values_to_every_output_sheet(both_doors):
         assert sheet.rows() == live_door.written[name].rows(), name
 
 
-def test_the_values_sent_to_excel_are_the_values_the_file_door_saved(both_doors):
-    file_door, _, _, _, book, out = both_doors
-    sent = {}
-    names = [s.name for s in book.sheets]
-    for action in book.json()["actions"]:
-        if action["func"] == "setValues":
-            sent[names[action["sheet_position"]]] = action["values"]
-    saved = openpyxl.load_workbook(out, data_only=False)
-    for name, sheet in file_door.written.items():
-        expected = [[_as_json_value(v) for v in row] for row in sheet.rows()]
-        assert sent[name] == expected, name
-        ws = saved[name]
-        on_disk = [[ws.cell(r, c).value for c in range(1, sheet.max_col + 1)] for r in range(1, sheet.max_row + 1)]
-        assert [[_as_json_value(v) for v in row] for row in on_disk] == expected, name
-
-
 def test_the_live_door_clears_each_output_sheet_once_and_saves_the_book_once(both_doors):
     *_, book, _ = both_doors
     calls = Counter(a["func"] for a in book.json()["actions"])
-    assert calls["rangeClearContents"] == 5 and calls["setValues"] == 5
+    assert calls["rangeClear"] == 5 and calls["setValues"] == 5
     assert calls["save"] == 1
 
 
@@ -218,19 +142,28 @@ def test_range_calls_stay_constant_when_the_opportunities_grow_tenfold(tmp_path)
     small_writes, small_reads = _actions_for_sample_of(1, tmp_path)
     big_writes, big_reads = _actions_for_sample_of(10, tmp_path)
     assert small_reads == big_reads == len(TABLES)  # one read of each table, header and body together
+    # Style copies follow the report's rectangles of like cells: a detail list that grows tenfold may break one
+    # more run of a highlighted style, never add one per row.
+    small_copies, big_copies = small_writes.pop("copyRange"), big_writes.pop("copyRange")
     assert small_writes == big_writes
-    assert sum(big_writes.values()) < 400  # bounded by blocks and columns; 640 rows would need thousands per cell
+    assert big_copies <= small_copies * 1.1
+    assert sum(big_writes.values()) + big_copies < 500  # 640 rows would need thousands, per cell
 
 
-def test_number_formats_are_set_per_run_of_like_cells_not_per_cell():
+def test_styles_are_copied_per_rectangle_of_like_cells_not_per_cell():
     sheet = OutputSheet("funnel")
     for r in range(5, 105):
         sheet.put(r, 2, 0.5, "percent")
-        sheet.put(r, 3, 1000.0, "money")
+        sheet.put(r, 3, 0.25, "percent")
+        sheet.put(r, 4, 1000.0, "money")
     sheet.put(105, 2, "n/a", "text")
-    assert number_format_blocks(sheet) == [
-        ((5, 104, 2), layout.PALETTE["percent"]["num_format"]), ((105, 105, 2), "General"),
-        ((5, 104, 3), layout.PALETTE["money"]["num_format"])]
+    assert style_blocks(sheet) == [((5, 2, 104, 3), "percent"), ((5, 4, 104, 4), "money"), ((105, 2, 105, 2), "text")]
+
+
+def test_text_that_excel_would_read_as_a_date_number_or_formula_is_sent_as_text():
+    assert [as_text(v) for v in ("2026-01-31", "1,200", "=SUM(A1)", "TRUE", "'quoted", "张伟", 12.5, None)] == [
+        "'2026-01-31", "'1,200", "'=SUM(A1)", "'TRUE", "''quoted", "张伟", 12.5, None]
+    assert [typed(as_text(v)) for v in ("2026-01-31", "1,200", "'quoted")] == ["2026-01-31", "1,200", "'quoted"]
 
 
 def test_a_missing_table_is_named_with_the_tables_the_book_has(built_sample):
@@ -286,14 +219,14 @@ def test_the_live_door_sends_the_cells_the_file_door_writes_for_the_users_column
     sent = _sent_cells(book)
     assert sent, "nothing was sent"
     for (row, col), value in sent.items():
-        assert value == _as_json_value(sheet.cell(row, col).value), (row, col)
+        assert typed(value) == sheet.cell(row, col).value, (row, col)
 
 
 def test_appended_rows_grow_the_table_with_one_resize_to_the_range_the_file_door_gives(edited_both_ways):
     sheet, book = edited_both_ways
     resizes = [a["args"][1].replace("$", "") for a in book.json()["actions"] if a["func"] == "resizeTable"]
     assert resizes == [sheet.tables[contract.TABLE_OPPORTUNITIES].ref]
-    ids = [v for (_, col), v in sorted(_sent_cells(book).items()) if col == 1]
+    ids = [typed(v) for (_, col), v in sorted(_sent_cells(book).items()) if col == 1]
     assert ids == [d["id"] for d in DEALS]
 
 

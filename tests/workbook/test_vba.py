@@ -38,6 +38,7 @@ COMMANDS = {
     "BuildQuotaSheets": "build_quota_sheets",
     "ExportForReaders": "export_for_readers",
     "ImportCrmExport": "import_crm_export",
+    "UpgradeWorkbook": "upgrade_workbook",
 }
 
 

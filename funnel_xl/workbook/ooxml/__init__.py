@@ -18,7 +18,7 @@ Parsing what others wrote (forms coming back, the package index) reads with defu
 """
 
 from funnel_xl.workbook.ooxml.cells import (
-    CellSpan, Write, cell_spans, cell_styles, cell_xml, cols_xml, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
+    CellSpan, Write, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
     move_formula, patch_cells, row_formulas, row_xml, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
 )
 from funnel_xl.workbook.ooxml.charts import refresh_series, series_ref_xml
@@ -42,7 +42,7 @@ __all__ = [
     "CALC_CHAIN", "CONTENT_TYPES", "DefinedName", "constant_text", "defined_names", "drop_defined_names",
     "set_defined_name", "text_constant", "MAX_CELL_TEXT", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
     "Write", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
-    "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns",
+    "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns", "drop_elements",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
     "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "insert_rows",
     "move_formula", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",

@@ -31,6 +31,9 @@ _SPANS = re.compile(r'\s*spans="[^"]*"')
 _SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>.*?</sheetData>", re.S)
 _DIMENSION = re.compile(r'<dimension\b(?:[^>]*?\bref="([^"]*)")?[^>]*/>')
 _COLS = re.compile(r"<cols>.*?</cols>", re.S)
+_COL = re.compile(r'<col\b((?=[^>]*\bmin="(\d+)")(?=[^>]*\bmax="(\d+)")[^>]*?)/?>(?:</col>)?')
+_COL_SPAN = re.compile(r'\s(?:min|max)="\d+"')
+_MAX_SPLIT = 256  # wider <col> runs (to column XFD) are kept as they are rather than split per column
 _VALUE = re.compile(r"<v>(.*?)</v>", re.S)
 _KIND = re.compile(r'\st="(\w+)"')
 _TEXT = re.compile(r"<t(?:\s[^>]*)?(?<!/)>(.*?)</t>", re.S)
@@ -55,9 +58,11 @@ def _number(value: int | float) -> str | None:
 def cell_xml(ref: str, value: Any, style: int = 0, formula: str | None = None) -> str:
     """One ``<c>`` element: ``value`` (None for an empty cell) in style ``style``; with ``formula`` (the formula
     text without '=', unescaped) a formula cell caching ``value``. Text goes through the one escaping rule and
-    Excel's 32,767-character limit."""
+    Excel's 32,767-character limit. An empty text is an empty cell, as Excel keeps a cell set to ""."""
     s = f' s="{style}"' if style else ""
     f = "" if formula is None else f"<f>{xml_text(formula)}</f>"
+    if value == "" and not f:
+        return f'<c r="{ref}"{s}/>'
     if value.__class__ is not str:  # text, the common case, goes straight to the escaping
         if value is None:
             return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
@@ -261,11 +266,35 @@ def sheet_data_xml(cells: Iterable[tuple[int, int, Any, int]], heights: Mapping[
     return "<sheetData>" + "".join(row_xml(r, by_row[r], heights.get(r)) for r in sorted(by_row)) + "</sheetData>"
 
 
-def cols_xml(widths: Mapping[int, float]) -> str:
-    """A ``<cols>`` element with a custom width per column ("" when there is none)."""
-    if not widths:
+def cols_xml(widths: Mapping[int, float], original: str = "") -> str:
+    """A ``<cols>`` element with a custom width per column of ``widths`` ("" when there is none), keeping the
+    ``<col>`` settings of the other columns in the worksheet part ``original`` (the builder's or the user's widths,
+    as a live Excel keeps them when only some columns are set)."""
+    kept: dict[int, str] = {}
+    found = _COLS.search(original)
+    for col in _COL.finditer(found.group(0) if found else ""):
+        attrs = _COL_SPAN.sub("", col.group(1))
+        first, last = int(col.group(2)), int(col.group(3))
+        if last - first > _MAX_SPLIT:  # a "rest of the sheet" run: kept whole unless a set width falls inside it
+            if not any(first <= c <= last for c in widths):
+                kept[first] = f'<col min="{first}" max="{last}"{attrs}/>'
+                continue
+        for c in range(first, last + 1):
+            kept[c] = attrs
+    for c, w in widths.items():
+        kept[c] = f' width="{w:.2f}" customWidth="1"'
+    if not kept:
         return ""
-    cols = "".join(f'<col min="{c}" max="{c}" width="{w:.2f}" customWidth="1"/>' for c, w in sorted(widths.items()))
+    out: list[list] = []  # [first, last, attrs]
+    for c in sorted(kept):
+        attrs = kept[c]
+        if attrs.startswith("<col"):
+            out.append([c, c, attrs])
+        elif out and out[-1][2] == attrs and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c, attrs])
+    cols = "".join(a if a.startswith("<col") else f'<col min="{f}" max="{t}"{a}/>' for f, t, a in out)
     return f"<cols>{cols}</cols>"
 
 
@@ -299,6 +328,13 @@ def splice_sheet_data(original: str, sheet_data: str, *, dimension: str, cols: s
         else:
             out = out.replace("<sheetData>", cols + "<sheetData>", 1)
     return out
+
+
+def drop_elements(sheet_xml: str, tags: Iterable[str]) -> str:
+    """The worksheet part without its ``tags`` elements (e.g. mergeCells, hyperlinks), each with its content."""
+    for tag in tags:
+        sheet_xml = re.sub(rf"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)", "", sheet_xml, count=1, flags=re.S)
+    return sheet_xml
 
 
 def values_only(sheet_xml: str) -> str:

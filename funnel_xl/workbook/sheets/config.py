@@ -22,7 +22,7 @@ SETTINGS: tuple[tuple[str, object], ...] = (
     ("Conda Env", None),
     ("UDF Modules", UDF_MODULES),
     ("Debug UDFs", False),
-    ("Use UDF Server", False),
+    ("Use UDF Server", True),  # Python started once per Excel session and kept: a later press costs its work only
     ("Show Console", False),
 )
 

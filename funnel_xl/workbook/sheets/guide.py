@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from xlsxwriter.worksheet import Worksheet
 
+from funnel_xl.excel.commands import MACRO_COMMANDS
 from funnel_xl.labels import labels_with_prefix
 from funnel_xl.workbook.contract import CONFIG_SHEET, SHEET_KEYS, sheet_name
 from funnel_xl.workbook.sheets.context import BuildContext
 from funnel_xl.workbook.sheets.styles import text_width
 
-COMMANDS: tuple[str, ...] = (
-    "RecalculateForecast", "GenerateAssessmentForms", "CollectAssessments",
-    "BuildQuotaSheets", "ExportForReaders", "ImportCrmExport",
-)
+COMMANDS: tuple[str, ...] = tuple(MACRO_COMMANDS)  # the product's macro list, in its order
 BUTTON_ROW = 4  # 0-based
 KEY_WIDTH, TEXT_WIDTH = 22, 110
 
