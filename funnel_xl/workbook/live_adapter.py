@@ -138,16 +138,19 @@ class LiveWorkbook:
             target.names[fingerprint.NAME].delete()
 
     def form_key(self) -> bytes | None:
-        """The form key kept in the book as a hidden name (``="<hex>"``), or None."""
+        """The form key kept in the book as a hidden name (``="<hex>"``); an engine that does not hand names over
+        gets it from the saved file (the key is written once and never changes), else None."""
         try:
-            text = self.book.names[contract.FORM_KEY_NAME].refers_to
-        except Exception:  # noqa: BLE001 - no such name (xlwings raises per engine), or no names at all
-            return None
-        text = str(text).removeprefix("=").strip().strip('"')
-        try:
+            text = str(self.book.names[contract.FORM_KEY_NAME].refers_to).removeprefix("=").strip().strip('"')
             return bytes.fromhex(text) if text else None
-        except ValueError:
+        except Exception:  # noqa: BLE001 - no such name (xlwings raises per engine), no names at all, or no hex
+            pass
+        if self.file is None:
             return None
+        from funnel_xl.workbook.file_adapter import FileWorkbook
+
+        with FileWorkbook(self.file, read_only=True, quiet=True) as saved:
+            return saved.form_key()
 
     def set_form_key(self, key: bytes) -> None:
         """Add the key as a hidden name at once (Excel has no staging); ``save`` writes it to the file."""

@@ -63,16 +63,15 @@ def sweep(target: Path) -> list[Path]:
 
 
 def prepare_write(target: Path, source: Path | None = None) -> list[WorkbookLock]:
-    """Everything a read-modify-write does before its first read: refuse a workbook open in Excel or a read-only
-    ``target`` (or folder), take the lock of ``target`` and of the ``source`` it is made from (in one order, so two
-    runs never deadlock), remove what a killed run left beside ``target``. Returns the locks; release them when
-    the write is done."""
+    """Everything a read-modify-write does before its first read: refuse a ``target`` open in Excel (reading the
+    saved file of a ``source`` Excel holds is safe, writing over it is not) or read-only (or its folder), take the
+    lock of ``target`` and of the ``source`` it is made from (in one order, so two runs never deadlock), remove
+    what a killed run left beside ``target``. Returns the locks; release them when the write is done."""
     books = tuple(dict.fromkeys(p for p in (source, target) if p is not None))
-    for book in books:
-        owner = excel_lock(book)
-        if owner is not None:
-            raise WorkbookLockedError(f"{book.name} is open in Excel (lock file {owner.name} beside it): close it "
-                                      f"in Excel and run again")
+    owner = excel_lock(target)
+    if owner is not None:
+        raise WorkbookLockedError(f"{target.name} is open in Excel (lock file {owner.name} beside it): close it "
+                                  f"in Excel and run again")
     check_writable(target)
     locks: list[WorkbookLock] = []
     try:

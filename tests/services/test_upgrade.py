@@ -178,3 +178,26 @@ def test_the_command_line_upgrades_in_place_keeping_a_backup(used_workbook, tmp_
     assert path.with_name(f"{path.stem}.bak{path.suffix}").is_file()
     assert str(len(_rows(used_workbook, contract.TABLE_OPPORTUNITIES))) in result.stdout
     assert validate_package(path) == []
+
+
+def test_the_upgrade_keeps_the_form_key_so_forms_out_in_the_field_still_verify_and_drops_old_fingerprints(
+        sample_master, tmp_path):
+    from funnel_xl.forms.version import new_form_key
+    from funnel_xl.sample import SAMPLE_AS_OF
+    from funnel_xl.services.recalculate import recalculate
+    from funnel_xl.workbook import fingerprint
+
+    old = shutil.copy(sample_master, tmp_path / "Funnel.xlsm")
+    key = new_form_key()
+    with FileWorkbook(old, quiet=True) as book:
+        book.set_form_key(key)
+        book.save()
+    with zipfile.ZipFile(old) as zf:
+        assert any(n.name == fingerprint.NAME for n in PackageIndex.read(zf).names)
+    new = tmp_path / "new" / "Funnel.xlsm"
+    upgrade_workbook(old, new)
+    with FileWorkbook(new, read_only=True, quiet=True) as book:
+        assert book.form_key() == key
+        assert not any(n.name == fingerprint.NAME for n in book.index.names)
+    with FileWorkbook(new, quiet=True) as book:  # the first recalculation finds nothing typed on the new sheets
+        assert recalculate(book, SAMPLE_AS_OF, history=None).overwritten == ()
