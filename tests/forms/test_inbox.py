@@ -18,6 +18,8 @@ from formtools import collect_into_file, fill_notes  # noqa: E402
 from tests.damaged import encrypted_workbook, old_xls
 
 RUN_AT = dt.datetime(2026, 11, 23, 9, 30)
+# The inbox holds every kind of file that is not a form, some of them broken packages on purpose.
+pytestmark = pytest.mark.office_invalid("an inbox of junk on purpose")
 
 
 @pytest.fixture
