@@ -17,13 +17,12 @@ AS_OF = dt.date(2026, 11, 20)  # the sample's report date (templates/sample/READ
 @pytest.fixture(scope="session")
 def built_master(tmp_path_factory) -> Path:
     """The sample master with its form key (which its first forms would write), so every copy seals alike."""
+    from formtools import give_form_key
+
     from funnel_xl.services.build import build_workbook
-    from funnel_xl.services.forms import ensure_form_key
-    from funnel_xl.workbook.file_adapter import FileWorkbook
 
     path = build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm")
-    with FileWorkbook(path, quiet=True) as book:
-        ensure_form_key(book)
+    give_form_key(path)
     return path
 
 

@@ -42,3 +42,15 @@ def fill_notes(form, target, opportunity: str, notes: str):
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
     return target
+
+
+def give_form_key(master) -> bytes:
+    """A new form key written into ``master`` (as its first forms would), returned."""
+    from funnel_xl.forms.version import new_form_key
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    key = new_form_key()
+    with FileWorkbook(master, quiet=True) as book:
+        book.set_form_key(key)
+        book.save()
+    return key

@@ -13,7 +13,7 @@ import openpyxl
 from funnel_xl.forms.collect import REJECTED_SUFFIX
 from funnel_xl.forms.version import version_token
 from funnel_xl.labels import label
-from formtools import collect_into_file, generate_from_file, refs  # noqa: E402
+from formtools import collect_into_file, generate_from_file, give_form_key, refs  # noqa: E402
 from test_collect import audit, edit_master_cell, opportunities  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
@@ -73,12 +73,7 @@ def test_a_form_pointed_at_another_reps_deal_with_a_recomputed_token_is_refused_
 
 def test_a_form_made_by_another_master_is_refused(master, tmp_path, workbook_of):
     other = shutil.copy2(master, tmp_path / "Other.xlsm")  # the same deals, its own key
-    from funnel_xl.forms.version import new_form_key
-    from funnel_xl.workbook.file_adapter import FileWorkbook
-
-    with FileWorkbook(other, quiet=True) as book:
-        book.set_form_key(new_form_key())
-        book.save()
+    give_form_key(other)
     foreign = generate_from_file(other, tmp_path / "other_forms", rep="李强", as_of=AS_OF)[0]
     wb = openpyxl.load_workbook(foreign)
     ws = wb["OPP-1001"]

@@ -182,16 +182,13 @@ def test_the_command_line_upgrades_in_place_keeping_a_backup(used_workbook, tmp_
 
 def test_the_upgrade_keeps_the_form_key_so_forms_out_in_the_field_still_verify_and_drops_old_fingerprints(
         sample_master, tmp_path):
-    from funnel_xl.forms.version import new_form_key
     from funnel_xl.sample import SAMPLE_AS_OF
     from funnel_xl.services.recalculate import recalculate
     from funnel_xl.workbook import fingerprint
+    from tests.forms.formtools import give_form_key
 
     old = shutil.copy(sample_master, tmp_path / "Funnel.xlsm")
-    key = new_form_key()
-    with FileWorkbook(old, quiet=True) as book:
-        book.set_form_key(key)
-        book.save()
+    key = give_form_key(old)
     with zipfile.ZipFile(old) as zf:
         assert any(n.name == fingerprint.NAME for n in PackageIndex.read(zf).names)
     new = tmp_path / "new" / "Funnel.xlsm"

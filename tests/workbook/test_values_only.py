@@ -80,15 +80,11 @@ def test_the_export_refuses_to_overwrite_the_master_or_to_be_named_xlsm(master, 
 
 
 def test_the_export_carries_none_of_the_tools_hidden_names_so_no_reader_gets_the_form_key(master, tmp_path):
-    from funnel_xl.forms.version import new_form_key
     from funnel_xl.workbook.contract import TOOL_NAME_PREFIX
-    from funnel_xl.workbook.file_adapter import FileWorkbook
+    from tests.forms.formtools import give_form_key
 
     keyed = shutil.copy2(master, tmp_path / "Funnel.xlsm")
-    key = new_form_key()
-    with FileWorkbook(keyed, quiet=True) as book:
-        book.set_form_key(key)
-        book.save()
+    key = give_form_key(keyed)
     with zipfile.ZipFile(keyed) as zf:
         assert key.hex() in zf.read("xl/workbook.xml").decode()
     out = export_values_only(keyed, tmp_path / "Funnel_readers.xlsx")
