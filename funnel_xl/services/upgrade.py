@@ -32,6 +32,7 @@ from funnel_xl.workbook.ooxml import Write, patch_cells, sheet_data_xml, splice_
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.reader import read_inputs
 from funnel_xl.workbook.saving import commit, copy_file, prepare_write
+from funnel_xl.workbook.zip_patch import new_zip
 from funnel_xl.workbook.sheets.config import SETTINGS
 
 KEPT_SHEET = "upgrade_kept"  # label key of the sheet holding what has no column in the new tables
@@ -152,7 +153,7 @@ def _upgrade(old: Path, output: Path, methodology: Methodology | None) -> Upgrad
 
 
 def _write_package(target: Path, parts: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+    with new_zip(target) as zf:
         for name, data in parts.items():
             zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
 

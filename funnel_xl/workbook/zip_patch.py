@@ -7,11 +7,12 @@ checked against its CRC as it goes (inflated, not re-compressed), so damage is r
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from funnel_xl.workbook.saving import commit
@@ -57,7 +58,7 @@ def patch_package(source: Path, target: Path, replaced: dict[str, bytes], droppe
     """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``dropped`` ones left
     out, ``added`` at the end; members ``verify`` picks are checked against their CRC as they are copied."""
     added = added or {}
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(source) as src, new_zip(target) as dst:
         for info in src.infolist():
             if info.filename in dropped:
                 continue
@@ -70,6 +71,22 @@ def patch_package(source: Path, target: Path, replaced: dict[str, bytes], droppe
                 _copy_raw(src, dst, info, verify is not None and verify(info.filename))
         for name, data in added.items():
             dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
+
+
+@contextlib.contextmanager
+def new_zip(target: Path) -> Iterator[zipfile.ZipFile]:
+    """A zip being written to ``target``, finished (its central directory written) only when the block ends
+    without an error. Interrupted part way (Ctrl+C, a termination signal, a full disk), the half-written file is
+    left for the caller to remove, and the interruption itself is what propagates: zipfile's own ``with`` would
+    replace it with "Can't close the ZIP file while there is an open writing handle"."""
+    with open(target, "wb") as fh:
+        zf = zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED)
+        try:
+            yield zf
+        except BaseException:
+            zf.fp = None  # abandoned: no central directory is written, not even when the object is collected
+            raise
+        zf.close()
 
 
 def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
