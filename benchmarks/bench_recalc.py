@@ -212,8 +212,8 @@ def phase_clock(bucket: dict):
     from funnel_xl.workbook.file_adapter import FileWorkbook
 
     patches = [(master, "read_inputs", "read"), (master, "normalize_reps", "normalise"),
-               (master, "normalize_opportunities", "normalise"), (rc, "check_against_report_date", "normalise"),
-               (rc, "compute_figures", "compute"), (rc, "observed_win_rates", "compute"),
+               (master, "normalize_opportunities", "normalise"), (rc, "left_out", "normalise"),
+               (rc, "compute_figures", "compute"),
                *[(rc, f, "lay out sheets") for f in ("forecast_sheet", "funnel_sheet", "quota_sheet",
                                                       "progress_sheet", "problems_sheet")],
                (FileWorkbook, "save", "write"), (SnapshotStore, "_write", "history save"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -28,7 +29,12 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def wan(v) -> str:
-    return "-" if v is None or pd.isna(v) else f"{v / 10_000:,.1f}"
+    """CNY as 万元 with one decimal, rounded as the sheets' 0.0 format shows it: half away from zero, on the
+    decimal value (3,076.65 shows 3,076.7 there, as here)."""
+    if v is None or pd.isna(v):
+        return "-"
+    shown = Decimal(repr(float(v) / 10_000)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{shown:,.1f}"
 
 
 def pct(v) -> str:
@@ -40,9 +46,17 @@ def render(result) -> str:
     f, lang = result.figures, result.language
     L = lambda key: label(key, lang)  # noqa: E731
     out = [f"{L('title.forecast')}  ({f.as_of.isoformat()}, {f.methodology.name(lang)})", ""]
-    kpis = [("kpi.weighted_forecast", wan(f.kpi["weighted_forecast"])), ("kpi.achieved", wan(f.kpi["achieved"])),
-            ("kpi.open_pipeline", wan(f.kpi["open_pipeline"])), ("kpi.open_count", str(f.kpi["open_count"])),
-            ("kpi.won_count", str(f.kpi["won_count"])), ("kpi.lost_count", str(f.kpi["lost_count"]))]
+    k = f.kpi
+    kpis = [("kpi.basis", L(f"basis.{f.settings.basis}")), ("kpi.weighted_forecast", wan(k["weighted_forecast"])),
+            ("kpi.claimed_weighted_forecast", wan(k["claimed_weighted_forecast"])),
+            ("kpi.claim_difference", wan(k["claim_difference"])), ("kpi.achieved", wan(k["achieved"])),
+            ("kpi.open_pipeline", wan(k["open_pipeline"])), ("kpi.open_count", str(k["open_count"])),
+            ("kpi.not_assessed_count", str(k["not_assessed_count"])),
+            ("kpi.won_count", str(k["won_count"])), ("kpi.lost_count", str(k["lost_count"]))]
+    if k["left_out_count"]:
+        kpis += [("kpi.left_out_count", str(k["left_out_count"])), ("kpi.left_out_weighted", wan(k["left_out_weighted"]))]
+    if k["closed_after_count"]:
+        kpis.append(("kpi.closed_after_count", str(k["closed_after_count"])))
     if f.progress.last_date is not None:
         kpis.append(("kpi.progress", wan(f.progress.totals["progress"])))
     kpis.append(("kpi.problem_count", str(len(result.problems))))
@@ -52,10 +66,12 @@ def render(result) -> str:
             for k, r in f.by_category.iterrows()]
     out.append(table([L("outcol.category"), L("outcol.count"), L("outcol.amount_wan"), L("outcol.weighted_wan")], rows))
     out.append("")
-    rows = [[str(rep), wan(r.quota), wan(r.achieved), wan(r.weighted), pct(r.attainment), pct(r.coverage)]
+    claimed = f.claims_by_rep["claimed_weighted"]
+    rows = [[L("rep.unassigned") if pd.isna(rep) else str(rep), wan(r.quota), wan(r.achieved), wan(r.weighted),
+             wan(claimed.get(rep, 0.0)), pct(r.attainment), pct(r.coverage)]
             for rep, r in f.quota.iterrows()]
     out.append(table([L("outcol.rep"), L("outcol.quota_wan"), L("outcol.achieved_wan"), L("outcol.weighted_wan"),
-                      L("outcol.attainment"), L("outcol.coverage")], rows))
+                      L("outcol.claimed_weighted_wan"), L("outcol.attainment"), L("outcol.coverage")], rows))
     if result.problems:
         out += ["", f"{L('title.problems')}: {len(result.problems)}"]
         out += [f"  - {problem_line(p, lang)}" for p in result.problems[:10]]

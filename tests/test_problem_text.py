@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import pytest
@@ -48,15 +47,13 @@ def test_dates_in_a_message_read_as_year_month_day_without_a_time():
                       code="close_before_created",
                       params=(("date", pd.Timestamp(2025, 12, 31)), ("created", pd.Timestamp(2026, 1, 15)),
                               ("created_column", "创建日期")))
-    assert problem_message(problem, "zh-CN") == ("“预计成交日期” 2025-12-31 早于“创建日期” 2026-01-15；"
+    assert problem_message(problem, "zh-CN") == ("“预计成交日期” 2025-12-31 早于“创建日期” 2026-01-15(商机已计入)；"
                                                  "请填写创建日期当天或之后的日期")
 
 
-def test_a_won_deal_after_the_report_date_tells_the_manager_to_fix_the_date_or_the_status():
-    problem = Problem("商机", 8, "预计成交日期", pd.Timestamp(2026, 12, 1), "a won deal must have closed ...",
-                      code="won_after_report_date", params=(("as_of", dt.date(2026, 11, 20)),))
-    assert problem_message(problem, "zh-CN") == ("状态为赢单，但成交日期 2026-12-01 晚于数据截止日期 2026-11-20；"
-                                                 "请填写实际签约日期，尚未签约的请把状态改为进行中")
+def test_a_deal_without_a_rep_tells_the_manager_it_counts_as_unassigned():
+    problem = Problem("商机", 8, "销售人员", None, "no rep: ...", "warning", code="rep_missing")
+    assert problem_message(problem, "zh-CN") == "未填销售人员：商机计入“未分配”；请填写负责的销售人员"
 
 
 def test_a_value_left_blank_says_so_after_the_reason():

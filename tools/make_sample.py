@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, SNAPSHOT_COLUMNS, checklist_column
+from funnel_xl.domain.stages import derive_stage_from_answers
+from funnel_xl.methodologies import load_methodology as methodology_object
 from funnel_xl.paths import methodologies_dir, sample_dir
 
 AS_OF = dt.date(2026, 11, 20)                    # the report date, a Friday
@@ -74,7 +76,6 @@ class Spec:
     competitors: tuple[str, ...] = ()
     note: str | None = None
     project: int | None = None            # which of the product's project names (default: drawn)
-    in_history: bool = True               # False: a bad row the tool would never have snapshotted
 
 
 def d(year: int, month: int, day: int) -> dt.date:
@@ -149,12 +150,11 @@ SPECIAL: tuple[Spec, ...] = (
     # The original of the duplicate removed this week.
     Spec("filler", "yang_fan", "potential", customer="jn_heavy", product="erp", amount=1_200_000,
          close_months=8, created=d(2026, 10, 8), entered=d(2026, 10, 8), project=0),
-    # Two deliberately bad rows for the data-issues sheet; the tool never snapshotted them.
+    # Two rows with mistakes for the data-issues sheet; both are warnings, so the deals count (and were snapshotted).
     Spec("bad_no_rep", None, "potential", customer="xy_electronics", product="bi", amount=450_000,
-         close_months=8, created=d(2026, 11, 10), entered=d(2026, 11, 10), in_history=False,
-         note="unassigned_lead"),
+         close_months=8, created=d(2026, 11, 10), entered=d(2026, 11, 10), note="unassigned_lead"),
     Spec("bad_close_before_created", "wang_fang", "intent", customer="ha_life", product="hr", amount=1_000_000,
-         close=d(2026, 1, 31), created=d(2026, 10, 12), entered=d(2026, 10, 26), in_history=False),
+         close=d(2026, 1, 31), created=d(2026, 10, 12), entered=d(2026, 10, 26)),
 )
 
 # The rest of each rep's pipeline: open deals by stage, and how many were won and lost in the history window.
@@ -509,17 +509,24 @@ def reps_csv(vocabulary: dict) -> bytes:
 
 
 def history_csv(deals: list[Deal], methodology: dict) -> bytes:
+    """Each Friday's snapshot as the tool stores it: the stage on the default forecast basis, the assessed stage. A
+    deal's deliberately unmet criteria were never met, so its stored stage never rose above what they allow."""
     rates = {s["key"]: s["win_rate"] / 100 for s in methodology["stages"]}
+    order = [s["key"] for s in methodology["stages"]]
+    parsed = methodology_object(METHODOLOGY_KEY)
     rows = []
     for day in snapshot_dates():
         for deal in sorted(deals, key=lambda x: x.id):
-            if not (deal.spec.in_history and deal.exists_on(day)):
+            if not deal.exists_on(day):
                 continue
             state = deal.state_at(day)
-            values = {"snapshot_date": day, "id": deal.id, "rep": deal.rep["name"], "customer": deal.customer["name"],
-                      "project": deal.project, "product": deal.product, "region": deal.region,
-                      "amount": state["amount"], "close_date": state["close_date"], "stage": state["stage"],
-                      "status": state["status"], "win_rate": float(rates[state["stage"]])}
+            stage = state["stage"]
+            if deal.spec.unmet:
+                stage = min(stage, derive_stage_from_answers(deal.checklist, parsed), key=order.index)
+            values = {"snapshot_date": day, "id": deal.id, "rep": deal.rep["name"] if deal.rep else None,
+                      "customer": deal.customer["name"], "project": deal.project, "product": deal.product,
+                      "region": deal.region, "amount": state["amount"], "close_date": state["close_date"],
+                      "stage": stage, "status": state["status"], "win_rate": float(rates[stage])}
             rows.append([values[c] for c in SNAPSHOT_COLUMNS])
     return _csv(list(SNAPSHOT_COLUMNS), rows)
 

@@ -1,20 +1,32 @@
 """Win-rate calibration: the rate each stage earns in history, set beside the rate the methodology claims.
 
 The seed warns that copied rates ('一三五七十') may not fit a consultative business. The observed rate
-of a stage is the share won among the opportunities that reached the stage and have since closed;
+of a stage is the share won among the opportunities that reached the stage and have had time to close;
 a Wilson score interval says how far that figure can be trusted. The same history gives the
 average sales cycle (days from created to won) and, from weekly snapshots, the days spent per stage.
+
+Which deals count (the cohort rule, chosen over a survival estimate because a manager can check it by hand):
+given a report date, only deals started (created) more than one typical sales cycle before it, the median days
+from created to won, count; among them a deal still open is stalled and counts as not won. Young deals are left
+out whatever their status, because among them the quick losses have closed while the deals being won are still
+open, which reads low. Without a report date every closed deal counts and open ones are left out.
 
 Two forms of history are accepted:
 
 (a) snapshots (``SNAPSHOT_COLUMNS``): an opportunity reached stage *s* if any snapshot shows it at
     *s* or a later stage, or if it was won; its outcome is the status in its latest snapshot.
-(b) plain opportunities (``OPPORTUNITY_COLUMNS``): a lost row's ``stage`` is the last stage it
-    reached; a won row reached every stage; open rows have no outcome yet and are left out.
+(b) plain opportunities (``OPPORTUNITY_COLUMNS``): a lost or stalled row's ``stage`` is the last stage it
+    reached; a won row reached every stage.
+
+A rate is suggested (``suggested_rate``, what the suggested file holds and the sheets show) only where the
+history can say it: at least ``min_count`` deals reached the stage, some of them were not won (else the data
+cannot tell where lost deals stopped, and the 100 % would be an artefact), the configured rate lies outside the
+interval, and it is not the last stage (only won deals reach that one). ``verdict`` says which rule decided.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, replace
 from statistics import NormalDist
@@ -26,9 +38,12 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.errors import InputError
 
 CALIBRATION_COLUMNS: tuple[str, ...] = (
-    "configured_rate", "reached_closed", "won", "lost", "observed_rate", "ci_low", "ci_high",
-    "configured_outside_ci",
+    "configured_rate", "reached", "won", "lost", "stalled", "observed_rate", "ci_low", "ci_high",
+    "configured_outside_ci", "suggested_rate", "verdict",
 )
+# Why a stage gets a suggestion or none (labels calibration.verdict.*).
+VERDICTS: tuple[str, ...] = ("suggest", "follows_earlier", "within_interval", "too_few", "cannot_tell",
+                             "won_stage", "no_data")
 STAGE_DAYS_COLUMNS: tuple[str, ...] = ("stays", "mean_days", "median_days", "unfinished_stays")
 
 
@@ -65,6 +80,37 @@ def _check_stages(stages: pd.Series, ids: pd.Series, methodology: Methodology, w
         )
 
 
+def typical_cycle_days(opps: pd.DataFrame, as_of: dt.date | pd.Timestamp | None = None) -> float:
+    """The typical sales cycle: median days from created to close over won deals with both dates (closed by
+    ``as_of`` when given); NaN when no won deal has both."""
+    won = opps["status"].eq("won")
+    if as_of is not None:
+        won &= pd.to_datetime(opps["close_date"]).le(pd.Timestamp(as_of))
+    days = (pd.to_datetime(opps.loc[won, "close_date"]) - pd.to_datetime(opps.loc[won, "created_date"])).dt.days
+    days = days.dropna()
+    return float(days.median()) if len(days) else math.nan
+
+
+def _cohort(history: pd.DataFrame, as_of, cycle_days: float | None) -> tuple[pd.DataFrame, dict]:
+    """The plain rows that count and how they were chosen (see the module's cohort rule)."""
+    closed = history["status"].isin(("won", "lost"))
+    if as_of is None:
+        return history[closed], {"cycle_days": math.nan, "cohort_end": None}
+    stamp = pd.Timestamp(as_of).normalize()
+    close = pd.to_datetime(history["close_date"]) if "close_date" in history else pd.Series(pd.NaT, history.index)
+    # A deal closed after the report date was not closed on it: it counts as the open deal it then was.
+    status = history["status"].where(~(closed & close.gt(stamp)), "open")
+    cycle = typical_cycle_days(history, stamp) if cycle_days is None else float(cycle_days)
+    if math.isnan(cycle):
+        return history[status.isin(("won", "lost"))].assign(status=status), {"cycle_days": cycle, "cohort_end": None}
+    created = (pd.to_datetime(history["created_date"]) if "created_date" in history
+               else pd.Series(pd.NaT, index=history.index))
+    started = created.fillna(close.where(status.ne("open")))  # no created date: a closed deal began by its close
+    end = stamp - pd.Timedelta(days=round(cycle))
+    mature = started.le(end).fillna(False).astype(bool)
+    return history[mature].assign(status=status[mature]), {"cycle_days": cycle, "cohort_end": end}
+
+
 def _outcomes_and_reach(history: pd.DataFrame, methodology: Methodology) -> tuple[pd.Series, pd.Series]:
     """Per opportunity id: final status and the furthest stage position reached (-1 for none)."""
     position = {k: i for i, k in enumerate(methodology.stage_keys)}
@@ -86,41 +132,86 @@ def _outcomes_and_reach(history: pd.DataFrame, methodology: Methodology) -> tupl
     furthest = furthest.reindex(status.index).fillna(-1).astype(int)
     # A won deal passed every stage, whatever stage the record shows.
     furthest = furthest.where(status.ne("won"), len(methodology.stages) - 1)
-    lost_unplaced = status.eq("lost") & furthest.lt(0)
+    lost_unplaced = status.isin(("lost", "open")) & furthest.lt(0)
     if lost_unplaced.any():
         raise InputError(
-            f"lost opportunity {lost_unplaced[lost_unplaced].index[0]!r} has no stage, so the stages it "
+            f"opportunity {lost_unplaced[lost_unplaced].index[0]!r} has no stage, so the stages it "
             "reached are unknown; give it the last stage it reached"
         )
     return status, furthest
 
 
 def observed_win_rates(
-    history: pd.DataFrame, methodology: Methodology, *, confidence: float = 0.95
+    history: pd.DataFrame, methodology: Methodology, *, confidence: float = 0.95,
+    as_of: dt.date | pd.Timestamp | None = None, cycle_days: float | None = None, min_count: int = 30,
 ) -> pd.DataFrame:
-    """Per stage key: configured vs observed win rate, the counts behind it and a Wilson interval.
+    """Per stage key: configured vs observed win rate, the counts behind it, a Wilson interval and the suggestion.
 
-    ``reached_closed`` (n) counts the closed opportunities that reached the stage, ``won`` (k) those
-    of them won; ``observed_rate`` = k / n. ``configured_outside_ci`` flags stages whose
-    configured rate lies outside the interval (never set where n is 0).
-    Caveat: only closed deals count, so a young history, where deals still being won are open
-    while quick losses have closed, reads low; calibrate on cohorts old enough to have closed.
+    With ``as_of`` (plain opportunities only) the cohort rule of this module chooses the deals: ``reached`` (n)
+    counts the cohort's deals that reached the stage, ``won`` (k) those won, ``lost`` and ``stalled`` (still open,
+    counted as not won) the rest; without it every closed deal counts. ``observed_rate`` = k / n, NA where no
+    deal reached the stage, where none of them was lost or stalled, and at the last stage (an artefactual 100 %
+    either way). ``configured_outside_ci`` flags stages whose configured rate lies outside the interval;
+    ``suggested_rate`` and ``verdict`` follow the rules of this module. ``attrs`` keep the confidence, the cycle
+    and the cohort's last start date.
     """
-    status, furthest = _outcomes_and_reach(history, methodology)
-    closed = status.isin(("won", "lost"))
+    rows = history
+    chosen = {"cycle_days": math.nan, "cohort_end": None}
+    if not _is_snapshot_history(history):
+        rows, chosen = _cohort(history, as_of, cycle_days)
+    status, furthest = _outcomes_and_reach(rows, methodology)
+    # Open deals count (as stalled) only where the cohort rule chose them: old enough to have closed.
+    counted = status.isin(("won", "lost", "open") if chosen["cohort_end"] is not None else ("won", "lost"))
     won = status.eq("won")
-    rows = []
+    last = len(methodology.stages) - 1
+    table = []
     for i, stage in enumerate(methodology.stages):
-        reached = closed & furthest.ge(i)
-        n = int(reached.sum())
-        k = int((reached & won).sum())
+        reached = counted & furthest.ge(i)
+        n, k = int(reached.sum()), int((reached & won).sum())
+        lost, stalled = int((reached & status.eq("lost")).sum()), int((reached & status.eq("open")).sum())
         low, high = wilson_interval(k, n, confidence)
-        rate = k / n if n else math.nan
-        outside = bool(n) and not (low <= stage.win_rate <= high)
-        rows.append((stage.win_rate, n, k, n - k, rate, low, high, outside))
-    out = pd.DataFrame(rows, columns=list(CALIBRATION_COLUMNS),
+        telling = n > 0 and k < n and i < last
+        rate = k / n if telling else math.nan
+        outside = telling and not (low <= stage.win_rate <= high)
+        table.append((stage.win_rate, n, k, lost, stalled, rate, low, high, outside))
+    out = pd.DataFrame(table, columns=list(CALIBRATION_COLUMNS[:-2]),
                        index=pd.Index(methodology.stage_keys, name="stage"))
-    out.attrs["confidence"] = confidence
+    out = _suggest(out, min_count)
+    out.attrs.update(confidence=confidence, **chosen)
+    return out
+
+
+def _suggest(table: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """Add ``suggested_rate`` (NA: keep the configured rate) and ``verdict`` per the module's rules.
+
+    A stage never gets a lower rate than the stage before it (the methodology refuses rates that fall down the
+    funnel): where a kept or suggested rate would, it takes the earlier stage's rate ("follows_earlier").
+    """
+    out = table.copy()
+    suggested, verdicts = [], []
+    floor = 0.0
+    last = len(out) - 1
+    for i, (_, r) in enumerate(out.iterrows()):
+        if i == last:
+            verdict = "won_stage"
+        elif r["reached"] == 0:
+            verdict = "no_data"
+        elif pd.isna(r["observed_rate"]):
+            verdict = "cannot_tell"
+        elif r["reached"] < min_count:
+            verdict = "too_few"
+        elif not r["configured_outside_ci"]:
+            verdict = "within_interval"
+        else:
+            verdict = "suggest"
+        rate = float(r["observed_rate"]) if verdict == "suggest" else float(r["configured_rate"])
+        if rate < floor:
+            rate, verdict = floor, "follows_earlier"
+        floor = rate
+        suggested.append(round(rate, 4) if verdict in ("suggest", "follows_earlier") else math.nan)
+        verdicts.append(verdict)
+    out["suggested_rate"] = suggested
+    out["verdict"] = verdicts
     return out
 
 
@@ -135,28 +226,14 @@ def overall_win_rate(history: pd.DataFrame) -> float:
     return won / (won + lost) if won + lost else math.nan
 
 
-def suggested_methodology(
-    methodology: Methodology, calibration: pd.DataFrame, *, min_count: int = 30
-) -> Methodology:
-    """A copy of the methodology whose rates are the observed ones where history is strong enough.
-
-    A stage takes its observed rate when at least ``min_count`` closed opportunities reached it and
-    at least one of them was lost (with none lost, the history cannot tell a rate below 100 % from
-    lost deals whose last stage was never recorded); otherwise it keeps its configured rate.
-    Monotone fix-up: a later stage never gets a lower rate than an earlier one, so where it would,
-    it takes the rate of the stage before it (a running maximum down the funnel).
-    """
+def suggested_methodology(methodology: Methodology, calibration: pd.DataFrame) -> Methodology:
+    """A copy of the methodology with the suggested rates (``observed_win_rates``' ``suggested_rate``) where there
+    is one, the configured rates elsewhere: the rates the calibration table shows."""
     stages = []
-    floor = 0.0
     for stage in methodology.stages:
-        row = calibration.loc[stage.key]
-        usable = row["reached_closed"] >= min_count and row["lost"] >= 1
-        rate = float(row["observed_rate"]) if usable else stage.win_rate
-        rate = max(rate, floor)
-        floor = rate
-        stages.append(replace(stage, win_rate=round(rate, 4)))
-    return replace(methodology, stages=tuple(stages), key=f"{methodology.key}_calibrated",
-                   source="")
+        rate = calibration.loc[stage.key, "suggested_rate"]
+        stages.append(stage if pd.isna(rate) else replace(stage, win_rate=float(rate)))
+    return replace(methodology, stages=tuple(stages), key=f"{methodology.key}_calibrated", source="")
 
 
 @dataclass(frozen=True)

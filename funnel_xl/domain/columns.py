@@ -103,15 +103,18 @@ def _opportunity_columns() -> tuple[ColumnSpec, ...]:
     col = ColumnSpec
     return (
         col("id", "field.id", need=REQUIRED, unique=True, form="opportunity"),
-        col("customer", "field.customer", need=REQUIRED, width=26, form="customer"),
+        col("customer", "field.customer", need=EXPECTED, blank="counted without a customer name (warned)", width=26,
+            form="customer"),
         col("project", "field.project", width=30, form="project"),
-        col("rep", "field.rep", REP, need=REQUIRED, form="rep_pm"),
+        # A deal without a rep still counts, under 未分配 (unassigned), and is reported.
+        col("rep", "field.rep", REP, need=EXPECTED, blank="unassigned (未分配): counted, warned", form="rep_pm"),
         col("project_manager", "field.project_manager", form="rep_pm"),
         col("region", "field.region"),
         col("product", "field.product", blank="no product line", form="products"),
         col("amount", "field.amount", AMOUNT, need=REQUIRED, total="sum"),
-        col("close_date", "field.close_date", DATE, need=REQUIRED,
-            blank="expected close (open) or actual close (won, lost)"),
+        col("close_date", "field.close_date", DATE, need=EXPECTED,
+            blank="an open deal has no close date yet: counted in a bucket of its own, warned; a won deal needs "
+                  "its signing date"),
         col("stage", "field.stage", STAGE, need=REQUIRED),
         col("status", "field.status", STATUS, need=REQUIRED),
         # The derived columns stand right after the status, beside the stage the rep claims: the assessed stage and
@@ -123,7 +126,7 @@ def _opportunity_columns() -> tuple[ColumnSpec, ...]:
         col("derived_stage", "col.derived_stage", STAGE, owner=TOOL, format="calc_text", formula="derived_stage"),
         col("stage_gap", "col.stage_gap", INTEGER, owner=TOOL, format="calc_integer", formula="stage_gap",
             total="count_positive"),
-        col("created_date", "field.created_date", DATE, need=REQUIRED),
+        col("created_date", "field.created_date", DATE, need=EXPECTED, blank="the sales cycle is unknown (warned)"),
         col("stage_entered_date", "field.stage_entered_date", DATE, blank="the stage's age is not known"),
         col("category", "field.category", CATEGORY, blank="derived from the win rate and close date"),
         col("priority", "field.priority", PRIORITY, blank="derived from size, new customer and close date"),

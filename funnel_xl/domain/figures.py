@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from funnel_xl.domain import forecast, funnel, progress, quota
+from funnel_xl.domain import claims, forecast, funnel, progress, quota
+from funnel_xl.domain.calibration import observed_win_rates
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.priority import customer_priority
 from funnel_xl.domain.rates import with_rates
+from funnel_xl.domain.report_date import as_of_view
 from funnel_xl.domain.roadmap import Roadmap, roadmap_status
-from funnel_xl.domain.schema import Problem
-from funnel_xl.domain.stages import derive_stages
+from funnel_xl.domain.schema import FORECAST_CATEGORIES
+from funnel_xl.domain.settings import ForecastSettings, Year, current_year, plan_year
 
 # A deal sitting longer than this in one stage is listed as stalled (days). One limit for every stage keeps
 # the rule easy to explain; a team that wants per-stage limits passes them in.
@@ -38,9 +40,12 @@ class Progress:
 
 @dataclass(frozen=True)
 class Figures:
+    """Every figure of one recalculation. Weighted figures are on ``settings.basis``; the claim fields set the
+    forecast at the claimed stages beside the one at the evidence (assessed) stages."""
+
     as_of: dt.date
     methodology: Methodology
-    opps: pd.DataFrame               # clean rows with win_rate, weighted, derived stage, category, bucket, priority
+    opps: pd.DataFrame               # counted rows rated by with_rates (stage on the basis), category, bucket, priority
     kpi: dict[str, float]
     by_category: pd.DataFrame
     by_bucket: pd.DataFrame
@@ -55,27 +60,22 @@ class Figures:
     avg_deal_size: float             # the deal size it assumes (average won amount, else average open)
     stage_gaps: pd.DataFrame
     stalled: pd.DataFrame
-    quota: pd.DataFrame              # attainment by rep joined with the funnel-based proposal
+    quota: pd.DataFrame              # attainment by rep joined with the funnel-based proposal for the plan year
     roadmap: pd.DataFrame
     progress: Progress
     never_seen: pd.DataFrame
     snapshot: pd.DataFrame           # this run's snapshot, to be stored
     weekly: pd.DataFrame             # per-rep totals of this snapshot, to be stored
-
-
-def check_against_report_date(opps: pd.DataFrame, as_of: dt.date, *, sheet: str,
-                              labels: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
-    """Rows that contradict the report date: a deal marked won with a close date after it cannot be counted."""
-    labels = labels or {}
-    bad = opps["status"].eq("won") & opps["close_date"].gt(pd.Timestamp(as_of))
-    problems = [
-        Problem(sheet, int(idx), labels.get("close_date", "close_date"), opps.at[idx, "close_date"],
-                f"a won deal must have closed by the report date {as_of.isoformat()}; "
-                "expected the actual signing date, or status open if it is not signed yet",
-                code="won_after_report_date", params=(("as_of", as_of),))
-        for idx in opps.index[bad.to_numpy()]
-    ]
-    return opps.loc[~bad], problems
+    settings: ForecastSettings = ForecastSettings()
+    year: Year | None = None         # the fiscal year as_of falls in: achieved, coverage
+    plan_year: Year | None = None    # the year the quota proposal is for
+    claims_by_rep: pd.DataFrame | None = None       # claims.claims_by: weighted, claimed, evidence, difference
+    claims_by_category: pd.DataFrame | None = None
+    claim_deals: pd.DataFrame | None = None         # claims.claim_deals: the deals that carry the difference
+    dates_to_update: pd.DataFrame | None = None     # forecast.dates_to_update: overdue and undated open deals
+    left_out: pd.DataFrame | None = None            # left_out.left_out: rows not counted, with what they carried
+    closed_after: pd.DataFrame | None = None        # report_date.as_of_view: closed after as_of, not placed
+    calibration: pd.DataFrame | None = None         # calibration.observed_win_rates on the cohort rule
 
 
 def weekly_totals(snapshot: pd.DataFrame, snapshot_date: dt.date) -> pd.DataFrame:
@@ -102,39 +102,55 @@ def compute_figures(
     as_of: dt.date,
     roadmap: Roadmap,
     *,
+    settings: ForecastSettings = ForecastSettings(),
     last_snapshot: pd.DataFrame | None = None,
     last_date: dt.date | None = None,
     first_seen: pd.DataFrame | None = None,
+    known: pd.DataFrame | None = None,
+    left_out: pd.DataFrame | None = None,
     stall_days: int = DEFAULT_STALL_DAYS,
+    min_count: int = 30,
 ) -> Figures:
-    """All figures for a report date from clean opportunities and reps (see ``normalize``)."""
-    opps = with_rates(opps, methodology)
-    opps = opps.join(derive_stages(opps, methodology))
+    """All figures for a report date from clean opportunities and reps (see ``normalize``).
+
+    ``known`` is the latest snapshot on or before as_of, which places deals closed after it (``report_date``);
+    ``left_out`` lists the rows the normaliser rejected (``left_out.left_out``), whose total is shown beside the
+    forecast; ``min_count`` is the calibration's least number of deals behind a suggested rate.
+    """
+    opps, closed_after = as_of_view(opps, as_of, known)
+    opps = with_rates(opps, methodology, settings.basis)
+    year = current_year(as_of, settings.fiscal_year_start)
+    plan = plan_year(as_of, settings.fiscal_year_start)
     # Wins of earlier years are history: they count in the funnel's conversions, not in this year's
     # "closed" category or bucket, which must agree with the year-to-date achieved figure.
-    year_start = pd.Timestamp(as_of.year, 1, 1)
-    this_year = ~(opps["status"].eq("won") & opps["close_date"].lt(year_start))
+    this_year = ~(opps["status"].eq("won") & opps["close_date"].lt(year.start))
     opps["category"] = forecast.forecast_category(opps, as_of).where(this_year)
     opps["bucket"] = forecast.time_bucket(opps, as_of).where(this_year)
     opps["priority"] = customer_priority(opps, as_of=as_of)
 
     is_open, won, lost = (opps["status"].eq(s) for s in ("open", "won", "lost"))
     reps_quota = quota.annual_quotas(reps) if len(reps) else pd.Series(dtype="float64")
+    left = left_out if left_out is not None else pd.DataFrame({"weighted": pd.Series(dtype="float64")})
     kpi = {
         "weighted_forecast": forecast.weighted_forecast(opps),
-        "achieved": forecast.achieved(opps, as_of),
+        "claimed_weighted_forecast": forecast.weighted_forecast(opps, "claimed_weighted"),
+        "evidence_weighted_forecast": forecast.weighted_forecast(opps, "evidence_weighted"),
+        "claim_difference": claims.claim_difference(opps),
+        "achieved": forecast.achieved(opps, as_of, period_start=year.start),
         "open_pipeline": forecast.open_pipeline(opps),
         "open_count": int(is_open.sum()),
+        "not_assessed_count": int((is_open & ~opps["answered"]).sum()),
         "won_count": int(won.sum()),
         "lost_count": int(lost.sum()),
         "team_quota": float(reps_quota.sum(skipna=True)) if len(reps_quota) else 0.0,
         "sales_cycle_days": funnel.sales_cycle_days(opps),
+        "left_out_count": len(left),
+        "left_out_weighted": float(left["weighted"].sum(skipna=True)),
+        "closed_after_count": len(closed_after),
     }
 
-    attain = quota.attainment(opps, reps, as_of)
-    plan_start = pd.Timestamp(as_of)
-    plan_end = plan_start + pd.DateOffset(months=12) - pd.Timedelta(days=1)
-    proposal = quota.quota_proposal(opps, plan_start=plan_start, plan_end=plan_end)
+    attain = quota.attainment(opps, reps, as_of, settings.fiscal_year_start)
+    proposal = quota.quota_proposal(opps, plan_start=plan.start, plan_end=plan.end)
     quota_table = attain.join(proposal[["proposal"]], how="left")
 
     won_amounts = opps.loc[won, "amount"]
@@ -170,10 +186,10 @@ def compute_figures(
         as_of=as_of, methodology=methodology, opps=opps, kpi=kpi,
         by_category=forecast.forecast_by_category(opps.loc[this_year], as_of),
         by_bucket=forecast.forecast_by_bucket(opps.loc[this_year], as_of),
-        by_quarter=forecast.forecast_by(opps, "close_quarter", as_of),
-        by_rep=forecast.forecast_by(opps, "rep", as_of),
-        by_product=forecast.forecast_by(opps, "product", as_of),
-        by_region=forecast.forecast_by(opps, "region", as_of),
+        by_quarter=forecast.forecast_by(opps, "close_quarter", as_of, period_start=year.start),
+        by_rep=forecast.forecast_by(opps, "rep", as_of, period_start=year.start),
+        by_product=forecast.forecast_by(opps, "product", as_of, period_start=year.start),
+        by_region=forecast.forecast_by(opps, "region", as_of, period_start=year.start),
         funnel=funnel.funnel_by_stage(opps, methodology, as_of),
         ideal_vs_actual=funnel.ideal_vs_actual(opps, methodology),
         required=required,
@@ -182,9 +198,19 @@ def compute_figures(
         stage_gaps=gaps,
         stalled=progress.stalled(opps, methodology, as_of, max_days=stall_days),
         quota=quota_table,
-        roadmap=roadmap_status(opps, reps, methodology, as_of, roadmap),
+        roadmap=roadmap_status(opps, reps, methodology, as_of, roadmap, settings.fiscal_year_start),
         progress=prog,
         never_seen=progress.never_seen_wins(history, opps, as_of),
         snapshot=snapshot,
         weekly=weekly,
+        settings=settings,
+        year=year,
+        plan_year=plan,
+        claims_by_rep=claims.claims_by(opps, opps["rep"]),
+        claims_by_category=claims.claims_by(opps, opps["category"], FORECAST_CATEGORIES),
+        claim_deals=claims.claim_deals(opps),
+        dates_to_update=forecast.dates_to_update(opps, as_of),
+        left_out=left,
+        closed_after=closed_after,
+        calibration=observed_win_rates(opps, methodology, as_of=as_of, min_count=min_count),
     )

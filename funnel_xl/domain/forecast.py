@@ -12,7 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
-from funnel_xl.domain.schema import BUCKETS, CATEGORIES
+from funnel_xl.domain.schema import BUCKETS, CATEGORIES, FORECAST_CATEGORIES
 from funnel_xl.errors import InputError
 
 GROUPINGS: tuple[str, ...] = ("rep", "product", "region", "close_quarter")
@@ -70,13 +70,14 @@ def _require_weighted(opps: pd.DataFrame, figure: str) -> None:
 
 
 def _require_close_dates(opps: pd.DataFrame, figure: str, as_of: pd.Timestamp) -> pd.Series:
-    """Close dates of open and won rows (required), refusing blanks and wins dated after the report date."""
+    """Close dates (NaT where an open deal has none yet), refusing won rows without one and wins dated after the
+    report date: a won deal's close date is its signing date."""
     _require_columns(opps, ("status", "close_date"), figure)
     close = _dates(opps, "close_date")
-    counted = _is(opps, "open") | _is(opps, "won")
-    blank = counted & close.isna()
+    blank = _is(opps, "won") & close.isna()
     if blank.any():
-        raise InputError(f"{figure}: opportunities {_ids(opps, blank)} have no close date; expected a date")
+        raise InputError(f"{figure}: won opportunities {_ids(opps, blank)} have no close date; expected the "
+                         "signing date")
     late_win = _is(opps, "won") & (close > as_of)
     if late_win.any():
         raise InputError(
@@ -88,10 +89,11 @@ def _require_close_dates(opps: pd.DataFrame, figure: str, as_of: pd.Timestamp) -
 
 # ------------------------------------------------------------------------------------------- totals
 
-def weighted_forecast(opps: pd.DataFrame) -> float:
-    """Σ amount × win rate over open opportunities (销售预计): the ``weighted`` column of the open rows."""
+def weighted_forecast(opps: pd.DataFrame, column: str = "weighted") -> float:
+    """Σ amount × win rate over open opportunities (销售预计): the ``weighted`` column of the open rows (on the
+    forecast basis); ``column="claimed_weighted"`` gives the same at the claimed stages."""
     _require_weighted(opps, "weighted forecast")
-    return float(opps.loc[_is(opps, "open"), "weighted"].sum())
+    return float(opps.loc[_is(opps, "open"), column].sum())
 
 
 def open_pipeline(opps: pd.DataFrame) -> float:
@@ -197,15 +199,16 @@ def _quarter_start(stamp: pd.Timestamp) -> pd.Timestamp:
 
 
 def forecast_category(opps: pd.DataFrame, as_of: object) -> pd.Series:
-    """The forecast category (按销售预测) of each row, index aligned, keys from ``schema.CATEGORIES``.
+    """The forecast category (按销售预测) of each row, index aligned, keys from ``schema.FORECAST_CATEGORIES``.
 
-    Status beats opinion: a won row (close date ≤ as_of) is "closed" and a lost row is NA (not in the
-    forecast), whatever category was typed. For an open row the user's category is kept where set;
-    otherwise it is derived from as_of's calendar quarter: closing this quarter with win rate ≥ 0.75 →
+    Status and dates beat opinion: a won row (close date ≤ as_of) is "closed" and a lost row is NA (not in the
+    forecast), whatever category was typed; an open row past its close date is "overdue" (已逾期) and one without
+    a close date "no_close_date", until the date is updated. For any other open row the user's category is kept
+    where set; otherwise it is derived from as_of's calendar quarter: closing this quarter with win rate ≥ 0.75 →
     "commit"; closing this quarter at a lower rate → "likely_this_quarter"; closing next quarter →
-    "likely_next_quarter"; any other open row (later, or dated before this quarter) → "intent".
-    Refused (InputError): an open row typed "closed" (closed means won), an unknown category, a blank
-    close date, a win dated after as_of.
+    "likely_next_quarter"; later → "intent".
+    Refused (InputError): an open row typed "closed" (closed means won), an unknown category, a won row without
+    a close date, a win dated after as_of.
     """
     stamp = as_of_timestamp(as_of)
     _require_columns(opps, ("status", "win_rate"), "forecast category")
@@ -227,7 +230,8 @@ def forecast_category(opps: pd.DataFrame, as_of: object) -> pd.Series:
 
     if "category" in opps.columns:
         typed = opps["category"].astype("string").str.strip()
-        typed = typed.mask(typed.eq(""))
+        # The categories the dates decide are decided again here (a frame may carry an earlier result).
+        typed = typed.mask(typed.eq("") | typed.isin(FORECAST_CATEGORIES[len(CATEGORIES):]))
         given = is_open & typed.notna()
         unknown = given & ~typed.isin(CATEGORIES).fillna(False).astype(bool)
         if unknown.any():
@@ -240,24 +244,26 @@ def forecast_category(opps: pd.DataFrame, as_of: object) -> pd.Series:
                 f"forecast category: open opportunities {_ids(opps, typed_closed)} are typed 'closed'; "
                 "closed means won: set the status to won or choose another category")
         out[given] = typed[given]
+    out[is_open & close.lt(stamp)] = "overdue"
+    out[is_open & close.isna()] = "no_close_date"
     out[is_won] = "closed"
     return out
 
 
 def forecast_by_category(opps: pd.DataFrame, as_of: object) -> pd.DataFrame:
-    """Count, amount and weighted amount per forecast category, all five in order (zeros when empty).
+    """Count, amount and weighted amount per forecast category, all of them in order (zeros when empty).
 
     For "closed" the weighted amount is the amount (a won deal counts in full); for the open categories it
     is the ``weighted`` column, so their weighted sum equals ``weighted_forecast``.
     """
     _require_weighted(opps, "forecast by category")
-    return _summarise(opps, forecast_category(opps, as_of), CATEGORIES)
+    return _summarise(opps, forecast_category(opps, as_of), FORECAST_CATEGORIES)
 
 
-def _summarise(opps: pd.DataFrame, key: pd.Series, order: tuple[str, ...]) -> pd.DataFrame:
+def _summarise(opps: pd.DataFrame, key: pd.Series, order: tuple[str, ...], column: str = "weighted") -> pd.DataFrame:
     """Count, amount, weighted per key value, in ``order``; won rows weigh their full amount."""
     counted = key.notna()
-    weighted = opps["weighted"].astype("float64").where(~_is(opps, "won"), opps["amount"].astype("float64"))
+    weighted = opps[column].astype("float64").where(~_is(opps, "won"), opps["amount"].astype("float64"))
     parts = pd.DataFrame(
         {"count": 1, "amount": opps["amount"].astype("float64"), "weighted": weighted}, index=opps.index)
     table = parts[counted].groupby(key[counted].astype(str)).sum()
@@ -275,8 +281,8 @@ def time_bucket(opps: pd.DataFrame, as_of: object) -> pd.Series:
     Won (close date ≤ as_of) → "closed"; lost → NA. An open row goes by its close date against as_of in
     calendar months (as_of + n months via pd.DateOffset, so 30 November + 3 months is 28 February):
     before as_of → "overdue"; [as_of, +3) → "m0_3"; [+3, +6) → "m3_6"; [+6, +9) → "m6_9";
-    [+9, +12) → "m9_12"; +12 or later → "later". A date on a boundary belongs to the later bucket
-    (exactly 3 months out is "m3_6"); closing on as_of itself is "m0_3".
+    [+9, +12) → "m9_12"; +12 or later → "later"; no close date → "no_close_date". A date on a boundary belongs
+    to the later bucket (exactly 3 months out is "m3_6"); closing on as_of itself is "m0_3".
     """
     stamp = as_of_timestamp(as_of)
     close = _require_close_dates(opps, "time bucket", stamp)
@@ -285,6 +291,7 @@ def time_bucket(opps: pd.DataFrame, as_of: object) -> pd.Series:
     out[is_open & close.lt(stamp)] = "overdue"
     for bucket, months in _BUCKET_STARTS:
         out[is_open & close.ge(stamp + pd.DateOffset(months=months))] = bucket
+    out[is_open & close.isna()] = "no_close_date"
     out[_is(opps, "won")] = "closed"
     return out
 
@@ -296,3 +303,30 @@ def forecast_by_bucket(opps: pd.DataFrame, as_of: object) -> pd.DataFrame:
     """
     _require_weighted(opps, "forecast by time")
     return _summarise(opps, time_bucket(opps, as_of), BUCKETS)
+
+
+# ------------------------------------------------------------------------------------ dates to update
+
+DATE_ISSUES: tuple[str, ...] = ("overdue", "no_close_date")
+
+
+def dates_to_update(opps: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    """Open deals whose close date needs its rep: past it (已逾期) or never given (预计成交日期未填).
+
+    Columns: id, customer, rep, close_date, amount, weighted, issue (one of DATE_ISSUES); sorted by rep, then
+    the weighted amount, largest first, so each rep finds their own list together.
+    """
+    stamp = as_of_timestamp(as_of)
+    _require_weighted(opps, "dates to update")
+    close = _dates(opps, "close_date")
+    is_open = _is(opps, "open")
+    issue = pd.Series(pd.NA, index=opps.index, dtype="string")
+    issue[is_open & close.lt(stamp)] = "overdue"
+    issue[is_open & close.isna()] = "no_close_date"
+    hit = issue.notna()
+    out = pd.DataFrame({
+        "id": opps["id"], "customer": opps.get("customer"), "rep": opps["rep"], "close_date": close,
+        "amount": opps["amount"].astype("float64"), "weighted": opps["weighted"].astype("float64"), "issue": issue,
+    })[hit.to_numpy()]
+    return out.sort_values(["rep", "weighted"], ascending=[True, False], kind="stable",
+                           na_position="last").reset_index(drop=True)

@@ -108,19 +108,14 @@ def funnel_by_stage(opps: pd.DataFrame, methodology: Methodology, as_of: object,
 
 
 def sales_cycle_days(opps: pd.DataFrame) -> float | None:
-    """Mean days from created date to close date over won deals (销售周期); None when nothing was won."""
+    """Mean days from created date to close date over won deals (销售周期); None when no won deal has both
+    dates (a deal without its created date has an unknown cycle and is left out of the mean)."""
     _require_columns(opps, ("status", "created_date", "close_date"), "sales cycle")
     won = _is(opps, "won")
-    if not won.any():
-        return None
     created = pd.to_datetime(opps.loc[won, "created_date"]).dt.normalize()
     closed = pd.to_datetime(opps.loc[won, "close_date"]).dt.normalize()
-    blank = created.isna() | closed.isna()
-    if blank.any():
-        raise InputError(
-            f"sales cycle: won opportunities {_ids(opps.loc[won], blank)} lack a created or close date; "
-            "expected both dates")
-    return float((closed - created).dt.days.mean())
+    days = (closed - created).dt.days.dropna()
+    return float(days.mean()) if len(days) else None
 
 
 def ideal_vs_actual(opps: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:

@@ -5,13 +5,16 @@ user sees in the sheet; clean and rejected rows keep that index so every figure 
 back to the row. Nothing is lost: each non-blank input row ends up either in ``clean`` or, unchanged,
 in ``rejected``; rows whose every cell is empty are listed in ``blank_rows`` and reported nowhere.
 
-Rules:
-- "error" problems put the row in ``rejected``: a required value missing; an amount, date, stage or
-  status that cannot be read; a negative amount; a duplicate id (every row with it); a rep not in the
-  reps table (when one is given); a close date or stage-entered date before the created date.
-- "warning" problems keep the row: an optional yes/no, forecast category, priority or customer size
-  that cannot be read is left blank (NA) and reported; a checklist column the methodology does not
-  know is kept and reported once.
+Rules (the domain spec's "which deals count": every row whose amount, stage and status read counts):
+- "error" problems put the row in ``rejected``: a required value missing (id, amount, stage, status);
+  an amount, date, stage or status that cannot be read (an infinite or absurd amount among them); a negative
+  amount; a repeated id (every row after the first, in sheet order, as Excel's Remove Duplicates keeps the
+  first; every row with it when duplicates are refused); a won deal without its close (signing) date.
+- "warning" problems keep the row: no customer name; no rep (the deal counts under 未分配, unassigned) or a rep
+  not in the reps table; an open deal without a close date (it gets a bucket and a category of its own); no created date (the
+  days to close are then unknown); a close date or stage-entered date before the created date; an optional
+  yes/no, forecast category, priority or customer size that cannot be read is left blank (NA) and reported; a
+  checklist column the methodology does not know is kept and reported once.
 - A won or lost row may sit at any stage: the stage records how far the deal got, which is what
   win-rate calibration needs. An open row past its close date is not judged here (that needs an
   ``as_of`` date; the figures do it).
@@ -38,6 +41,7 @@ from funnel_xl.domain.columns import (
     AMOUNT, DATE, EXPECTED, OPPORTUNITIES, REPS, STAGE, USER, YES_NO, ColumnKeys, ColumnSpec, columns,
     version as registry_version,
 )
+from funnel_xl.domain.parsing import MAX_AMOUNT
 from funnel_xl.domain.kinds import FIRST_DATE, KINDS, LAST_DATE, TEXT_DTYPE, Kind
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import parse_text
@@ -48,9 +52,12 @@ from funnel_xl.domain.schema import (
 from funnel_xl.errors import InputError
 
 __all__ = [
-    "CUSTOMER_SIZES", "Normalized", "normalize_opportunities", "normalize_reps",
+    "CUSTOMER_SIZES", "DUPLICATE_ID_RULES", "Normalized", "normalize_opportunities", "normalize_reps",
     "opportunity_schema", "rep_schema",
 ]
+
+# What to do with a repeated opportunity id: keep the first row (sheet order) or refuse every row with it.
+DUPLICATE_ID_RULES: tuple[str, ...] = ("keep_first", "refuse")
 
 
 
@@ -59,13 +66,16 @@ class Normalized:
     """The result of normalising one sheet: clean typed rows, rejected raw rows, and the problems.
 
     ``blank_rows`` holds the index labels of rows whose every cell was empty; they are skipped
-    without a problem, so ``len(clean) + len(rejected) + len(blank_rows) == len(raw)``.
+    without a problem, so ``len(clean) + len(rejected) + len(blank_rows) == len(raw)``. ``rejected_values``
+    holds the rejected rows typed as far as they read (NA where a cell did not), so what a left-out row would
+    have carried can be shown.
     """
 
     clean: pd.DataFrame
     rejected: pd.DataFrame
     problems: list[Problem]
     blank_rows: tuple = field(default=())
+    rejected_values: pd.DataFrame | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -118,15 +128,13 @@ def opportunity_schema(methodology: Methodology) -> pa.DataFrameSchema:
 
 @lru_cache(maxsize=8)
 def _opportunity_schema(methodology: Methodology, _version: int) -> pa.DataFrameSchema:
-    date_checks = [
-        pa.Check(lambda df: df["close_date"] >= df["created_date"],
-                 error="close date is on or after the created date"),
-        pa.Check(lambda df: df["stage_entered_date"].isna() | (df["stage_entered_date"] >= df["created_date"]),
-                 error="stage-entered date is on or after the created date"),
-    ]
+    # A won deal has its signing date; an open one may not have a close date yet (dates before the created date
+    # are warned about, not refused).
+    won_dated = [pa.Check(lambda df: df["status"].ne("won") | df["close_date"].notna(),
+                          error="a won deal has a close date")]
     # One regex column covers every checklist column (normalize adds the methodology's own).
     checklist = {f"^{CHECKLIST_PREFIX}": pa.Column("boolean", nullable=True, regex=True, required=False)}
-    return _table_schema(OPPORTUNITIES, methodology.stage_keys, extra=checklist, checks=date_checks)
+    return _table_schema(OPPORTUNITIES, methodology.stage_keys, extra=checklist, checks=won_dated)
 
 
 def rep_schema() -> pa.DataFrameSchema:
@@ -150,13 +158,18 @@ def normalize_opportunities(
     reps: Iterable[str] | None = None,
     sheet: str = "opportunities",
     column_labels: Mapping[str, str] | None = None,
+    duplicate_ids: str = "keep_first",
 ) -> Normalized:
     """Clean opportunities (商机) plus problems; stages are read by key, zh/en label or synonym.
 
-    ``reps``, when given, lists the rep names a row may name. ``column_labels`` maps a canonical
-    column to the header the user sees (used in problems); without it the canonical name is shown.
-    Raises ``InputError`` if a required column is missing altogether.
+    ``reps``, when given, lists the rep names a row should name (another name is warned about).
+    ``column_labels`` maps a canonical column to the header the user sees (used in problems); without it the
+    canonical name is shown. ``duplicate_ids``: "keep_first" keeps the first row of a repeated id (sheet order)
+    and reports the later ones on the id column; "refuse" reports and leaves out every row with it (a CRM
+    mapping may ask for that). Raises ``InputError`` if a required column is missing altogether.
     """
+    if duplicate_ids not in DUPLICATE_ID_RULES:
+        raise ValueError(f"duplicate_ids {duplicate_ids!r} is not one of {', '.join(DUPLICATE_ID_RULES)}")
     kinds = _table_kinds(OPPORTUNITIES)
     stage = replace(KINDS[STAGE], parse=_stage_parser(methodology))
     kinds.update({key: stage for key, kind in kinds.items() if kind.name == STAGE})
@@ -165,7 +178,8 @@ def normalize_opportunities(
     for col in [*known_checks, *raw.columns]:
         if isinstance(col, str) and col.startswith(CHECKLIST_PREFIX):
             kinds[col] = _BOOL
-    run = _Run(raw, kinds, REQUIRED_OPPORTUNITY_COLUMNS, sheet, column_labels)
+    run = _Run(raw, kinds, REQUIRED_OPPORTUNITY_COLUMNS, sheet, column_labels,
+               headers=tuple(ColumnKeys(OPPORTUNITIES, needs=(EXPECTED,))))
     for col in raw.columns:
         if col in kinds and col.startswith(CHECKLIST_PREFIX) and col not in known_checks:
             run.add(None, col, None, f"this checklist column is not a criterion of methodology "
@@ -173,17 +187,18 @@ def normalize_opportunities(
                     code="checklist_unknown", params=(("methodology", methodology.key),))
     typed = run.parse()
 
-    run.check_duplicates(typed["id"], "opportunity id", "each opportunity needs its own id", "duplicate_id")
-    if reps is not None:
-        known = {t for t in (parse_text(r) for r in reps) if t is not None}
-        unknown = typed["rep"].notna() & ~typed["rep"].isin(known)
-        listed = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
-        names = (*sorted(known)[:10], *(("…",) if len(known) > 10 else ()))
-        code, params = ("rep_unknown", (("reps", names),)) if known else ("rep_table_empty", ())
-        for pos in np.flatnonzero(unknown.to_numpy()):
-            run.add_at(pos, "rep", f"this rep is not in the reps table; expected one of: {listed or '(none)'}",
-                       code=code, params=params)
+    if duplicate_ids == "keep_first":
+        run.check_duplicates(typed["id"], "opportunity id", "the first row is kept and counted; give this one its "
+                             "own id, or delete it if it is a copy", "duplicate_id_later", first_kept=True)
+    else:
+        run.check_duplicates(typed["id"], "opportunity id", "each opportunity needs its own id", "duplicate_id")
+    _check_blank_customers(run, typed["customer"])
+    _check_reps(run, typed["rep"], reps)
     run.check_not_negative(typed["amount"], "amount", "an amount cannot be negative", "amount_negative")
+    _check_close_dates(run, typed)
+    for pos in np.flatnonzero(typed["created_date"].isna().to_numpy() & ~run.bad):
+        run.add(pos, "created_date", None, "no created date: the deal counts, but its days to close are "
+                "unknown; expected a date such as 2026-03-05", "warning", code="no_created_date")
     run.check_not_before(typed, "close_date", "created_date", "the close date", "close_before_created")
     run.check_not_before(typed, "stage_entered_date", "created_date", "the date the stage was entered",
                          "stage_entered_before_created")
@@ -224,6 +239,44 @@ def normalize_reps(
                    "counts as in training; expected an amount such as 500万", "warning", code="rep_no_quota")
     order = [*REP_COLUMNS, *(c for c in typed.columns if c not in REP_COLUMNS)]
     return run.finish(typed[order], rep_schema())
+
+
+def _check_blank_customers(run: "_Run", customer: pd.Series) -> None:
+    """A deal without its customer's name still counts (the name does not weigh it); the rep is asked for it."""
+    for pos in np.flatnonzero(customer.isna().to_numpy() & ~run.bad):
+        run.add(pos, "customer", None, "no customer name: the deal counts; expected the customer's name", "warning",
+                code="no_customer")
+
+
+def _check_reps(run: "_Run", rep: pd.Series, reps: Iterable[str] | None) -> None:
+    """A deal without a rep counts under 未分配 (unassigned); a rep missing from the reps table still owns the deal.
+    Both are warnings: neither touches the amount, stage or status the forecast weights."""
+    for pos in np.flatnonzero(rep.isna().to_numpy() & ~run.bad):
+        run.add(pos, "rep", None, "no rep: the deal counts under 未分配 (unassigned) until a rep takes it on",
+                "warning", code="rep_missing")
+    if reps is None:
+        return
+    known = {t for t in (parse_text(r) for r in reps) if t is not None}
+    unknown = rep.notna() & ~rep.isin(known)
+    listed = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+    names = (*sorted(known)[:10], *(("…",) if len(known) > 10 else ()))
+    code, params = ("rep_unknown", (("reps", names),)) if known else ("rep_table_empty", ())
+    for pos in np.flatnonzero(unknown.to_numpy()):
+        run.add_at(pos, "rep", f"this rep is not in the reps table (the deal still counts); expected one of: "
+                   f"{listed or '(none)'}", "warning", code=code, params=params)
+
+
+def _check_close_dates(run: "_Run", typed: pd.DataFrame) -> None:
+    """A won deal needs its signing date (an error); an open one without a close date counts in a bucket and a
+    category of its own, listed for its rep to date (a warning). A lost deal needs none."""
+    blank = typed["close_date"].isna().to_numpy() & ~run.bad
+    status = typed["status"].to_numpy(dtype=object)
+    for pos in np.flatnonzero(blank & (status == "won")):
+        run.add(pos, "close_date", None, "a won deal needs its close date, the date it was signed",
+                code="won_no_close_date")
+    for pos in np.flatnonzero(blank & (status == "open")):
+        run.add(pos, "close_date", None, "no expected close date yet: the deal counts in its own bucket "
+                "(预计成交日期未填) until its rep dates it", "warning", code="no_close_date")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +408,9 @@ class _Run:
                              (*exc.params, ("left_blank", True)))
         return _typed(values, kind, series.index)
 
-    def check_duplicates(self, ids: pd.Series, what: str, expected: str, code: str) -> None:
+    def check_duplicates(self, ids: pd.Series, what: str, expected: str, code: str, first_kept: bool = False) -> None:
+        """Rows sharing a value: each is reported naming the others; with ``first_kept`` the first (sheet order)
+        is not reported, so it stays in."""
         dup = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
         if not dup.any():
             return
@@ -366,7 +421,7 @@ class _Run:
         rows = self.work.index
         shown = 10  # a sheet pasted twice would otherwise give messages as long as the sheet
         for value, members in groups.items():
-            for pos in members:
+            for pos in members[1:] if first_kept else members:
                 others = [p for p in members[: shown + 1] if p != pos][:shown]
                 listed = ", ".join(str(_row_number(rows[p])) for p in others)
                 if len(members) - 1 > len(others):
@@ -381,19 +436,20 @@ class _Run:
             self.add_at(pos, column, message, code=code)
 
     def check_not_before(self, typed: pd.DataFrame, column: str, reference: str, what: str, code: str) -> None:
+        """A date before the created date is a typing slip to point out, not a reason to drop the deal: a warning."""
         later, earlier = typed[column], typed[reference]
         for pos in np.flatnonzero((later < earlier).to_numpy()):
             self.add_at(pos, column, f"{what} {later.iat[pos]:%Y-%m-%d} is before the created date "
                         f"{earlier.iat[pos]:%Y-%m-%d} ({self.label(reference)}); expected the same day or later",
-                        code=code, params=(("date", later.iat[pos]), ("created", earlier.iat[pos]),
-                                           ("created_column", self.label(reference))))
+                        "warning", code=code, params=(("date", later.iat[pos]), ("created", earlier.iat[pos]),
+                                                      ("created_column", self.label(reference))))
 
     def finish(self, typed: pd.DataFrame, schema: pa.DataFrameSchema) -> Normalized:
         clean = schema.validate(typed.loc[~self.bad])
         rejected = self.work.loc[self.bad]
         self.problems.sort(key=lambda item: (item[0], item[1]))
         blank_rows = tuple(self.raw.index[self.blank_row])
-        return Normalized(clean, rejected, [p for _, _, p in self.problems], blank_rows)
+        return Normalized(clean, rejected, [p for _, _, p in self.problems], blank_rows, typed.loc[self.bad])
 
 
 def _row_number(label: Any) -> Any:
@@ -457,8 +513,8 @@ def _fast_path(series: pd.Series, kind: Kind) -> pd.Series | None:
     dtype = series.dtype
     if kind is _AMOUNT and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         values = series.astype("float64")
-        if np.isinf(values.to_numpy()).any():
-            return None  # let the per-value path report them
+        if (np.abs(values.to_numpy()) > MAX_AMOUNT).any():
+            return None  # let the per-value path report infinite and absurd amounts
         return values
     if kind is _DATE and pd.api.types.is_datetime64_any_dtype(dtype):
         values = series

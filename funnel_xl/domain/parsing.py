@@ -22,13 +22,15 @@ from funnel_xl.errors import InputError
 
 __all__ = [
     "AMOUNT_FORMATS", "DATE_FORMATS", "DATE_ORDERS", "EXCEL_MAX_SERIAL",
-    "is_blank", "parse_amount", "parse_bool", "parse_category", "parse_customer_size",
-    "parse_date", "parse_percent", "parse_priority", "parse_status", "parse_text",
+    "is_blank", "parse_amount", "parse_basis", "parse_bool", "parse_category", "parse_customer_size",
+    "parse_date", "parse_month", "parse_percent", "parse_priority", "parse_status", "parse_text",
 ]
 
 AMOUNT_FORMATS = "1200000, 1,200,000.50, 120万, 1.2亿, 3千万, ¥1,200,000, 120万元, RMB 1200000 or 一百二十万"
 DATE_FORMATS = "2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日, 20260305 (optionally with a time such as 14:30) or an Excel date"
 DATE_ORDERS = ("ymd", "mdy", "dmy")
+# No deal is worth a thousand trillion yuan, and beyond 15 digits Excel no longer holds an amount to the fen.
+MAX_AMOUNT = 1e15
 EXCEL_MAX_SERIAL = 2958465  # 9999-12-31, the last date Excel can show
 
 # ---------------------------------------------------------------------------------------------
@@ -99,12 +101,13 @@ def parse_amount(value: object) -> float:
     if isinstance(value, (bool, np.bool_)):
         raise _amount_error(value, "a yes/no value", "amount_yes_no")
     if _is_number(value):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int of hundreds of digits
+            number = math.inf
         if math.isnan(number):
             raise _amount_error(value, "the cell is blank", "amount_blank")
-        if math.isinf(number):
-            raise _amount_error(value, "not a finite number", "amount_not_finite")
-        return number
+        return _plausible(value, number)
     if not isinstance(value, str):
         raise _amount_error(value, f"a {type(value).__name__}, not text or a number", "amount_wrong_type",
                             kind=type(value).__name__)
@@ -125,7 +128,17 @@ def parse_amount(value: object) -> float:
     magnitude = _read_magnitude(body)
     if magnitude is None:
         raise _amount_error(value)
-    return sign * magnitude
+    return _plausible(value, sign * magnitude)
+
+
+def _plausible(value: object, number: float) -> float:
+    """The amount, unless it is infinite (1e309, a 400-digit number) or beyond what a deal can be (MAX_AMOUNT)."""
+    if math.isinf(number):
+        raise _amount_error(value, "not a finite number", "amount_not_finite")
+    if abs(number) > MAX_AMOUNT:
+        raise _amount_error(value, f"more than {MAX_AMOUNT:,.0f} (a thousand trillion yuan); a typing slip?",
+                            "amount_too_large")
+    return number
 
 
 def _strip_currency_and_sign(text: str) -> tuple[int, str]:
@@ -374,6 +387,11 @@ _CATEGORY_WORDS = {
     "likely_next_quarter": ("likely_next_quarter", "下季度有希望实现", "likely next quarter"),
     "intent": ("intent", "有意向的", "有意向", "has intent"),
 }
+# The basis words are the zh and en labels of templates/labels/workbook.toml [basis]; a test keeps them in step.
+_BASIS_WORDS = {
+    "assessed": ("assessed", "评估阶段", "assessed stage", "evidence"),
+    "claimed": ("claimed", "销售阶段", "claimed stage"),
+}
 _PRIORITY_WORDS = {
     "high": ("high", "高", "h"),
     "medium": ("medium", "中", "m", "med"),
@@ -393,6 +411,7 @@ def _lookup_table(words: dict[str, tuple[str, ...]]) -> dict[str, str]:
 _STATUS = _lookup_table(_STATUS_WORDS)
 _CATEGORY = _lookup_table(_CATEGORY_WORDS)
 _PRIORITY = _lookup_table(_PRIORITY_WORDS)
+_BASIS = _lookup_table(_BASIS_WORDS)
 _SIZE = _lookup_table(_SIZE_WORDS)
 
 
@@ -424,3 +443,35 @@ def parse_priority(value: object) -> str:
 def parse_customer_size(value: object) -> str:
     """A customer-size key ("large", "medium", "small") from the key, 大/中/小 or 大型/中型/小型."""
     return _keyword(value, _SIZE, _SIZE_WORDS, "customer size", "customer_size_unreadable")
+
+
+def parse_basis(value: object) -> str:
+    """The forecast basis ("assessed", "claimed") from the key or its label: 评估阶段 / 销售阶段."""
+    return _keyword(value, _BASIS, _BASIS_WORDS, "forecast basis", "basis_unreadable")
+
+
+def basis_words(key: str) -> tuple[str, ...]:
+    """Every spelling that reads as one basis, for a formula that must read the cell as the reader does."""
+    return _BASIS_WORDS[key]
+
+
+_CN_MONTHS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
+
+
+def parse_month(value: object) -> int:
+    """A month 1-12 from 4, '4', '4月', '四月' or a date (its month): the start of a fiscal year."""
+    number = None
+    if _is_number(value) and not isinstance(value, (bool, np.bool_)) and float(value).is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        text = _fold(value).removesuffix("月")
+        if text.isdigit():
+            number = int(text)
+        elif text in _CN_MONTHS:
+            number = _CN_MONTHS.index(text) + 1
+    elif hasattr(value, "month") and hasattr(value, "year"):
+        number = int(value.month)
+    if number is None or not 1 <= number <= 12:
+        raise InputError(f"{value!r} is not a month: expected the month the fiscal year starts, 1 to 12 "
+                         "(such as 4 or 4月)", code="month_unreadable", params=(("value", value),))
+    return number

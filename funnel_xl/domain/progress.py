@@ -78,7 +78,8 @@ def sales_progress(
         return (float(now["forecast"].sum()) + float(now["achieved"].sum())) - (
             float(before["forecast"].sum()) + float(before["achieved"].sum()))
     out = pd.concat(
-        [before.groupby(last["rep"]).sum().add_prefix("last_"), now.groupby(this["rep"]).sum().add_prefix("this_")],
+        [before.groupby(last["rep"], dropna=False).sum().add_prefix("last_"),
+         now.groupby(this["rep"], dropna=False).sum().add_prefix("this_")],
         axis=1,
     ).fillna(0.0).sort_index()
     out.index.name = "rep"
@@ -182,7 +183,8 @@ def movement(last: pd.DataFrame, this: pd.DataFrame, methodology: Methodology) -
 
 def movement_summary(moves: pd.DataFrame) -> pd.DataFrame:
     """Counts of each movement kind per rep: index rep, one column per kind of MOVEMENT_KINDS (zeros shown)."""
-    table = pd.crosstab(moves["rep"], moves["kind"]) if len(moves) else pd.DataFrame()
+    # Deals without a rep (未分配) are a row of their own, as in every other per-rep table.
+    table = moves.groupby(["rep", "kind"], dropna=False).size().unstack(fill_value=0) if len(moves) else pd.DataFrame()
     out = table.reindex(columns=list(MOVEMENT_KINDS), fill_value=0).fillna(0).astype("int64")
     out.index.name = "rep"
     out.columns.name = None

@@ -12,12 +12,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from funnel_xl.domain.forecast import _ids, as_of_timestamp, forecast_by
+from funnel_xl.domain.forecast import as_of_timestamp, forecast_by
+from funnel_xl.domain.settings import current_year
 from funnel_xl.errors import InputError
 
 PROPOSAL_COLUMNS: tuple[str, ...] = ("prospects", "pipeline", "proposal")
 ATTAINMENT_COLUMNS: tuple[str, ...] = (
-    "quota", "achieved", "attainment", "weighted", "coverage", "in_reps_table",
+    "quota", "achieved", "attainment", "weighted", "weighted_this_year", "weighted_later", "coverage",
+    "in_reps_table",
 )
 
 
@@ -27,9 +29,10 @@ def quota_proposal(
     """Per rep, the quota the funnel supports for a plan period: Σ amount × win rate of open deals closing in it.
 
     Only open opportunities whose close_date lies in [plan_start, plan_end] count (a deal expected after the
-    plan year belongs to next year's quota; won revenue is already achieved). Every rep with any row in
-    ``opps`` gets a row, with zeros when nothing of theirs falls in the period, so no rep vanishes from the
-    sheet. Columns: prospects (count), pipeline (Σ amount), proposal (Σ amount × win rate); index = rep.
+    plan year belongs to next year's quota; won revenue is already achieved; a deal without a close date has
+    no plan year yet). Every rep with any row in ``opps`` gets a row, with zeros when nothing of theirs falls in
+    the period, so no rep vanishes from the sheet. Columns: prospects (count), pipeline (Σ amount), proposal
+    (Σ amount × win rate); index = rep. The plan year is ``settings.plan_year``.
     """
     start, end = as_of_timestamp(plan_start, "plan_start"), as_of_timestamp(plan_end, "plan_end")
     if start > end:
@@ -38,10 +41,6 @@ def quota_proposal(
             "expected a period whose start comes first"
         )
     is_open = opps["status"].eq("open").fillna(False).astype(bool)
-    undated = is_open & opps["close_date"].isna()
-    if undated.any():
-        raise InputError(f"quota proposal: open opportunities {_ids(opps, undated)} have no close date, so their "
-                         "plan year is unknown; expected a date")
     chosen = opps.loc[is_open & opps["close_date"].between(start, end)]
     _refuse_missing_rates(chosen, "quota proposal")
     grouped = (
@@ -56,30 +55,44 @@ def quota_proposal(
     return out[list(PROPOSAL_COLUMNS)]
 
 
-def attainment(opps: pd.DataFrame, reps: pd.DataFrame, as_of: dt.date | pd.Timestamp) -> pd.DataFrame:
+def attainment(opps: pd.DataFrame, reps: pd.DataFrame, as_of: dt.date | pd.Timestamp,
+               fiscal_year_start: int = 1) -> pd.DataFrame:
     """Per rep: quota, achieved (won this year to as_of), attainment, open weighted forecast and coverage.
 
-    attainment = achieved / quota. coverage = (achieved + weighted) / quota: the seed's roadmap asks for
-    a customer base "able to deliver 75 % of the quota" (客户群能够实现75%的定额), and what a customer base
-    can deliver is what is already won plus the open pipeline at its win rates (all open deals, whatever
-    their close date: the roadmap speaks of the customer base, not of this year's calendar). Where the
-    quota is missing or 0 both ratios are NA, never inf. Every rep of the reps table has a row (zeros when they have no
-    opportunity); reps found only in the opportunities are added with ``in_reps_table`` False and an NA quota,
-    so their figures still show and the gap is visible. Index = rep, reps-table order first.
+    "This year" is the fiscal year as_of falls in (the calendar year unless ``fiscal_year_start`` names another
+    month). attainment = achieved / quota. coverage = (achieved + this year's weighted pipeline) / quota: the
+    seed's roadmap asks for a customer base "able to deliver 75 % of the quota" (客户群能够实现75%的定额) of the
+    year's quota, so it counts what is won plus the open deals expected to close by the year's end (overdue ones
+    included: they are still expected, and listed to be re-dated). Deals expected later are next year's
+    pipeline, shown apart (``weighted_later``); deals without a close date count in neither year. ``weighted`` is
+    every open deal's weighted amount, as the forecast by rep shows it. Where the quota is missing or 0 both
+    ratios are NA, never inf. Every rep of the reps table has a row (zeros when they have no opportunity); reps
+    found only in the opportunities are added with ``in_reps_table`` False and an NA quota, so their figures
+    still show and the gap is visible; deals without a rep (未分配) come last, under an NA name. Index = rep,
+    reps-table order first.
     """
-    by_rep = forecast_by(opps, "rep", as_of)
+    year = current_year(as_of, fiscal_year_start)
+    by_rep = forecast_by(opps, "rep", as_of, period_start=year.start)
     known = _rep_index(reps)
-    strangers = [r for r in by_rep.index if r not in set(known)]
-    index = known.append(pd.Index(sorted(strangers), name="rep"))
+    strangers = [r for r in by_rep.index if not pd.isna(r) and r not in set(known)]
+    unassigned = [r for r in by_rep.index if pd.isna(r)]
+    index = known.append(pd.Index([*sorted(strangers), *unassigned[:1]], name="rep"))
     figures = by_rep.reindex(index)
+    is_open = opps["status"].eq("open").fillna(False).astype(bool)
+    close = pd.to_datetime(opps["close_date"])
+    weighted = opps["weighted"].astype("float64")
+    later = weighted.where(is_open & close.gt(year.end), 0.0).groupby(opps["rep"], dropna=False).sum()
+    this_year = weighted.where(is_open & close.le(year.end), 0.0).groupby(opps["rep"], dropna=False).sum()
     quota = pd.Series(annual_quotas(reps).to_numpy(), index=known).reindex(index)
     out = pd.DataFrame(index=index)
     out["quota"] = quota
     out["achieved"] = figures["achieved"].fillna(0.0).astype("float64")
     out["weighted"] = figures["weighted"].fillna(0.0).astype("float64")
+    out["weighted_this_year"] = this_year.reindex(index).fillna(0.0).astype("float64")
+    out["weighted_later"] = later.reindex(index).fillna(0.0).astype("float64")
     usable = out["quota"].gt(0)
     out["attainment"] = (out["achieved"] / out["quota"]).where(usable, np.nan)
-    out["coverage"] = ((out["achieved"] + out["weighted"]) / out["quota"]).where(usable, np.nan)
+    out["coverage"] = ((out["achieved"] + out["weighted_this_year"]) / out["quota"]).where(usable, np.nan)
     out["in_reps_table"] = index.isin(known)
     return out[list(ATTAINMENT_COLUMNS)]
 

@@ -194,7 +194,7 @@ def tenure_months(hire_date: dt.date | pd.Timestamp, as_of: dt.date | pd.Timesta
 
 def roadmap_status(
     opps: pd.DataFrame, reps: pd.DataFrame, methodology: Methodology, as_of: dt.date | pd.Timestamp,
-    roadmap: Roadmap,
+    roadmap: Roadmap, fiscal_year_start: int = 1,
 ) -> pd.DataFrame:
     """One row per rep × milestone of the rep's current phase: target, actual and whether it is met.
 
@@ -202,7 +202,8 @@ def roadmap_status(
     seed names every later phase 有定额的… (with a quota); other reps go by tenure_months (whole months from
     hire_date to as_of). Stage counts take open and won opportunities (a lost deal has left the funnel) at
     the stage or beyond, because the seed's "进入…阶段" means having entered it. Ratios use
-    ``quota.attainment`` (coverage = (achieved + weighted) / quota); tenure quarter n runs from hire_date +
+    ``quota.attainment`` of the fiscal year as_of falls in (coverage = (achieved + this year's weighted
+    pipeline) / quota); tenure quarter n runs from hire_date +
     3(n-1) months to hire_date + 3n months, its target is quota / 4. ``met`` is NA with a ``reason`` key
     (labels roadmap.reason.*) when the milestone cannot be judged: a stage the methodology lacks, no quota, or
     no hire date (then the rep gets one row without phase). Reps only found in the opportunities have no hire
@@ -210,7 +211,7 @@ def roadmap_status(
     """
     stamp = as_of_timestamp(as_of)
     quotas = pd.Series(annual_quotas(reps).to_numpy(), index=reps["rep"])
-    ratios = attainment(opps, reps, stamp)
+    ratios = attainment(opps, reps, stamp, fiscal_year_start)
     counted = opps[opps["status"].isin(["open", "won"]).fillna(False).astype(bool)]
     positions = reached_position(counted, methodology)
     slim = counted[["customer", "status", "close_date", "amount"]]  # all a measure reads; cheaper to slice

@@ -11,20 +11,25 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from funnel_xl.domain.columns import OPPORTUNITIES, REPS, REQUIRED, SNAPSHOTS, ColumnKeys
+from funnel_xl.domain.columns import EXPECTED, OPPORTUNITIES, REPS, REQUIRED, SNAPSHOTS, ColumnKeys
 
 # Column keys in the order the workbook shows them: live views of the column registry (columns.py), so they follow
 # a column added at run time. Opportunity (商机) and rep (销售人员) columns are those the user types.
 OPPORTUNITY_COLUMNS: Sequence[str] = ColumnKeys(OPPORTUNITIES)
 REQUIRED_OPPORTUNITY_COLUMNS: Sequence[str] = ColumnKeys(OPPORTUNITIES, needs=(REQUIRED,))
+# Columns whose blank is refused (required) or kept and reported (expected: no rep, no close date, no created date).
+NEEDED_OPPORTUNITY_COLUMNS: Sequence[str] = ColumnKeys(OPPORTUNITIES, needs=(REQUIRED, EXPECTED))
 REP_COLUMNS: Sequence[str] = ColumnKeys(REPS)
 REQUIRED_REP_COLUMNS: Sequence[str] = ColumnKeys(REPS, needs=(REQUIRED,))  # hire date and quota may be blank
 # A snapshot row: the state of one opportunity on one snapshot date (weekly history).
 SNAPSHOT_COLUMNS: Sequence[str] = ColumnKeys(SNAPSHOTS, owner=None)
 
 STATUSES: tuple[str, ...] = ("open", "won", "lost")
+# The forecast categories a user may type; the forecast adds two the tool alone decides: an open deal past its
+# close date is overdue (已逾期) until its date is updated, and one without a close date has a category of its own.
 CATEGORIES: tuple[str, ...] = ("closed", "commit", "likely_this_quarter", "likely_next_quarter", "intent")
-BUCKETS: tuple[str, ...] = ("closed", "overdue", "m0_3", "m3_6", "m6_9", "m9_12", "later")
+FORECAST_CATEGORIES: tuple[str, ...] = (*CATEGORIES, "overdue", "no_close_date")
+BUCKETS: tuple[str, ...] = ("closed", "overdue", "m0_3", "m3_6", "m6_9", "m9_12", "later", "no_close_date")
 PRIORITIES: tuple[str, ...] = ("high", "medium", "low")
 CUSTOMER_SIZES: tuple[str, ...] = ("large", "medium", "small")
 

@@ -2,6 +2,12 @@
 
 Derived stage = the highest stage all of whose required criteria, and those of every earlier stage, are met.
 Where the rep's claimed stage is above it, the gap is the rep/manager disagreement made visible.
+
+A checklist is *answered* when at least one criterion holds yes or no. An unanswered checklist (an imported deal,
+a new row) is no evidence either way: such a deal has no derived stage (未评估, not assessed) and no gap. An answered
+checklist that does not meet even the first stage's required criteria places the deal at the first stage, the
+entry of the funnel: every deal in the table is at least there, and the first stage's rate is the lowest the
+methodology knows; its missing criteria are the first stage's own.
 """
 
 from __future__ import annotations
@@ -23,16 +29,19 @@ def derive_stages(opps: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
 
     Evidence is read from the ``chk:<criterion key>`` columns: True is met; False, NA or a missing column
     is not met (an unanswered question is no evidence). Returns, aligned to ``opps.index``:
-    ``derived_stage`` (stage key, None where not even the first stage's required criteria are met),
-    ``derived_position`` (0-based, -1 for none), ``claimed_position`` (position of ``opps["stage"]``, NA
-    where the stage is blank, not a stage key or the column is absent), ``stage_gap`` (claimed − derived,
-    positive where the rep claims more than the evidence shows) and ``missing_criteria`` (keys of the
-    unmet required criteria of the next stage up, joined by ", "; empty at the last stage).
+    ``answered`` (at least one criterion holds True or False), ``derived_stage`` (stage key; None where the
+    checklist is unanswered; the first stage where it is answered but not even the first stage's required
+    criteria are met), ``derived_position`` (0-based, -1 where unanswered), ``claimed_position`` (position of
+    ``opps["stage"]``, NA where the stage is blank, not a stage key or the column is absent), ``stage_gap``
+    (claimed − derived, positive where the rep claims more than the evidence shows; NA where unanswered) and
+    ``missing_criteria`` (keys of the unmet required criteria of the next stage up, or of the first stage when
+    even that is unmet, joined by ", "; empty at the last stage).
     Won and lost rows get no special case: their derived stage is what their checklist shows, so a deal
     marked won without the closing evidence shows a gap.
     """
     n = len(opps)
     stages = methodology.stages
+    answered = _answered(opps, methodology)
     # unmet[s] is an (n, k) array: one column per required criterion of stage s, True where not met.
     unmet = [
         np.column_stack([~_met(opps, c.key) for c in s.required_criteria]) if s.required_criteria
@@ -42,16 +51,17 @@ def derive_stages(opps: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
     # A stage counts only if every earlier one does too, so the running AND is monotone and the derived
     # position is the number of leading stages fully met, minus one.
     all_met_so_far = np.ones(n, dtype=bool)
-    derived = np.full(n, -1, dtype=np.int64)
+    met = np.full(n, -1, dtype=np.int64)
     for i, u in enumerate(unmet):
         all_met_so_far &= ~u.any(axis=1)
-        derived[all_met_so_far] = i
+        met[all_met_so_far] = i
+    derived = np.where(answered, np.maximum(met, 0), -1)
 
     keys = np.array([*methodology.stage_keys, None], dtype=object)
     derived_stage = keys[derived]  # index -1 picks the trailing None
 
     missing = np.full(n, "", dtype=object)
-    next_pos = derived + 1
+    next_pos = met + 1
     for i, s in enumerate(stages):
         rows = next_pos == i
         if not rows.any() or not s.required_criteria:
@@ -66,10 +76,11 @@ def derive_stages(opps: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
     derived_series = pd.Series(derived, index=opps.index, dtype="int64")
     return pd.DataFrame(
         {
+            "answered": pd.Series(answered, index=opps.index, dtype=bool),
             "derived_stage": pd.Series(derived_stage, index=opps.index, dtype=object),
             "derived_position": derived_series,
             "claimed_position": claimed,
-            "stage_gap": (claimed - derived_series).astype("Int64"),
+            "stage_gap": (claimed - derived_series).astype("Int64").where(answered, pd.NA),
             "missing_criteria": pd.Series(missing, index=opps.index, dtype=object),
         },
         index=opps.index,
@@ -79,8 +90,8 @@ def derive_stages(opps: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
 def derive_stage_from_answers(answers: Mapping[str, bool | None], methodology: Methodology) -> str | None:
     """The derived stage of one assessment form: ``answers`` maps criterion key -> True / False / None.
 
-    Unanswered criteria (None or absent) are not met. A key the methodology does not have is refused,
-    since it means the form was made for another methodology.
+    Unanswered criteria (None or absent) are not met; with nothing answered there is no stage (None, 未评估). A key
+    the methodology does not have is refused, since it means the form was made for another methodology.
     """
     known = {c.key for c in methodology.criteria()}
     unknown = sorted(k for k in answers if k not in known)
@@ -95,6 +106,16 @@ def derive_stage_from_answers(answers: Mapping[str, bool | None], methodology: M
     row = pd.DataFrame({checklist_column(k): [v] for k, v in answers.items()}, dtype=object)
     row = row.reindex(range(1)) if row.empty else row
     return derive_stages(row, methodology)["derived_stage"].iloc[0]
+
+
+def _answered(opps: pd.DataFrame, methodology: Methodology) -> np.ndarray:
+    """True where at least one criterion of the methodology holds yes or no (the checklist has been answered)."""
+    out = np.zeros(len(opps), dtype=bool)
+    for criterion in methodology.criteria():
+        column = checklist_column(criterion.key)
+        if column in opps.columns:
+            out |= opps[column].notna().to_numpy(dtype=bool)
+    return out
 
 
 def _met(opps: pd.DataFrame, criterion_key: str) -> np.ndarray:

@@ -18,8 +18,11 @@ from funnel_xl.domain.methodology import (
     CRITERIA_TABLE_COLUMNS, STAGE_TABLE_COLUMNS, Methodology, methodology_from_tables,
 )
 from funnel_xl.domain.normalize import normalize_opportunities
-from funnel_xl.domain.parsing import is_blank, parse_amount, parse_date, parse_percent, parse_status, parse_text
+from funnel_xl.domain.parsing import (
+    is_blank, parse_amount, parse_basis, parse_date, parse_month, parse_percent, parse_status, parse_text,
+)
 from funnel_xl.domain.rates import with_rates
+from funnel_xl.domain.settings import ASSESSED
 from funnel_xl.errors import FunnelError
 from funnel_xl.labels import LANGUAGES, label
 from funnel_xl.methodologies import load_methodology
@@ -301,7 +304,9 @@ def read_table(value: Any, name: str, headers: dict[str, str]) -> pd.DataFrame:
     keep = [j for j, k in enumerate(keys) if k is not None and k not in keys[:j]]
     frame = pd.DataFrame([[row[j] for j in keep] for row in cells.rows[1:]], columns=[keys[j] for j in keep],
                          index=pd.RangeIndex(2, cells.nrows + 1), dtype=object)
-    return frame.drop(columns=[c for c in contract.DERIVED_OPPORTUNITY_COLUMNS if c in frame.columns])
+    # The assessed stage is kept: it is the checklist's verdict, which a stage table alone cannot work out.
+    return frame.drop(columns=[c for c in contract.DERIVED_OPPORTUNITY_COLUMNS
+                               if c in frame.columns and c != "derived_stage"])
 
 
 def _opportunity_headers(m: Methodology) -> dict[str, str]:
@@ -330,10 +335,36 @@ def rep_problems(normalized, name: str) -> dict[str, str]:
     return out
 
 
-def clean_opportunities(opportunities: Any, m: Methodology, reps: list[str] | None):
+def clean_opportunities(opportunities: Any, m: Methodology, reps: list[str] | None, basis: str = ASSESSED):
+    """The table's rows, checked and rated on ``basis``; the assessed stage is the table's 评估阶段 column where it
+    has one (its live formula read the checklist), else what the methodology's criteria make of the checklist."""
     raw = read_table(opportunities, "opportunities", _opportunity_headers(m))
+    shown = raw.pop("derived_stage") if "derived_stage" in raw.columns else None
     normalized = normalize_opportunities(raw, m, reps=reps, sheet="opportunities")
-    return with_rates(normalized.clean, m), rep_problems(normalized, "opportunities")
+    assessed = None if shown is None else shown.map(lambda v: m.resolve_stage(v) if isinstance(v, str) else None)
+    return with_rates(normalized.clean, m, basis, assessed), rep_problems(normalized, "opportunities")
+
+
+def read_basis(value: Any) -> str:
+    """The forecast basis: 评估阶段 (the default) or 销售阶段, as 阶段设置's 预测依据 cell holds it."""
+    value = scalar(value, "basis")
+    if value is None or is_blank(value):
+        return ASSESSED
+    try:
+        return parse_basis(value)
+    except FunnelError as exc:
+        raise CellError(VALUE, "basis", one_line(exc)) from None
+
+
+def read_month(value: Any) -> int:
+    """The month a fiscal year starts (1-12); omitted: January, the calendar year."""
+    value = scalar(value, "fiscal_year_start")
+    if value is None or is_blank(value):
+        return 1
+    try:
+        return parse_month(value)
+    except FunnelError as exc:
+        raise CellError(VALUE, "fiscal_year_start", one_line(exc)) from None
 
 
 def per_rep(rep, problems: dict, figure) -> list:

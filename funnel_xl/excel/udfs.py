@@ -12,7 +12,6 @@ docstring and each ``@xw.arg(doc=...)``; the 说明 sheet lists the functions fr
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import xlwings as xw
@@ -26,10 +25,12 @@ from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.schema import checklist_column
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import FunnelError
+from funnel_xl.domain.settings import fiscal_year
 from funnel_xl.excel.udf_args import (
     DIV0, NOT_AVAILABLE, VALUE, CellError, Cells, amount_at, as_column, cell_out, clean_opportunities,
-    excel_safe, one_line, per_rep, read_as_of, read_dates, read_language, read_methodology, read_rates,
-    read_statuses, read_table, read_year, rep_headers, rep_problems, same_size, scalar_amount, stage_list,
+    excel_safe, one_line, per_rep, read_as_of, read_basis, read_dates, read_language, read_methodology,
+    read_month, read_rates, read_statuses, read_table, read_year, rep_headers, rep_problems, same_size,
+    scalar_amount, stage_list,
 )
 from funnel_xl.labels import label
 
@@ -117,7 +118,8 @@ def FUNNEL_WEIGHTED(amounts, stages_or_rates, statuses=None, stages_table=None):
 @excel_safe
 def FUNNEL_STAGE(checklist_range, methodology=None, language=None):
     """The assessed stage (评估阶段) of each row: the highest stage whose required criteria, and those of every
-    earlier stage, are answered 是. Blank when not even the first stage is met."""
+    earlier stage, are answered 是; the first stage when not even its own are. 未评估 (not assessed) when no
+    criterion is answered at all."""
     if isinstance(methodology, (list, tuple)):
         raise CellError(VALUE, "methodology", "expected a methodology key such as big_project, not a range: "
                                               "a stage table has no criteria")
@@ -138,8 +140,10 @@ def FUNNEL_STAGE(checklist_range, methodology=None, language=None):
                 bad.setdefault(r, cells.error(VALUE, r * cells.ncols + c, one_line(exc)))
                 answer = None
             answers[checklist_column(criterion.key)].append(answer)
-    derived = derive_stages(pd.DataFrame(answers, dtype=object), m)["derived_stage"]
-    out = [bad.get(r) or ("" if key is None else m.stage(key).name(lang)) for r, key in enumerate(derived)]
+    derived = derive_stages(pd.DataFrame(answers, dtype=object), m)
+    not_assessed = label("assessment.not_assessed", lang)
+    out = [bad.get(r) or (m.stage(key).name(lang) if answered else not_assessed)
+           for r, (key, answered) in enumerate(zip(derived["derived_stage"], derived["answered"]))]
     return as_column(out)
 
 
@@ -250,16 +254,20 @@ def FUNNEL_PROGRESS(this_forecast, this_achieved, last_forecast, last_achieved):
 @xw.arg("reps", ndim=2, doc="tblReps[#All]: the 销售人员 table with its header row.")
 @xw.arg("as_of", doc="Optional: the report date; omitted: today.")
 @xw.arg("stages_table", ndim=2, doc="Optional: tblStages[#All]; omitted: the built-in big_project methodology.")
+@xw.arg("basis", doc="Optional: 评估阶段 (the assessed stage sets the rate, the default) or 销售阶段 (the claimed "
+                     "stage): the 预测依据 of 阶段设置.")
+@xw.arg("fiscal_year_start", doc="Optional: the month the fiscal year starts (1-12); omitted: January.")
 @excel_safe
-def FUNNEL_COVERAGE(rep, opportunities, reps, as_of=None, stages_table=None):
-    """Each rep's coverage of the annual quota: (achieved this year + open weighted pipeline) ÷ quota, the figure
-    the success roadmap asks to reach 75 %, 125 % and 150 %."""
+def FUNNEL_COVERAGE(rep, opportunities, reps, as_of=None, stages_table=None, basis=None, fiscal_year_start=None):
+    """Each rep's coverage of the annual quota: (achieved this year + the weighted pipeline closing this year) ÷
+    quota, the figure the success roadmap asks to reach 75 %, 125 % and 150 %. Deals are weighted at their
+    assessed stage (the table's 评估阶段) unless the basis says otherwise."""
     m = read_methodology(stages_table)
     report = read_as_of(as_of)
     rep_table = normalize_reps(read_table(reps, "reps", rep_headers()), sheet="reps")
-    opps, problems = clean_opportunities(opportunities, m, list(rep_table.clean["rep"]))
+    opps, problems = clean_opportunities(opportunities, m, list(rep_table.clean["rep"]), read_basis(basis))
     problems = {**problems, **rep_problems(rep_table, "reps")}
-    figures = attainment(opps, rep_table.clean, report)
+    figures = attainment(opps, rep_table.clean, report, read_month(fiscal_year_start))
 
     def coverage(cells, i, name):
         if name not in figures.index or not figures.at[name, "in_reps_table"]:
@@ -274,16 +282,20 @@ def FUNNEL_COVERAGE(rep, opportunities, reps, as_of=None, stages_table=None):
 @xw.func(category=CATEGORY)
 @xw.arg("rep", ndim=2, doc="A rep's name, or a range of names.")
 @xw.arg("opportunities", ndim=2, doc="tblOpportunities[#All]: the 商机 table with its header row.")
-@xw.arg("plan_year", doc="The plan year, e.g. 2027 (or any date in it).")
+@xw.arg("plan_year", doc="The plan year, e.g. 2027 (or any date in it); with a fiscal-year start, the year it "
+                         "starts in.")
 @xw.arg("stages_table", ndim=2, doc="Optional: tblStages[#All]; omitted: the built-in big_project methodology.")
+@xw.arg("basis", doc="Optional: 评估阶段 (the default) or 销售阶段: the 预测依据 of 阶段设置.")
+@xw.arg("fiscal_year_start", doc="Optional: the month the fiscal year starts (1-12); omitted: January.")
 @excel_safe
-def FUNNEL_QUOTA(rep, opportunities, plan_year, stages_table=None):
+def FUNNEL_QUOTA(rep, opportunities, plan_year, stages_table=None, basis=None, fiscal_year_start=None):
     """Each rep's quota proposal from the funnel (定额): Σ amount × win rate of the rep's open deals expected to
-    close in the plan year. The seed's example: 1,000,000 at 25 % contributes 250,000."""
+    close in the plan year, each at its assessed stage unless the basis says otherwise. The seed's example:
+    1,000,000 at 25 % contributes 250,000."""
     m = read_methodology(stages_table)
-    year = read_year(plan_year)
-    opps, problems = clean_opportunities(opportunities, m, None)
-    proposal = quota_proposal(opps, plan_start=dt.date(year, 1, 1), plan_end=dt.date(year, 12, 31))
+    year = fiscal_year(read_year(plan_year), read_month(fiscal_year_start))
+    opps, problems = clean_opportunities(opportunities, m, None, read_basis(basis))
+    proposal = quota_proposal(opps, plan_start=year.start, plan_end=year.end)
 
     def quota(cells, i, name):
         if name not in proposal.index:

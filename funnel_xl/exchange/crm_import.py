@@ -21,7 +21,7 @@ from funnel_xl.domain.columns import AMOUNT, EXPECTED, OPPORTUNITIES, REPS, YES_
 from funnel_xl.domain.merge import MergeResult, merge_by_id
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import (
-    OPPORTUNITY_COLUMNS, REP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS, Problem,
+    NEEDED_OPPORTUNITY_COLUMNS, OPPORTUNITY_COLUMNS, REP_COLUMNS, Problem,
 )
 from funnel_xl.domain.parsing import is_blank, parse_amount, parse_bool
 from funnel_xl.errors import InputError, MappingError
@@ -233,7 +233,7 @@ class _Translator:
         """True for a blank cell; a blank where the schema needs a value is reported (and left blank)."""
         if not is_blank(record[column]):
             return False
-        if field in REQUIRED_OPPORTUNITY_COLUMNS:
+        if field in NEEDED_OPPORTUNITY_COLUMNS:
             self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
                                                   "for you to fill in")
         return True
@@ -467,7 +467,7 @@ def import_export(mapping: Mapping | Path | str, export_path: Path | str,
     tr = _Translator(mapping, methodology, source, problems)
     prices = _load_prices(mapping, export_path, problems)
     price_file = mapping.price_list.file if mapping.price_list else ""
-    for field in REQUIRED_OPPORTUNITY_COLUMNS:
+    for field in NEEDED_OPPORTUNITY_COLUMNS:
         if field not in mapping.columns and field not in mapping.defaults and field not in ("stage", "status") \
                 and not (field == "amount" and prices is not None):
             problems.append(Problem(source, None, None, None,

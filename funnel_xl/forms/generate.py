@@ -135,7 +135,7 @@ def form_texts(form: FormData, m: Methodology, lang: str, as_of: dt.date) -> For
         derived = form.derived_stage
     else:
         derived = derive_stage_from_answers({c.key: form.answers.get(c.key) for c in m.criteria()}, m)
-    return FormTexts(cells, "" if derived is None else m.stage(derived).name(lang))
+    return FormTexts(cells, label("assessment.not_assessed", lang) if derived is None else m.stage(derived).name(lang))
 
 
 def slot_texts(m: Methodology) -> FormTexts:
@@ -222,8 +222,9 @@ def write_criteria(ws: Worksheet, texts: FormTexts, m: Methodology, lay: FormLay
 
 
 def derived_stage_formula(m: Methodology, cells: dict[str, str], lang: str) -> str:
-    """IF(NOT(stage 1 met),"",IF(NOT(stage 2 met),"<stage 1>",...)): the highest stage whose required criteria,
-    and every earlier stage's, are answered 是 — the same rule as the domain's derive_stages."""
+    """IF(nothing answered,"未评估",IF(NOT(stage 1 met),"<stage 1>",IF(NOT(stage 2 met),"<stage 1>",...))): the
+    highest stage whose required criteria, and every earlier stage's, are answered 是, at least the first — the same
+    rule as the domain's derive_stages."""
     yes = label("out.yes", lang)
     conditions = []
     for stage in m.stages:
@@ -232,9 +233,9 @@ def derived_stage_formula(m: Methodology, cells: dict[str, str], lang: str) -> s
     names = [_formula_text(s.name(lang)) for s in m.stages]
     formula = names[-1]
     for k in range(len(m.stages) - 1, -1, -1):
-        below = '""' if k == 0 else names[k - 1]
-        formula = f"IF(NOT({conditions[k]}),{below},{formula})"
-    return "=" + formula
+        formula = f"IF(NOT({conditions[k]}),{names[max(k - 1, 0)]},{formula})"
+    answered = f"COUNTA({','.join(cells[c.key] for c in m.criteria())})>0" if cells else "FALSE"
+    return f"=IF({answered},{formula},{_formula_text(label('assessment.not_assessed', lang))})"
 
 
 def _formula_text(text: str) -> str:

@@ -17,6 +17,8 @@ from funnel_xl.domain.schema import SNAPSHOT_COLUMNS
 
 DATE_COLUMNS = ColumnKeys(SNAPSHOTS, owner=None, kinds=(DATE,))
 WEEKLY_COLUMNS = ("snapshot_date", "rep", "forecast", "achieved", "open_count")
+# The weekly table keys on the rep; deals without a rep (未分配) are filed under this name, never NULL.
+UNASSIGNED_REP = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ def weekly_rows(weekly: pd.DataFrame | None) -> tuple[list[str], list[tuple]]:
         return [], []
     w = weekly.copy()
     w["snapshot_date"] = pd.to_datetime(w["snapshot_date"]).dt.strftime("%Y-%m-%d")
+    w["rep"] = w["rep"].astype(object).where(w["rep"].notna(), UNASSIGNED_REP)
     rows = list(w[list(WEEKLY_COLUMNS)].astype(object).itertuples(index=False, name=None))
     return sorted(set(w["snapshot_date"])), rows
 
@@ -74,6 +77,7 @@ def weekly_frame(rows: Iterable[tuple]) -> pd.DataFrame:
     """Rows in WEEKLY_COLUMNS order (ISO dates) as the weekly per-rep totals frame."""
     frame = pd.DataFrame.from_records(list(rows), columns=list(WEEKLY_COLUMNS), coerce_float=True)
     frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"])
+    frame["rep"] = frame["rep"].mask(frame["rep"].eq(UNASSIGNED_REP))
     return frame
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from funnel_xl.domain.figures import Figures
 from funnel_xl.labels import label
-from funnel_xl.reports.table import SheetLayout, limited, wan
+from funnel_xl.reports.table import SheetLayout, limited, rep_name, wan
 from funnel_xl.workbook import layout
 
 
@@ -40,7 +40,7 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
 
     if p.by_rep is not None:
         b = p.by_rep.reset_index()
-        rows = [[r.rep, wan(r.this_forecast + r.this_achieved), wan(r.last_forecast + r.last_achieved),
+        rows = [[rep_name(out, r.rep), wan(r.this_forecast + r.this_achieved), wan(r.last_forecast + r.last_achieved),
                  wan(r.progress)] for r in b.itertuples()]
         total = [out.label("out.total"), wan((b["this_forecast"] + b["this_achieved"]).sum()),
                  wan((b["last_forecast"] + b["last_achieved"]).sum()), wan(b["progress"].sum())]
@@ -51,17 +51,18 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
         out.sheet.put(row, 1, out.label("block.movement_summary"), "section")
         out.sheet.put_row(row + 1, 1, [out.label("outcol.rep")] + [_kind(out, k) for k in kinds], "header")
         for i, (rep, r) in enumerate(p.summary.iterrows()):
-            out.sheet.put_row(row + 2 + i, 1, [rep, *[int(r[k]) for k in kinds]], ["text"] + ["integer"] * len(kinds))
+            out.sheet.put_row(row + 2 + i, 1, [rep_name(out, rep), *[int(r[k]) for k in kinds]], ["text"] + ["integer"] * len(kinds))
         row += len(p.summary) + 3
     if p.moves is not None and len(p.moves):
         moves, more = limited(p.moves.sort_values("amount", ascending=False, kind="stable"), lang)
-        rows = [[m.id, m.rep, m.customer, _kind(out, m.kind), _value(fig, m.old_value, lang),
+        rows = [[m.id, rep_name(out, m.rep), m.customer, _kind(out, m.kind), _value(fig, m.old_value, lang),
                  _value(fig, m.new_value, lang), m.amount / 10_000 if pd.notna(m.amount) else None]
                 for m in moves.itertuples()]
         row = out.table("movement", row, ("id", "rep", "customer", "kind", "old", "new", "amount_wan"), rows,
                         note=more)
     ns = fig.never_seen
-    rows = [[r.id, r.rep, r.customer, wan(r.amount), _fmt(r.close_date), _fmt(r.first_seen)] for r in ns.itertuples()]
+    rows = [[r.id, rep_name(out, r.rep), r.customer, wan(r.amount), _fmt(r.close_date), _fmt(r.first_seen)]
+            for r in ns.itertuples()]
     row = out.table("never_seen", row, ("id", "rep", "customer", "amount_wan", "close_date", "first_seen"), rows)
     rows = []
     if weekly is not None and len(weekly):

@@ -6,7 +6,7 @@ import pandas as pd
 
 from funnel_xl.domain.figures import Figures
 from funnel_xl.domain.roadmap import RATIO_MEASURES, tenure_months
-from funnel_xl.reports.table import SheetLayout, wan
+from funnel_xl.reports.table import SheetLayout, rep_name, wan
 from funnel_xl.workbook import layout
 
 
@@ -14,6 +14,13 @@ def _reason(out: SheetLayout, reason, stage) -> str:
     if reason is None or (not isinstance(reason, str) and pd.isna(reason)):
         return ""
     return out.label(f"roadmap.reason.{reason}").format(stage=stage or "")
+
+
+def year_name(out: SheetLayout, year) -> str:
+    """A plan year as a manager names it: 2027年, or the months of a fiscal year that does not start in January."""
+    if year.calendar:
+        return out.label("out.plan_year").format(year=year.year)
+    return out.label("out.plan_year_fiscal").format(start=f"{year.start:%Y-%m}", end=f"{year.end:%Y-%m}")
 
 
 def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> SheetLayout:
@@ -28,15 +35,19 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         tenure = tenure_months(hire, fig.as_of) if hire is not None and not pd.isna(hire) else None
         phase = phases.get(rep)
         phase_label = out.label(f"roadmap.phase.{phase}") if isinstance(phase, str) else "-"
-        rows.append([rep, phase_label, region, tenure, wan(r.quota), wan(r.achieved), r.attainment, wan(r.weighted),
-                     r.coverage, wan(r.proposal)])
+        rows.append([rep_name(out, rep), phase_label, region, tenure, wan(r.quota), wan(r.achieved), r.attainment,
+                     wan(r.weighted_this_year), r.coverage, wan(r.weighted_later), wan(r.proposal)])
     q = fig.quota
     team_quota = q["quota"].sum(skipna=True)
     team_att = q["achieved"].sum() / team_quota if team_quota else None
-    team_cov = (q["achieved"].sum() + q["weighted"].sum()) / team_quota if team_quota else None
+    team_cov = (q["achieved"].sum() + q["weighted_this_year"].sum()) / team_quota if team_quota else None
     total = [out.label("out.total"), None, None, None, wan(team_quota), wan(q["achieved"].sum()), team_att,
-             wan(q["weighted"].sum()), team_cov, wan(q["proposal"].sum())]
-    row = out.block(layout.QUOTA_REPS, rows, total=total)
+             wan(q["weighted_this_year"].sum()), team_cov, wan(q["weighted_later"].sum()), wan(q["proposal"].sum())]
+    block = layout.QUOTA_REPS
+    row = out.block(block, rows, total=total)
+    # The proposal is for the plan year, and its header says which.
+    out.sheet.put(block.header_row, block.col("proposal_wan"),
+                  out.label("outcol.proposal_for").format(year=year_name(out, fig.plan_year)), "header")
     out.sheet.chart_items["coverage"] = len(rows)
     row = max(row, layout.QUOTA_REPS.first_data_row + 20)
 
@@ -62,6 +73,6 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         out.sheet.put(r_, 3, values[2], style)
         out.sheet.put(r_, 4, values[3], style)
         out.sheet.put(r_, 5, values[4], "good" if values[4].startswith(met) else ("bad" if values[4].startswith(missed) else "text"))
-    out.widths(first=12, others=13, count=10)
+    out.widths(first=12, others=13, count=11)
     out.sheet.widths[2] = 24  # the roadmap phase, in both tables
     return out

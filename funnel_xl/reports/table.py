@@ -9,18 +9,21 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+import pandas as pd
+
 from funnel_xl.labels import label
 from funnel_xl.workbook.layout import OWNED_ROW, STAMP_ROW, TITLE_ROW, Block
 from funnel_xl.workbook.model import OutputSheet
 
 WAN = 10_000.0
-# Detail lists (stage gaps, stalled deals, movement) show the most important rows first and stop here: a manager
+# Detail lists (stage gaps, stalled deals, movement, the deals that carry the claim, those to re-date, the rows left
+# out) show the most important rows first and stop here: a manager
 # reads the top of such a list, and a 100,000-row pipeline would otherwise write tens of thousands of rows on
 # every recalculation. The sheet says how many were left out. Data issues are never cut.
 DETAIL_LIMIT = 500
 
 _PERCENT = {"win_rate", "conversion_to_next", "conversion_to_won", "ideal_share", "actual_share", "attainment",
-            "coverage", "observed_rate", "ci_low", "ci_high"}
+            "coverage", "observed_rate", "ci_low", "ci_high", "suggested_rate"}
 _INTEGER = {"count", "open_count", "won_count", "reached_count", "ideal_count", "actual_count", "count_needed",
             "tenure_months", "row", "closed_count"}
 _DECIMAL = {"avg_days_in_stage", "gap_count", "days_in_stage"}
@@ -55,6 +58,37 @@ def wan(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(v) else v / WAN
+
+
+def group_name(out: "SheetLayout", by: str, name) -> str:
+    """A group as the sheets name it: a blank rep is 未分配 (unassigned), a blank close quarter has no close date,
+    any other blank group shows "-"."""
+    if not (name is None or (not isinstance(name, str) and pd.isna(name)) or name == ""):
+        return name
+    blank = {"rep": "rep.unassigned", "close_quarter": "category.no_close_date"}.get(by)
+    return out.label(blank) if blank else "-"
+
+
+def rep_name(out: "SheetLayout", rep) -> str:
+    return group_name(out, "rep", rep)
+
+
+def stage_name(methodology, key, lang: str) -> str:
+    """A stage key as the sheet names it ("-" where there is none)."""
+    if key is None or (not isinstance(key, str) and pd.isna(key)):
+        return "-"
+    try:
+        return methodology.stage(key).name(lang)
+    except KeyError:
+        return str(key)
+
+
+def criteria_text(methodology, keys, lang: str) -> str:
+    """Criterion keys ("a, b") in words, so a rep knows what to do next (keys mean nothing to a manager)."""
+    if not isinstance(keys, str) or not keys:
+        return ""
+    texts = {c.key: c.text(lang) for c in methodology.criteria()}
+    return label("out.list_separator", lang).join(texts.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
 def limited(frame, lang: str, limit: int = DETAIL_LIMIT):

@@ -63,14 +63,15 @@ def _quota_data(rep: str, figures, lang: str, as_of: dt.date) -> QuotaData | Non
             num(ms["target"]), num(ms["actual"]), None if pd.isna(ms["met"]) else bool(ms["met"]),
             str(ms["measure"]).startswith(("coverage", "attainment"))))
     return QuotaData(rep, as_of, num(r.get("quota")), num(r.get("achieved")), num(r.get("attainment")),
-                     num(r.get("weighted")), num(r.get("coverage")), num(r.get("proposal")), tuple(milestones))
+                     num(r.get("weighted_this_year")), num(r.get("coverage")), num(r.get("proposal")),
+                     tuple(milestones))
 
 
 def _figures(master: Master, as_of: dt.date) -> Figures:
     from funnel_xl.services.recalculate import default_roadmap
 
     return compute_figures(master.opportunities.clean, master.reps.clean, master.methodology, as_of,
-                           default_roadmap())
+                           default_roadmap(), settings=master.inputs.settings)
 
 
 def workbook_file_names(reps: Iterable[str], lang: str, suffix: str = "") -> dict[str, str]:
@@ -149,11 +150,12 @@ def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = Non
 
 
 def _left_out(master: Master, rep: str | None, opportunity: str | None) -> list[str]:
-    """'no form for <row>: <problem>' for every master row the filters would take that is not valid."""
+    """'no form for <row>: <problem>' for every master row the filters would take that gets none: a row that is not
+    valid, and a deal without a rep (it counts, under 未分配, but nobody is there to fill its form in)."""
     raw = master.inputs.opportunities
     out = []
     for p in master.opportunities.problems:
-        if p.severity != "error":
+        if p.severity != "error" and p.code != "rep_missing":
             continue
         if p.row in raw.index:
             r = raw.loc[p.row]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from funnel_xl.domain.calibration import observed_win_rates
-from funnel_xl.domain.figures import Figures, check_against_report_date, compute_figures
+from funnel_xl.domain.figures import Figures, compute_figures
+from funnel_xl.domain.left_out import left_out
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
 from funnel_xl.domain.schema import Problem
 from funnel_xl.history import HistoryPort
@@ -44,21 +44,27 @@ class RecalcResult:
     def summary(self) -> dict:
         """The JSON shape of ``funnel-xl recalc --json``."""
         f = self.figures
+        claimed = f.claims_by_rep["claimed_weighted"]
         by_rep = []
         for rep, r in f.quota.iterrows():
-            by_rep.append({"rep": rep, "weighted_forecast": _num(r.weighted), "achieved": _num(r.achieved),
+            by_rep.append({"rep": None if pd.isna(rep) else rep, "weighted_forecast": _num(r.weighted),
+                           "claimed_weighted_forecast": _num(claimed.get(rep, 0.0)), "achieved": _num(r.achieved),
                            "quota": _num(r.quota), "coverage": _num(r.coverage), "attainment": _num(r.attainment)})
         return {
             "as_of": f.as_of.isoformat(),
             "run_at": self.run_at.isoformat(timespec="seconds"),
             "methodology": f.methodology.key,
+            "basis": f.settings.basis,
             "weighted_forecast": round(f.kpi["weighted_forecast"], 2),
+            "claimed_weighted_forecast": round(f.kpi["claimed_weighted_forecast"], 2),
             "achieved": round(f.kpi["achieved"], 2),
             "open_pipeline": round(f.kpi["open_pipeline"], 2),
             "open_count": f.kpi["open_count"],
             "won_count": f.kpi["won_count"],
             "lost_count": f.kpi["lost_count"],
             "rejected_count": self.rejected_count,
+            "left_out_weighted": round(f.kpi["left_out_weighted"], 2),
+            "closed_after_count": f.kpi["closed_after_count"],
             "progress": None if f.progress.last_date is None else round(f.progress.totals["progress"], 2),
             "last_snapshot": None if f.progress.last_date is None else f.progress.last_date.isoformat(),
             "problems": [p.as_dict() for p in self.problems],
@@ -68,6 +74,16 @@ class RecalcResult:
 
 def _num(v) -> float | None:
     return None if v is None or pd.isna(v) else round(float(v), 4)
+
+
+def _known_on(history: HistoryPort, as_of: dt.date, opps: pd.DataFrame) -> pd.DataFrame | None:
+    """The latest snapshot on or before the report date, read only when some deal closed after it (it places
+    those deals as they stood then)."""
+    closed_after = opps["status"].isin(("won", "lost")) & opps["close_date"].gt(pd.Timestamp(as_of))
+    if not closed_after.any():
+        return None
+    dates = [d for d in history.dates() if d <= as_of]
+    return history.snapshot(max(dates)) if dates else None
 
 
 def default_roadmap() -> Roadmap:
@@ -88,32 +104,34 @@ def recalculate(
     run_at = run_at or dt.datetime.now().replace(microsecond=0)
     master = read_master(book)
     inputs, reps, opps, lang = master.inputs, master.reps, master.opportunities, master.language
-    clean, dated = check_against_report_date(opps.clean, as_of, sheet=inputs.opportunity_sheet,
-                                             labels=inputs.opportunity_labels)
-    problems = [*inputs.problems, *reps.problems, *opps.problems, *dated]
-    rejected_count = len(opps.rejected) + len(dated)
+    settings = inputs.settings
+    problems = [*inputs.problems, *reps.problems, *opps.problems]
+    rejected_count = len(opps.rejected)
 
-    last_snapshot = last_date = first_seen = weekly = None
+    last_snapshot = last_date = first_seen = weekly = known = None
     if history is not None:
         last_date = history.previous_week(as_of)
         if last_date is not None:
             last_snapshot = history.snapshot(last_date)
         first_seen = history.first_seen()
+        known = _known_on(history, as_of, opps.clean)
     book.status(label("progress_msg.computing", lang))
     figures = compute_figures(
-        clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(),
-        last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen,
+        opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(), settings=settings,
+        last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen, known=known,
+        left_out=left_out(opps.rejected_values, opps.problems, inputs.methodology, settings.basis),
     )
     if history is not None:
         weekly = pd.concat([history.weekly(), figures.weekly], ignore_index=True)
         weekly = weekly.drop_duplicates(["snapshot_date", "rep"], keep="last")
 
     stamp = label("out.stamp", lang).format(
-        run_at=run_at.strftime("%Y-%m-%d %H:%M"), as_of=as_of.isoformat(), methodology=inputs.methodology.name(lang)
+        run_at=run_at.strftime("%Y-%m-%d %H:%M"), as_of=as_of.isoformat(), methodology=inputs.methodology.name(lang),
+        basis=label(f"basis.{settings.basis}", lang),
     )
     sheets = {
         "forecast": forecast_sheet(figures, lang, stamp, len(problems)),
-        "funnel": funnel_sheet(figures, lang, stamp, observed_win_rates(figures.opps, inputs.methodology)),
+        "funnel": funnel_sheet(figures, lang, stamp, figures.calibration),
         "quota": quota_sheet(figures, reps.clean, lang, stamp),
         "progress": progress_sheet(figures, lang, stamp, weekly),
         "problems": problems_sheet(problems, lang, stamp),

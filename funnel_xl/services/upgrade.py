@@ -139,7 +139,8 @@ def _upgrade(old: Path, output: Path, methodology: Methodology | None) -> Upgrad
 
     with tempfile.TemporaryDirectory(prefix="funnel_xl_upgrade_") as tmp:
         built = write_workbook(Path(tmp) / f"new{output.suffix}", lang=lang, methodology=new_m,
-                               opportunities=frame, reps=rep_frame, vba=output.suffix.lower() == ".xlsm")
+                               opportunities=frame, reps=rep_frame, vba=output.suffix.lower() == ".xlsm",
+                               settings=inputs.settings)
         with FileWorkbook(built, quiet=True) as fresh:
             if log:
                 fresh.write_sheets({audit_name: audit_sheet(log, [], lang)})

@@ -18,6 +18,7 @@ import xlsxwriter
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
+from funnel_xl.domain.settings import ForecastSettings
 from funnel_xl.errors import InputError
 from funnel_xl.labels import label
 from funnel_xl.workbook import ribbon
@@ -51,8 +52,10 @@ def empty_reps() -> pd.DataFrame:
 
 
 def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, opportunities: pd.DataFrame,
-                   reps: pd.DataFrame, vba: bool = True, as_of: dt.date | None = None) -> Path:
-    """Write the workbook from a methodology and canonical frames (the part of the build after loading)."""
+                   reps: pd.DataFrame, vba: bool = True, as_of: dt.date | None = None,
+                   settings: ForecastSettings = ForecastSettings()) -> Path:
+    """Write the workbook from a methodology and canonical frames (the part of the build after loading); ``settings``
+    are the forecast settings 阶段设置 starts with (the 商机 formulas' cached values follow its basis)."""
     output = Path(output)
     expected = ".xlsm" if vba else ".xlsx"
     if output.suffix.lower() != expected:
@@ -65,7 +68,7 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
         "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
     })
     try:
-        _write_sheets(workbook, lang, methodology, opportunities, reps, vba, as_of)
+        _write_sheets(workbook, lang, methodology, opportunities, reps, vba, as_of, settings)
     except BaseException:
         workbook.fileclosed = True  # nothing of a failed build is written: no half-built file is left behind
         tmp.unlink(missing_ok=True)
@@ -81,11 +84,12 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
 
 
 def _write_sheets(workbook: xlsxwriter.Workbook, lang: str, methodology: Methodology, opportunities: pd.DataFrame,
-                  reps: pd.DataFrame, vba: bool, as_of: dt.date | None) -> None:
+                  reps: pd.DataFrame, vba: bool, as_of: dt.date | None, settings: ForecastSettings) -> None:
     """Every sheet, the palette and the VBA project into the open XlsxWriter workbook."""
     ctx = BuildContext(workbook=workbook, formats=make_formats(workbook), lang=lang, methodology=methodology,
                        opportunities=opportunities, reps=reps,
-                       cached=cached_figures(opportunities, methodology), vba=vba)
+                       cached=cached_figures(opportunities, methodology, settings.basis), vba=vba,
+                       settings=settings)
     _set_properties(ctx)
     write_guide_sheet(ctx)
     write_stages_sheet(ctx)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from funnel_xl.domain.schema import BUCKETS, FORECAST_CATEGORIES
+
 TITLE_ROW = 1
 STAMP_ROW = 2
 OWNED_ROW = 3  # "this sheet is the tool's": every recalculation rewrites it whole
@@ -38,10 +40,19 @@ class Block:
 
 
 # Fixed-position blocks (they carry charts). Others flow below them, placed by the writer.
+# The overview's measures, in order (labels kpi.<key>): the basis first, so every figure below it is read on it.
+FORECAST_KPIS: tuple[str, ...] = (
+    "basis", "weighted_forecast", "claimed_weighted_forecast", "claim_difference", "achieved", "open_pipeline",
+    "team_quota", "open_count", "not_assessed_count", "won_count", "lost_count", "problem_count", "left_out_count",
+    "left_out_weighted", "closed_after_count",
+)
 FORECAST_KPI = Block("forecast", "kpi", 4, ("kpi", "value"))
-FORECAST_CATEGORY = Block("forecast", "by_category", 16, ("category", "count", "amount_wan", "weighted_wan"))
-FORECAST_BUCKET = Block("forecast", "by_bucket", 25, ("bucket", "count", "amount_wan", "weighted_wan"))
-FORECAST_FLOW_ROW = 36  # by quarter, rep, product, region follow from here
+FORECAST_CATEGORY = Block("forecast", "by_category", FORECAST_KPI.first_data_row + len(FORECAST_KPIS) + 1,
+                          ("category", "count", "amount_wan", "weighted_wan"))
+# Each fixed block: section, header, one row per item, a total row, a blank row.
+FORECAST_BUCKET = Block("forecast", "by_bucket", FORECAST_CATEGORY.first_data_row + len(FORECAST_CATEGORIES) + 2,
+                        ("bucket", "count", "amount_wan", "weighted_wan"))
+FORECAST_FLOW_ROW = FORECAST_BUCKET.first_data_row + len(BUCKETS) + 2  # the claims, lists and groupings follow
 
 FUNNEL_STAGES = Block(
     "funnel", "by_stage", 4,
@@ -51,7 +62,7 @@ FUNNEL_STAGES = Block(
 QUOTA_REPS = Block(
     "quota", "by_rep", 4,
     ("rep", "phase", "region", "tenure_months", "quota_wan", "achieved_wan", "attainment",
-     "weighted_wan", "coverage", "proposal_wan"),
+     "weighted_this_year_wan", "coverage", "weighted_later_wan", "proposal_wan"),
 )
 # The weekly history sits to the right of the progress tables (which use columns A-J), with its line chart.
 PROGRESS_HISTORY = Block("progress", "history", 4, ("snapshot_date", "weighted_wan", "achieved_wan", "this_total_wan"),
@@ -81,9 +92,9 @@ class ChartSpec:
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("funnel", FUNNEL_STAGES, "stage", ("pipeline_wan", "weighted_wan"), "bar", "L4"),
     ChartSpec("forecast_category", FORECAST_CATEGORY, "category", ("amount_wan", "weighted_wan"), "column", "G4",
-              fixed_rows=5),
-    ChartSpec("forecast_bucket", FORECAST_BUCKET, "bucket", ("amount_wan", "weighted_wan"), "column", "G24",
-              fixed_rows=7),
+              fixed_rows=len(FORECAST_CATEGORIES)),
+    ChartSpec("forecast_bucket", FORECAST_BUCKET, "bucket", ("amount_wan", "weighted_wan"), "column",
+              f"G{FORECAST_CATEGORY.section_row}", fixed_rows=len(BUCKETS)),
     ChartSpec("coverage", QUOTA_REPS, "rep", ("coverage",), "bar", "M4"),
     ChartSpec("progress_history", PROGRESS_HISTORY, "snapshot_date", ("weighted_wan", "achieved_wan", "this_total_wan"),
               "line", "Q4"),

@@ -10,6 +10,7 @@ from funnel_xl.domain.columns import CRITERIA, META, OPPORTUNITIES, STAGES, USER
 from funnel_xl.domain.kinds import KINDS
 from funnel_xl.domain.methodology import Methodology, methodology_from_tables
 from funnel_xl.domain.schema import CHECKLIST_PREFIX, Problem
+from funnel_xl.domain.settings import ForecastSettings, read_settings
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.labels import LANGUAGES, label
 from funnel_xl.workbook import contract
@@ -29,6 +30,7 @@ class Inputs:
     opportunity_labels: dict[str, str]   # canonical column -> header the user sees
     rep_labels: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
+    settings: ForecastSettings = ForecastSettings()
 
 
 def _rename(table: RawTable, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -46,15 +48,26 @@ def _percent_cell(value):
     return value * 100
 
 
-def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]:
+def _meta(book: WorkbookPort) -> tuple[dict, dict, str]:
+    """tblMethodology's values by field, the sheet row of each, and the sheet it is on."""
     meta_table = book.read_table(contract.TABLE_META)
     meta_frame, _ = _rename(meta_table, contract.headers_to_keys(META))
     item_to_field = {label(f"meta.{f}", lang): f for f in contract.META_FIELDS for lang in LANGUAGES}
     item_to_field.update({f: f for f in contract.META_FIELDS})
-    meta = {}
-    for item, value in zip(meta_frame.get("item", []), meta_frame.get("value", [])):
+    meta, rows = {}, {}
+    for row, item, value in zip(meta_frame.index, meta_frame.get("item", []), meta_frame.get("value", [])):
         if isinstance(item, str) and item.strip() in item_to_field:
             meta[item_to_field[item.strip()]] = value
+            rows[item_to_field[item.strip()]] = row
+    return meta, rows, meta_table.sheet
+
+
+def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]:
+    meta, _, _ = _meta(book)
+    return _methodology(book, source, meta)
+
+
+def _methodology(book: WorkbookPort, source: str, meta: dict) -> tuple[Methodology, str]:
     language = meta.get("language") if meta.get("language") in LANGUAGES else "zh-CN"
     stages_table = book.read_table(contract.TABLE_STAGES)
     stages, _ = _rename(stages_table, contract.headers_to_keys(STAGES))
@@ -67,7 +80,10 @@ def read_methodology(book: WorkbookPort, source: str) -> tuple[Methodology, str]
 
 def read_inputs(book: WorkbookPort, source: str) -> Inputs:
     """Read 阶段设置, 商机 and 销售人员 through the port."""
-    methodology, language = read_methodology(book, source)
+    meta, meta_rows, meta_sheet = _meta(book)
+    methodology, language = _methodology(book, source, meta)
+    settings, problems = read_settings(meta, sheet=meta_sheet, rows=meta_rows,
+                                       labels={f: label(f"meta.{f}", language) for f in contract.SETTING_FIELDS})
     headers: dict[str, str] = {}
     for lang in (language, *[l for l in LANGUAGES if l != language]):
         for col in contract.opportunity_columns(methodology, lang):
@@ -86,4 +102,5 @@ def read_inputs(book: WorkbookPort, source: str) -> Inputs:
             f"{source}: table {contract.TABLE_OPPORTUNITIES} on sheet {opp_table.sheet} has no "
             f"{contract.opportunity_header('id', language)!r} column"
         )
-    return Inputs(methodology, language, opps, reps, opp_table.sheet, rep_table.sheet, opp_labels, rep_labels)
+    return Inputs(methodology, language, opps, reps, opp_table.sheet, rep_table.sheet, opp_labels, rep_labels,
+                  problems, settings)

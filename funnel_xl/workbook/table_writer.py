@@ -260,7 +260,7 @@ class TableWriter:
 
     def derived_values(self, table: pd.DataFrame) -> pd.DataFrame:
         """The cached value of each derived formula cell, as the formula shows it ("" where it shows blank)."""
-        return derived_cell_values(table, self.methodology, self.language)
+        return derived_cell_values(table, self.methodology, self.language, self.inputs.settings.basis)
 
     def _total_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame,
                       values: pd.DataFrame) -> dict[tuple[int, int], Write]:

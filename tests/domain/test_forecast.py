@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from funnel_xl.domain.forecast import (
     achieved,
     close_quarter,
+    dates_to_update,
     forecast_by,
     forecast_by_bucket,
     forecast_by_category,
@@ -20,7 +21,7 @@ from funnel_xl.domain.forecast import (
     time_bucket,
     weighted_forecast,
 )
-from funnel_xl.domain.schema import BUCKETS, CATEGORIES
+from funnel_xl.domain.schema import BUCKETS, FORECAST_CATEGORIES
 from funnel_xl.errors import InputError
 
 # A small funnel for hand arithmetic: s1 10 %, s2 50 %, s3 75 %, s4 100 %.
@@ -160,12 +161,15 @@ def test_forecast_by_refuses_a_grouping_it_does_not_know():
     [
         ({"stage": "s4", "status": "won", "close_date": "2026-03-01"}, "closed"),
         ({"stage": "s3", "close_date": "2026-12-31"}, "commit"),               # 75 % on the quarter's last day
-        ({"stage": "s3", "close_date": "2026-10-01"}, "commit"),               # this quarter, already overdue
+        ({"stage": "s3", "close_date": "2026-11-20"}, "commit"),               # closing on the report date
         ({"stage": "s2", "close_date": "2026-12-31"}, "likely_this_quarter"),  # 50 %
         ({"stage": "s3", "close_date": "2027-01-01"}, "likely_next_quarter"),
         ({"stage": "s1", "close_date": "2027-03-31"}, "likely_next_quarter"),
         ({"stage": "s3", "close_date": "2027-04-01"}, "intent"),
-        ({"stage": "s3", "close_date": "2026-09-30"}, "intent"),               # overdue from last quarter
+        ({"stage": "s3", "close_date": "2026-10-01"}, "overdue"),   # this quarter but past: never committed
+        ({"stage": "s3", "close_date": "2026-09-30"}, "overdue"),              # overdue from last quarter
+        ({"stage": "s3", "close_date": "2026-11-19", "category": "commit"}, "overdue"),  # until it is re-dated
+        ({"stage": "s3", "close_date": None, "category": "commit"}, "no_close_date"),
         ({"stage": "s1", "close_date": "2027-06-01", "category": "commit"}, "commit"),  # the rep's call stands
         ({"stage": "s4", "status": "won", "close_date": "2026-11-20", "category": "intent"}, "closed"),
     ],
@@ -194,7 +198,7 @@ def test_a_deal_won_after_the_report_date_is_refused_rather_than_counted_as_clos
         time_bucket(opps, AS_OF)
 
 
-def test_forecast_by_category_lists_all_five_categories_with_won_amounts_counted_in_full():
+def test_forecast_by_category_lists_every_category_with_won_amounts_counted_in_full():
     opps = make_opps([
         {"stage": "s4", "status": "won", "amount": 300_000, "close_date": "2026-08-01"},
         {"stage": "s3", "amount": 400_000, "close_date": "2026-12-01"},   # commit, weighted 300,000
@@ -203,12 +207,28 @@ def test_forecast_by_category_lists_all_five_categories_with_won_amounts_counted
         {"stage": "s2", "amount": 800_000, "status": "lost", "close_date": "2026-10-01"},
     ], QUARTERLY)
     table = forecast_by_category(opps, AS_OF)
-    assert table.index.tolist() == list(CATEGORIES)
+    assert table.index.tolist() == list(FORECAST_CATEGORIES)
+    assert table.loc[["overdue", "no_close_date"]].to_numpy().sum() == 0
     assert table.loc["closed"].tolist() == pytest.approx([1, 300_000, 300_000])
     assert table.loc["commit"].tolist() == pytest.approx([2, 600_000, 450_000])
     assert table.loc["likely_this_quarter"].tolist() == [0, 0, 0]
     assert table.loc["likely_next_quarter"].tolist() == [0, 0, 0]
     assert table.loc["intent"].tolist() == pytest.approx([1, 500_000, 50_000])
+
+
+def test_open_deals_past_or_without_their_close_date_are_listed_for_their_rep_to_date():
+    opps = make_opps([
+        {"id": "A", "rep": "王芳", "stage": "s2", "amount": 100_000, "close_date": "2026-11-19"},  # a day overdue
+        {"id": "B", "rep": "张伟", "stage": "s3", "amount": 400_000, "close_date": None},
+        {"id": "C", "rep": "张伟", "stage": "s1", "amount": 300_000, "close_date": "2026-01-31"},
+        {"id": "D", "rep": "张伟", "stage": "s2", "amount": 900_000, "close_date": "2026-11-20"},  # due today
+        {"id": "E", "rep": "张伟", "stage": "s4", "status": "won", "close_date": "2026-01-01"},
+    ], QUARTERLY)
+    listed = dates_to_update(opps, AS_OF)
+    # By rep, then the weighted amount: 张伟's B (400,000 × 75 %) before C (300,000 × 10 %), then 王芳's A.
+    assert listed["id"].tolist() == ["B", "C", "A"]
+    assert listed["issue"].tolist() == ["no_close_date", "overdue", "overdue"]
+    assert listed["weighted"].tolist() == pytest.approx([300_000, 30_000, 50_000])
 
 
 # --------------------------------------------------------------------------------------- time buckets
@@ -225,6 +245,7 @@ def test_forecast_by_category_lists_all_five_categories_with_won_amounts_counted
         ("2027-08-20", "m9_12"),
         ("2027-11-19", "m9_12"),
         ("2027-11-20", "later"),
+        (None, "no_close_date"),
     ],
 )
 def test_time_bucket_counts_calendar_months_from_the_report_date(close, expected):

@@ -12,9 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnel_xl.domain.parsing import (
-    parse_amount, parse_bool, parse_category, parse_customer_size, parse_date, parse_percent,
-    parse_priority, parse_status, parse_text,
+    MAX_AMOUNT, parse_amount, parse_basis, parse_bool, parse_category, parse_customer_size, parse_date, parse_month,
+    parse_percent, parse_priority, parse_status, parse_text,
 )
+from funnel_xl.domain.schema import CATEGORIES, FORECAST_CATEGORIES, PRIORITIES, STATUSES
+from funnel_xl.domain.settings import BASES
 from funnel_xl.errors import InputError
 from funnel_xl.labels import labels_with_prefix
 
@@ -107,6 +109,44 @@ def test_a_yes_no_value_is_not_an_amount(value):
 def test_blank_infinite_and_date_cells_are_not_amounts(value):
     with pytest.raises(InputError, match="not an amount"):
         parse_amount(value)
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("1e309", "amount_not_finite"),                    # overflows a float as text
+    ("9" * 400, "amount_not_finite"),                  # a 400-digit number typed as text
+    (10 ** 400, "amount_not_finite"),                  # ... or arriving as an integer
+    (float("-inf"), "amount_not_finite"),
+    ("2e15", "amount_too_large"),                      # finite, but more than any deal
+    ("30000000亿", "amount_too_large"),
+])
+def test_an_infinite_or_absurd_amount_is_refused_never_read_as_inf(value, code):
+    with pytest.raises(InputError) as err:
+        parse_amount(value)
+    assert err.value.code == code
+
+
+def test_the_largest_plausible_amount_still_reads():
+    assert parse_amount(f"{MAX_AMOUNT:.0f}") == MAX_AMOUNT
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("评估阶段", "assessed"), ("销售阶段", "claimed"), (" Claimed stage ", "claimed"), ("assessed", "assessed"),
+])
+def test_the_forecast_basis_reads_from_its_labels_and_keys(typed, expected):
+    assert parse_basis(typed) == expected
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    (4, 4), (4.0, 4), ("4", 4), ("4月", 4), ("四月", 4), ("十二月", 12), (dt.date(2026, 4, 1), 4),
+])
+def test_a_fiscal_year_start_reads_as_its_month(typed, expected):
+    assert parse_month(typed) == expected
+
+
+@pytest.mark.parametrize("typed", [0, 13, 4.5, "April-ish", True])
+def test_a_month_outside_1_to_12_is_refused(typed):
+    with pytest.raises(InputError, match="not a month"):
+        parse_month(typed)
 
 
 # Amounts with at most two decimals (fen), up to 10 亿 yuan.
@@ -354,14 +394,23 @@ def test_an_unknown_status_is_refused_listing_the_accepted_words():
 
 
 @pytest.mark.parametrize(
-    ("prefix", "parse"),
-    [("status.", parse_status), ("category.", parse_category), ("priority.", parse_priority)],
+    ("prefix", "parse", "typed"),
+    [("status.", parse_status, STATUSES), ("category.", parse_category, CATEGORIES),
+     ("priority.", parse_priority, PRIORITIES), ("basis.", parse_basis, BASES)],
 )
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_every_label_in_the_catalogue_reads_back_as_its_key(prefix, parse, lang):
-    for key, text in labels_with_prefix(prefix, lang).items():
-        assert parse(text) == key, (prefix, text)
+def test_every_label_a_user_may_type_reads_back_as_its_key(prefix, parse, typed, lang):
+    labels = labels_with_prefix(prefix, lang)
+    assert set(typed) <= set(labels)
+    for key in typed:
+        assert parse(labels[key]) == key, (prefix, labels[key])
         assert parse(key) == key
+
+
+@pytest.mark.parametrize("key", [k for k in FORECAST_CATEGORIES if k not in CATEGORIES])
+def test_a_category_the_dates_decide_cannot_be_typed(key):
+    with pytest.raises(InputError, match="not a forecast category"):
+        parse_category(labels_with_prefix("category.")[key])
 
 
 @pytest.mark.parametrize(("typed", "expected"), [("大型", "large"), ("中", "medium"), ("Small", "small")])

@@ -8,10 +8,10 @@ import re
 import pandas as pd
 import pytest
 
-from funnel_xl.domain.figures import check_against_report_date
 from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps
 from funnel_xl.domain.parsing import parse_amount, parse_date, parse_percent
 from funnel_xl.domain.schema import display_value
+from funnel_xl.domain.settings import read_settings
 from funnel_xl.errors import InputError
 from funnel_xl.labels import LANGUAGES, catalogue
 from funnel_xl.reports.problem_text import problem_message
@@ -28,7 +28,8 @@ def good_row(n: int) -> dict:
 
 # One mistake per row: (column, what the user typed, the code it must be reported under).
 OPPORTUNITY_MISTAKES = [
-    ("customer", None, "value_required"),
+    ("id", None, "value_required"),
+    ("customer", None, "no_customer"),
     ("amount", "约100万", "amount_estimate"),
     ("amount", "100-200万", "amount_range"),
     ("amount", "$5000", "amount_foreign_currency"),
@@ -36,6 +37,8 @@ OPPORTUNITY_MISTAKES = [
     ("amount", "#N/A", "amount_excel_error"),
     ("amount", True, "amount_yes_no"),
     ("amount", float("inf"), "amount_not_finite"),
+    ("amount", "1e309", "amount_not_finite"),
+    ("amount", "2e15", "amount_too_large"),
     ("amount", dt.time(12, 0), "amount_wrong_type"),
     ("amount", "待定", "amount_unreadable"),
     ("amount", -5000, "amount_negative"),
@@ -52,6 +55,8 @@ OPPORTUNITY_MISTAKES = [
     ("close_date", dt.time(9, 30), "date_wrong_type"),
     ("close_date", "2300-01-01", "date_out_of_span"),
     ("close_date", "2025-12-31", "close_before_created"),
+    ("close_date", None, "no_close_date"),
+    ("created_date", None, "no_created_date"),
     ("stage_entered_date", "2026-01-01", "stage_entered_before_created"),
     ("stage", "谈判中", "stage_unknown"),
     ("status", "说不准", "status_unreadable"),
@@ -60,8 +65,12 @@ OPPORTUNITY_MISTAKES = [
     ("customer_size", "巨大", "customer_size_unreadable"),
     ("new_customer", "也许", "yes_no_unreadable"),
     ("rep", "李四", "rep_unknown"),
+    ("rep", None, "rep_missing"),
 ]
 WARNING_CODES = {"category_unreadable", "priority_unreadable", "customer_size_unreadable", "yes_no_unreadable"}
+# Mistakes that leave the amount, stage and status readable: the deal counts, the mistake is a warning.
+COUNTED_CODES = {"close_before_created", "stage_entered_before_created", "no_close_date", "no_created_date",
+                 "no_customer", "rep_unknown", "rep_missing", "checklist_unknown", *WARNING_CODES}
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +102,17 @@ def rep_problems():
 
 @pytest.fixture(scope="module")
 def other_problems(big_project):
-    """The issues found elsewhere: a rep when the reps table is empty, a won deal dated after the report date."""
+    """The issues found elsewhere: a rep when the reps table is empty, a won deal without its signing date, a
+    repeated id where duplicates are refused, and settings of 阶段设置 that do not read."""
     empty = normalize_opportunities(pd.DataFrame([good_row(1)], index=[FIRST_ROW]), big_project, reps=[],
                                     sheet="商机").problems
-    clean = normalize_opportunities(pd.DataFrame([dict(good_row(2), status="赢单", close_date="2026-12-01")],
-                                                 index=[FIRST_ROW]), big_project, sheet="商机").clean
-    _, dated = check_against_report_date(clean, dt.date(2026, 11, 20), sheet="商机")
-    return [*empty, *dated]
+    undated = normalize_opportunities(pd.DataFrame([dict(good_row(2), status="赢单", close_date=None)],
+                                                   index=[FIRST_ROW]), big_project, sheet="商机").problems
+    refused = normalize_opportunities(pd.DataFrame([good_row(3), good_row(3)], index=[FIRST_ROW, FIRST_ROW + 1]),
+                                      big_project, sheet="商机", duplicate_ids="refuse").problems
+    _, settings = read_settings({"basis": "看心情", "fiscal_year_start": "第十三月"}, sheet="阶段设置",
+                                labels={"basis": "预测依据", "fiscal_year_start": "财年起始月"})
+    return [*empty, *undated, *refused, *settings]
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +127,14 @@ def test_each_mistake_in_the_opportunities_is_reported_under_its_own_code(opport
     for n, (column, value, code) in enumerate(OPPORTUNITY_MISTAKES):
         assert by_row.get(FIRST_ROW + n) == {code}, (column, value)
     duplicated = FIRST_ROW + len(OPPORTUNITY_MISTAKES)
-    assert by_row[duplicated] == by_row[duplicated + 1] == {"duplicate_id"}
+    assert duplicated not in by_row  # the first row of a repeated id is kept without a word ...
+    assert by_row[duplicated + 1] == {"duplicate_id_later"}  # ... the later one is reported on its id
     assert by_row[None] == {"checklist_unknown"}
+
+
+def test_only_mistakes_that_touch_the_amount_stage_or_status_leave_a_row_out(opportunity_problems):
+    for p in opportunity_problems:
+        assert p.severity == ("warning" if p.code in COUNTED_CODES else "error"), p.code
 
 
 def test_each_mistake_in_the_reps_is_reported_under_its_own_code(rep_problems):
@@ -124,8 +143,9 @@ def test_each_mistake_in_the_reps_is_reported_under_its_own_code(rep_problems):
                      (7, "rep_no_quota"), (8, "quota_negative")}
 
 
-def test_a_rep_missing_from_an_empty_reps_table_and_a_won_deal_after_the_report_date_have_codes(other_problems):
-    assert [p.code for p in other_problems] == ["rep_table_empty", "won_after_report_date"]
+def test_the_issues_found_outside_one_sheets_mistakes_have_codes_too(other_problems):
+    assert [p.code for p in other_problems] == ["rep_table_empty", "won_no_close_date", "duplicate_id",
+                                                "duplicate_id", "basis_unreadable", "month_unreadable"]
 
 
 def test_every_problem_carries_a_code_with_a_label_in_both_languages(every_problem):
@@ -146,7 +166,8 @@ def test_params_fill_every_placeholder_of_the_label_in_both_languages(every_prob
 def test_the_chinese_text_names_the_users_value_and_holds_no_english_leftovers(every_problem):
     # These say what is missing or what kind of thing the cell holds instead of echoing it.
     not_echoed = {"value_required", "rep_no_hire_date", "rep_no_quota", "amount_wrong_type", "date_wrong_type",
-                  "date_serial_60", "checklist_unknown"}
+                  "date_serial_60", "checklist_unknown", "rep_missing", "no_close_date", "no_created_date",
+                  "won_no_close_date", "no_customer"}
     for p in every_problem:
         text = problem_message(p, "zh-CN")
         if p.code not in not_echoed:

@@ -70,14 +70,40 @@ def test_attainment_and_coverage_per_rep_on_a_tiny_team(tiny_team):
     opps, reps = tiny_team
     table = attainment(opps, reps, dt.date(2026, 11, 20))
     li = table.loc["Li"]
-    # Li: achieved this year 500,000 (the 2025 win is last year's) of 2,000,000 → 25 %;
-    # open 1,000,000 × 25 % = 250,000; coverage (500,000 + 250,000) / 2,000,000 = 37.5 %.
+    # Li: achieved this year 500,000 (the 2025 win is last year's) of 2,000,000 → 25 %; open 1,000,000 × 25 % =
+    # 250,000, expected in March 2027: next year's pipeline, so this year's coverage is 500,000 / 2,000,000 = 25 %.
     assert (li["achieved"], li["weighted"]) == (500_000.0, 250_000.0)
+    assert (li["weighted_this_year"], li["weighted_later"]) == (0.0, 250_000.0)
     assert li["attainment"] == pytest.approx(0.25)
-    assert li["coverage"] == pytest.approx(0.375)
+    assert li["coverage"] == pytest.approx(0.25)
     # Wang: nothing won, 800,000 × 75 % = 600,000 open → coverage 600,000 / 1,000,000 = 60 %.
     assert table.loc["Wang", "attainment"] == 0.0
     assert table.loc["Wang", "coverage"] == pytest.approx(0.6)
+
+
+def test_coverage_counts_the_pipeline_closing_in_the_fiscal_year_the_report_date_falls_in(tiny_team):
+    opps, reps = tiny_team
+    # With a fiscal year from April, 2026-11-20 falls in April 2026 - March 2027: Li's March deal closes this year,
+    # and the win of 2026-03-01 was last year's.
+    li = attainment(opps, reps, dt.date(2026, 11, 20), fiscal_year_start=4).loc["Li"]
+    assert (li["achieved"], li["weighted_this_year"], li["weighted_later"]) == (0.0, 250_000.0, 0.0)
+    assert li["coverage"] == pytest.approx(250_000 / 2_000_000)
+
+
+def test_an_open_deal_without_a_close_date_counts_in_the_forecast_but_in_no_years_coverage(classic, tiny_team):
+    _, reps = tiny_team
+    opps = make_opps([{"rep": "Wang", "stage": "lower", "amount": 800_000, "close_date": None}], classic)
+    wang = attainment(opps, reps, dt.date(2026, 11, 20)).loc["Wang"]
+    assert (wang["weighted"], wang["weighted_this_year"], wang["weighted_later"]) == (600_000.0, 0.0, 0.0)
+    assert quota_proposal(opps, **PLAN).loc["Wang", "prospects"] == 0
+
+
+def test_deals_without_a_rep_come_last_under_no_name(classic, tiny_team):
+    _, reps = tiny_team
+    opps = make_opps([{"rep": None, "stage": "lower", "amount": 800_000, "close_date": "2026-12-01"}], classic)
+    table = attainment(opps, reps, dt.date(2026, 11, 20))
+    assert pd.isna(table.index[-1]) and table["weighted"].iloc[-1] == 600_000.0
+    assert not table["in_reps_table"].iloc[-1]
 
 
 def test_a_rep_without_opportunities_or_quota_shows_na_ratios_not_infinity(tiny_team):

@@ -80,11 +80,20 @@ def test_missing_criteria_list_several_keys_in_checklist_order(classic):
     assert out.loc[0, "missing_criteria"] == "upper_candidate_list, upper_real_need"
 
 
-def test_no_evidence_at_all_gives_no_stage_and_the_first_stages_checklist_to_do(classic):
+def test_an_unanswered_checklist_is_not_assessed_shows_no_gap_and_lists_the_first_stages_checklist(classic):
     out = derive_stages(pd.DataFrame({"stage": ["upper"]}), classic)
+    assert not out.loc[0, "answered"]
     assert out.loc[0, "derived_stage"] is None
     assert out.loc[0, "derived_position"] == -1
-    assert out.loc[0, "stage_gap"] == 2
+    assert pd.isna(out.loc[0, "stage_gap"])  # 未评估: no evidence, so no gap either way
+    assert out.loc[0, "missing_criteria"] == "top_need, top_screened"
+
+
+def test_answers_that_meet_not_even_the_first_stage_place_the_deal_at_the_first_stage(classic):
+    # Answered (all 否): the deal is assessed, at the funnel's entry, with the first stage's criteria to meet.
+    out = derive_stages(pd.DataFrame([evidence(classic, set(), stage="middle")]), classic)
+    assert out.loc[0, "answered"]
+    assert (out.loc[0, "derived_stage"], out.loc[0, "derived_position"], out.loc[0, "stage_gap"]) == ("top", 0, 2)
     assert out.loc[0, "missing_criteria"] == "top_need, top_screened"
 
 
@@ -101,13 +110,14 @@ def test_an_unanswered_criterion_counts_as_not_met(classic):
         checklist_column("top_screened"): [True, None, True],
     })
     out = derive_stages(frame, classic)
-    assert list(out["derived_position"]) == [0, -1, -1]
+    assert list(out["answered"]) == [True, True, True]
+    assert list(out["missing_criteria"])[1:] == ["top_screened", "top_need"]
 
 
 def test_a_missing_checklist_column_counts_as_unanswered(classic):
     frame = pd.DataFrame({checklist_column("top_need"): [True]})  # no top_screened column at all
     out = derive_stages(frame, classic)
-    assert out.loc[0, "derived_position"] == -1
+    assert out.loc[0, "derived_position"] == 0  # answered (top_need), but the first stage is not met
     assert out.loc[0, "missing_criteria"] == "top_screened"
 
 
@@ -140,7 +150,7 @@ def test_results_line_up_with_the_opportunities_index(classic):
     out = derive_stages(frame, classic)
     assert list(out.index) == ["OPP-9", "OPP-3"]
     assert out.loc["OPP-3", "derived_stage"] == "upper"
-    assert out.loc["OPP-9", "derived_stage"] is None
+    assert out.loc["OPP-9", "derived_stage"] == "top"
 
 
 def test_one_forms_answers_give_the_same_stage_as_the_table(big_project):
@@ -188,14 +198,16 @@ def test_the_derived_stage_is_never_above_a_stage_with_an_unmet_required_criteri
     out = derive_stages(frame, big_project)
     for i, row in frame.iterrows():
         position = out.loc[i, "derived_position"]
-        for s_pos, stage in enumerate(big_project.stages):
+        # Unanswered rows have no position (-1); answered ones are at the first stage at least.
+        assert (position == -1) == row.isna().all()
+        for s_pos, stage in enumerate(big_project.stages[1:], start=1):
             unmet = any(row[checklist_column(c.key)] is not True for c in stage.required_criteria)
             if unmet:
                 assert position < s_pos
-        # and it is the highest such stage: the next one up has something unmet
+        # and it is the highest such stage: something is unmet up to the next stage
         if position + 1 < len(big_project.stages):
-            nxt = big_project.stages[position + 1]
-            assert any(row[checklist_column(c.key)] is not True for c in nxt.required_criteria)
+            assert any(row[checklist_column(c.key)] is not True
+                       for stage in big_project.stages[: position + 2] for c in stage.required_criteria)
 
 
 @settings(max_examples=80, deadline=None)
@@ -230,5 +242,5 @@ def test_a_stage_with_very_many_criteria_still_lists_what_is_missing():
                           f"win_rate = 100\n{criteria}")
     met = {f"c{j}" for j in range(70) if j not in (3, 68)}
     out = derive_stages(pd.DataFrame([evidence(m, met)]), m)
-    assert out.loc[0, "derived_position"] == -1
+    assert out.loc[0, "derived_position"] == 0  # the only stage, not met: its own criteria are missing
     assert out.loc[0, "missing_criteria"] == "c3, c68"

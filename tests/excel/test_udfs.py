@@ -16,6 +16,7 @@ from funnel_xl.domain.progress import sales_progress, snapshot_totals
 from funnel_xl.domain.quota import attainment, quota_proposal
 from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.schema import checklist_column
+from funnel_xl.domain.settings import CLAIMED
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.excel import udfs
 from funnel_xl.labels import label
@@ -107,11 +108,16 @@ def test_rates_may_be_given_as_numbers_instead_of_stages():
     assert udfs.FUNNEL_WEIGHTED([[1_000_000.0], [400_000.0]], [[0.25], ["50%"]]) == pytest.approx(450_000.0)
 
 
-def test_weighted_forecast_of_the_sample_equals_the_domains(sample, big_project):
+def test_weighted_forecast_of_the_sample_equals_the_domains_at_the_stages_given(sample, big_project):
     opps = sample.opportunities
-    expected = weighted_forecast(with_rates(opps, big_project))
+    rated = with_rates(opps, big_project)
+    # Given the claimed stages, the function weighs the claim ...
     got = udfs.FUNNEL_WEIGHTED(column(opps, "amount"), column(opps, "stage"), column(opps, "status"))
-    assert got == pytest.approx(expected, abs=0.005)
+    assert got == pytest.approx(weighted_forecast(rated, "claimed_weighted"), abs=0.005)
+    # ... given the win rates 商机 shows (on the default basis, the evidence), the forecast every sheet shows.
+    got = udfs.FUNNEL_WEIGHTED(column(opps, "amount"), column(rated, "win_rate"), column(opps, "status"))
+    assert got == pytest.approx(weighted_forecast(rated), abs=0.005)
+    assert weighted_forecast(rated) < weighted_forecast(rated, "claimed_weighted")  # the sample claims more
 
 
 def test_an_unreadable_amount_makes_the_weighted_total_an_error_naming_its_row():
@@ -141,8 +147,10 @@ def _answers_through(methodology, last_stage_key, yes="是", no="否"):
 
 def test_the_stage_follows_the_highest_fully_met_checklist(big_project):
     rows = [_answers_through(big_project, "intent"), _answers_through(big_project, "negotiation"),
-            ["否"] * len(big_project.criteria())]
-    assert udfs.FUNNEL_STAGE(rows) == [["确认客户意向"], ["进行商务谈判"], [""]]
+            ["否"] * len(big_project.criteria()), [None] * len(big_project.criteria())]
+    # All 否: answered, but not even the first stage is met, so the deal sits at the first stage; nothing
+    # answered: not assessed.
+    assert udfs.FUNNEL_STAGE(rows) == [["确认客户意向"], ["进行商务谈判"], ["定位目标客户群"], ["未评估"]]
     assert udfs.FUNNEL_STAGE([rows[1]], "big_project", "en") == "Negotiation"  # one row: a single value
 
 
@@ -209,7 +217,7 @@ def test_forecast_categories_follow_quarter_and_win_rate():
 
 def test_forecast_categories_of_the_sample_equal_the_domains_derived_ones(sample, big_project):
     opps = sample.opportunities.drop(columns="category")  # the function derives; typed categories are not passed
-    expected = forecast_category(with_rates(opps, big_project), AS_OF)
+    expected = forecast_category(with_rates(opps, big_project, CLAIMED), AS_OF)  # the stages passed are claimed
     got = udfs.FUNNEL_CATEGORY(column(opps, "close_date"), column(opps, "stage"), column(opps, "status"), AS_OF)
     assert got == [[None if pd.isna(c) else label(f"category.{c}", "zh-CN")] for c in expected]
 
@@ -273,16 +281,21 @@ def _opportunity_rows(rows):
     return [header, *rows]
 
 
-def test_coverage_is_achieved_plus_weighted_pipeline_over_the_quota():
+def test_coverage_is_achieved_plus_this_years_weighted_pipeline_over_the_quota():
     reps = [REP_HEADERS, ["张伟", dt.datetime(2019, 3, 11), 8_000_000.0], ["王芳", dt.datetime(2021, 6, 1), 0.0]]
     opps = _opportunity_rows([
-        ["A1", "甲", "张伟", 1_000_000.0, dt.datetime(2027, 3, 1), "赢得客户认可", "进行中", dt.datetime(2026, 1, 5)],
+        ["A1", "甲", "张伟", 1_000_000.0, dt.datetime(2026, 12, 20), "赢得客户认可", "进行中", dt.datetime(2026, 1, 5)],
         ["A2", "乙", "张伟", 2_000_000.0, dt.datetime(2026, 6, 1), "完成销售成交", "赢单", dt.datetime(2026, 1, 5)],
         ["A3", "丙", "王芳", 500_000.0, dt.datetime(2027, 3, 1), "引导客户立项", "进行中", dt.datetime(2026, 1, 5)],
+        ["A4", "丁", "张伟", 5_000_000.0, dt.datetime(2027, 3, 1), "赢得客户认可", "进行中", dt.datetime(2026, 1, 5)],
     ])
     got = udfs.FUNNEL_COVERAGE([["张伟"], ["王芳"], ["赵六"]], opps, reps, AS_OF)
-    # (2,000,000 won + 1,000,000 × 50 %) ÷ 8,000,000 = 0.3125
+    # (2,000,000 won + 1,000,000 × 50 %) ÷ 8,000,000 = 0.3125; A4 closes next year and is next year's pipeline
     assert got[0] == [pytest.approx(0.3125)]
+    # With a fiscal year from April the current year runs to March 2027, so A4 counts: + 2,500,000; A2 (June 2026)
+    # is this fiscal year's win too.
+    fiscal = udfs.FUNNEL_COVERAGE("张伟", opps, reps, AS_OF, None, None, 4)
+    assert fiscal == pytest.approx((2_000_000 + 500_000 + 2_500_000) / 8_000_000)
     assert got[1][0].startswith("#DIV/0! rep: row 2 '王芳' has no annual quota")
     assert got[2][0].startswith("#N/A rep: row 3 '赵六' is not in the reps table")
 
@@ -294,6 +307,8 @@ def test_the_quota_proposal_counts_open_deals_closing_in_the_plan_year():
     ])
     # the seed: 1,000,000 at the upper funnel (25 %) contributes 250,000; the 2028 deal belongs to next year
     assert udfs.FUNNEL_QUOTA("张伟", opps, 2027.0, "classic") == pytest.approx(250_000.0)
+    # a fiscal year from April: plan year 2027 runs April 2027 - March 2028 and takes the February 2028 deal too
+    assert udfs.FUNNEL_QUOTA("张伟", opps, 2027.0, "classic", None, 4) == pytest.approx(250_000.0 + 600_000.0 * 0.5)
 
 
 def test_a_reps_figure_is_refused_when_one_of_its_rows_is_rejected():
@@ -316,13 +331,13 @@ def test_coverage_and_quota_proposal_of_the_sample_equal_the_domains(sample, big
     opps_range = table_range(sample.opportunities)
     coverage = udfs.FUNNEL_COVERAGE(names, opps_range, table_range(sample.reps), AS_OF)
     quota = udfs.FUNNEL_QUOTA(names, opps_range, 2027.0)
-    # the sample's one rejected row with a rep (row 54, close date before created) belongs to one rep, whose
-    # figures are refused; every other rep's figure is the domain's
-    bad_rep = sample.opportunities.at[54, "rep"]
-    for (name,), (cov,), (quo,) in zip(names, coverage, quota):
-        if name == bad_rep:
-            assert cov.startswith("#VALUE! opportunities:") and "row 54" in cov
-            continue
+    claimed_quota = udfs.FUNNEL_QUOTA(names, opps_range, 2027.0, None, "销售阶段")
+    claimed = quota_proposal(with_rates(normalized.clean, big_project, CLAIMED), plan_start=dt.date(2027, 1, 1),
+                             plan_end=dt.date(2027, 12, 31))
+    # Every row of the sample counts (its two mistakes are warnings), so every rep's figure is the domain's, on the
+    # evidence by default and on the claim when asked.
+    for (name,), (cov,), (quo,), (claim,) in zip(names, coverage, quota, claimed_quota):
+        assert claim == pytest.approx(claimed.at[name, "proposal"])
         if pd.isna(expected.at[name, "coverage"]):
             assert cov.startswith("#DIV/0! rep:")  # no quota: no coverage, said so rather than shown as 0
         else:

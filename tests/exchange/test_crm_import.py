@@ -74,7 +74,7 @@ def test_observed_overall_win_rate_is_won_over_won_plus_lost(imported, pipeline_
     calibration = observed_win_rates(imported.opportunities, product_sales)
     # Every closed deal passed initial contact: the first stage's rate is the overall rate.
     first = calibration.loc["initial_contact"]
-    assert (first["reached_closed"], first["won"]) == (6711, 4238)
+    assert (first["reached"], first["won"]) == (6711, 4238)
     assert first["observed_rate"] == pytest.approx(expected)
     # The copied 10 % lies far outside what this history shows.
     assert first["configured_outside_ci"]

@@ -137,12 +137,12 @@ def test_recalc_counts_won_and_lost_as_the_csv_does_once_the_reps_are_complete(i
     book.save()
     assert cli_main(["recalc", str(path), "--as-of", "2017-12-31", "--json", "--no-history"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    # A deal counts only when its required cells are filled: customer (account), created (engage) and close dates.
-    complete = [r for r in pipeline if r["account"] and r["engage_date"] and r["close_date"]]
-    assert summary["won_count"] == sum(r["deal_stage"] == "Won" for r in complete)
-    assert summary["lost_count"] == sum(r["deal_stage"] == "Lost" for r in complete)
-    assert summary["open_count"] == sum(STATUS_OF[r["deal_stage"]] == "open" for r in complete) == 0
-    assert summary["rejected_count"] == 8800 - len(complete)
+    # Every deal counts: its amount, stage and status read. What such an export leaves blank (the account, the engage
+    # date, an open deal's close date) is reported as a warning, never a reason to leave the deal out.
+    assert summary["won_count"] == sum(r["deal_stage"] == "Won" for r in pipeline)
+    assert summary["lost_count"] == sum(r["deal_stage"] == "Lost" for r in pipeline)
+    assert summary["open_count"] == sum(STATUS_OF[r["deal_stage"]] == "open" for r in pipeline) > 0
+    assert summary["rejected_count"] == 0
 
 
 def test_a_mapping_for_another_methodology_is_refused_with_one_line(crm_export_dir, maven_mapping_path, tmp_path,

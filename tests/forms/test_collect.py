@@ -120,15 +120,16 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     after = opportunities(master)
     log = audit(master)
 
-    # Merged: OPP-1001 (amount 1,300,000 in the sample) now claims 赢得客户认可 (50 %): weighted 650,000.
+    # Merged: OPP-1001 (amount 1,300,000 in the sample) now claims 赢得客户认可 (50 %), but its evidence still stops
+    # at stage 4 (5.2 shortlisted is 否): the gap to the claimed stage 5 is 1, and the rate follows the evidence,
+    # 引导客户立项 (35 %): weighted 455,000, not the claim's 650,000.
     row = after["OPP-1001"]
     assert row["销售阶段"] == "赢得客户认可"
     assert row["5.1 客户认可我们的产品，认为能够满足要求"] == "是"
     assert row["备注"] == "'=HYPERLINK(\"http://evil.example\",\"点击\")"
-    assert row["赢率"] == pytest.approx(0.5)
-    assert row["加权金额(元)"] == pytest.approx(650_000)
-    # Evidence still stops at stage 4 (5.2 shortlisted is 否), so the gap to the claimed stage 5 is 1.
     assert row["评估阶段"] == "引导客户立项" and row["阶段差距"] == pytest.approx(1)
+    assert row["赢率"] == pytest.approx(0.35)
+    assert row["加权金额(元)"] == pytest.approx(455_000)
     merged = [e for e in log if e["结果"] in ("已合并", "已合并(已转为文本)")]
     assert {(e["商机编号"], e["字段"], e["原值"], e["新值"]) for e in merged} == {
         ("OPP-1001", "销售阶段", "引导客户立项", "赢得客户认可"),

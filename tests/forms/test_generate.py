@@ -18,8 +18,9 @@ from formtools import generate_from_file, refs  # noqa: E402
 AS_OF = dt.date(2026, 11, 20)  # the sample report date
 
 BIG = load_methodology("big_project")
-# templates/sample/README.md, "Two deliberately bad rows": the master reports them and makes no form for them.
-BAD_ROWS = {"OPP-1062", "OPP-1054"}
+# templates/sample/README.md: of the two rows with mistakes, the deal without a rep gets no form (nobody would fill
+# it in); the other counts, and gets its form like any deal.
+BAD_ROWS = {"OPP-1062"}
 
 
 def formable(rows):
@@ -109,7 +110,7 @@ def test_derived_stage_is_a_live_formula_with_a_cached_value_for_previews(workbo
     path = workbook_of("李强")
     ws = openpyxl.load_workbook(path)["OPP-1001"]
     formula_cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
-    assert len(formula_cells) == 1 and formula_cells[0].value.startswith("=IF(NOT(AND(")
+    assert len(formula_cells) == 1 and formula_cells[0].value.startswith("=IF(COUNTA(")
     cached = openpyxl.load_workbook(path, data_only=True)["OPP-1001"][formula_cells[0].coordinate].value
     # OPP-1001's checklist in the CSV: every required criterion of stages 1-4 is 1 and the first criterion of
     # stage 5 (客户认可我们的产品) is 0, so the evidence supports stage 4, 引导客户立项.

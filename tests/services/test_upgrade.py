@@ -198,3 +198,21 @@ def test_the_upgrade_keeps_the_form_key_so_forms_out_in_the_field_still_verify_a
         assert not any(n.name == fingerprint.NAME for n in book.index.names)
     with FileWorkbook(new, quiet=True) as book:  # the first recalculation finds nothing typed on the new sheets
         assert recalculate(book, SAMPLE_AS_OF, history=None).overwritten == ()
+
+
+def test_the_forecast_settings_of_the_stages_sheet_are_carried(sample_master, tmp_path):
+    from funnel_xl.domain.settings import CLAIMED, ForecastSettings
+    from funnel_xl.workbook.reader import read_inputs
+
+    path = Path(shutil.copy(sample_master, tmp_path / "Funnel.xlsm"))
+    ws = openpyxl.load_workbook(path)[contract.sheet_name("stages")]
+    cells = ws[ws.tables[contract.TABLE_META].ref]
+    where = {row[0].value: (row[1].row, row[1].column) for row in cells[1:]}
+    edits = {where[label("meta.basis")]: Write(label("basis.claimed")), where[label("meta.fiscal_year_start")]: Write(4)}
+    with zipfile.ZipFile(path) as zf:
+        part = PackageIndex.read(zf).sheet(contract.sheet_name("stages")).part
+    _edit_part(path, part, lambda xml: patch_cells(xml, edits))
+    out = tmp_path / "Upgraded.xlsm"
+    upgrade_workbook(path, out)
+    with FileWorkbook(out, read_only=True, quiet=True) as book:
+        assert read_inputs(book, out.name).settings == ForecastSettings(CLAIMED, 4)

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 import xlwings
 
+from funnel_xl.domain.schema import BUCKETS
 from funnel_xl.errors import InputError, SheetNameError
 from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook import layout
@@ -56,12 +57,14 @@ def test_every_sample_opportunity_and_rep_is_in_the_tables(built_sample):
     assert [r[col("rep_field.rep")] for r in table_rows(built_sample, "tblReps")] == sample.reps["rep"].tolist()
 
 
-def test_weighted_amount_is_amount_times_the_stage_win_rate_for_open_deals_only(built_hand_made):
+def test_weighted_amount_is_amount_times_the_assessed_stages_win_rate_for_open_deals_only(built_hand_made):
     rows = {r[col("field.id")]: r for r in table_rows(built_hand_made, "tblOpportunities")}
-    # 1,000,000 at 引导客户立项 (35 %) = 350,000; 2,000,000 claimed at 商务谈判 (75 %) = 1,500,000; won = 0.
+    # 1,000,000 at 引导客户立项 (35 %) = 350,000; 2,000,000 claimed at 商务谈判 (75 %) but evidenced only at
+    # 确认客户意向 (20 %) = 400,000, not the claim's 1,500,000; won = 0.
     assert rows["T-1"][col("col.win_rate")] == pytest.approx(0.35)
     assert rows["T-1"][col("col.weighted")] == pytest.approx(350_000)
-    assert rows["T-2"][col("col.weighted")] == pytest.approx(1_500_000)
+    assert rows["T-2"][col("col.win_rate")] == pytest.approx(0.20)
+    assert rows["T-2"][col("col.weighted")] == pytest.approx(400_000)
     assert rows["T-3"][col("col.win_rate")] == pytest.approx(1.0)
     assert rows["T-3"][col("col.weighted")] == 0
     assert rows["T-1"][col("col.amount_wan")] == pytest.approx(100.0)
@@ -73,10 +76,10 @@ def test_totals_above_the_header_add_up_the_rows(built_hand_made):
     header = [c.value for c in ws[4]]
     totals = {h: ws.cell(row=3, column=i + 1).value for i, h in enumerate(header)}
     assert totals[col("field.amount")] == pytest.approx(3_500_000)
-    assert totals[col("col.weighted")] == pytest.approx(1_850_000)
+    assert totals[col("col.weighted")] == pytest.approx(750_000)
     assert totals[col("col.amount_wan")] == pytest.approx(350.0)
-    # T-2 claims 3 stages above its evidence; T-3 is won with no evidence at all (7 stages above none).
-    assert totals[col("col.stage_gap")] == 2
+    # T-2 claims 3 stages above its evidence; T-3 has no evidence at all: not assessed, so no gap.
+    assert totals[col("col.stage_gap")] == 1
 
 
 def test_assessed_stage_follows_the_checklist_and_a_claim_above_it_shows_a_gap(built_hand_made, big_project_methodology):
@@ -87,8 +90,8 @@ def test_assessed_stage_follows_the_checklist_and_a_claim_above_it_shows_a_gap(b
     assert rows["T-2"][col("field.stage")] == m.stage("negotiation").zh
     assert rows["T-2"][col("col.derived_stage")] == m.stage("intent").zh
     assert rows["T-2"][col("col.stage_gap")] == 3  # claimed 6th stage, evidence for the 3rd
-    assert rows["T-3"][col("col.derived_stage")] in (None, "")  # no evidence at all
-    assert rows["T-3"][col("col.stage_gap")] == 7  # won (7th stage) without a single criterion met
+    assert rows["T-3"][col("col.derived_stage")] == label("assessment.not_assessed")  # no criterion answered
+    assert rows["T-3"][col("col.stage_gap")] in (None, "")  # not assessed is never shown as a gap
 
 
 def test_computed_columns_are_live_formulas_naming_table_columns(built_hand_made):
@@ -99,7 +102,8 @@ def test_computed_columns_are_live_formulas_naming_table_columns(built_hand_made
         assert "tblOpportunities[[#This Row]" in formula
         # Only functions Excel 2016, WPS and LibreOffice share.
         functions = set(re.findall(r"([A-Z][A-Z0-9.]*)\(", formula))
-        assert functions <= {"IFERROR", "INDEX", "MATCH", "IF", "AND", "NOT"}, functions
+        assert functions <= {"IFERROR", "INDEX", "MATCH", "IF", "AND", "NOT", "OR", "ISNUMBER", "TRIM",
+                             "COUNTIF"}, functions
 
 
 def test_checklist_and_stage_cells_read_as_a_manager_types_them(built_hand_made):
@@ -229,7 +233,7 @@ def test_output_sheets_are_titled_and_their_charts_point_at_their_blocks(built_s
     assert label("outcol.pipeline_wan") in funnel and label("outcol.weighted_wan") in funnel
     bucket = next(c for c in charts if label("chart.forecast_bucket") in c)
     first = layout.FORECAST_BUCKET.first_data_row
-    assert f"$A${first}:$A${first + 6}" in bucket  # seven time buckets
+    assert f"$A${first}:$A${first + len(BUCKETS) - 1}" in bucket  # one row per time bucket
 
 
 def test_an_empty_workbook_has_each_table_with_one_blank_row(built_empty):

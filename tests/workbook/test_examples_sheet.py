@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 import pytest
 
 from funnel_xl import libreoffice
@@ -92,3 +93,23 @@ def test_the_stage_example_passes_exactly_the_checklist_columns_of_the_opportuni
     m = load_methodology("big_project")
     expected = [checklist_header(s, i, c) for s in m.stages for i, c in enumerate(s.criteria, start=1)]
     assert header[first_col - 1:last_col] == expected
+
+
+def test_the_stage_example_points_at_the_first_rows_checklist_columns_wherever_the_registry_puts_them(examples_book):
+    formulas = openpyxl.load_workbook(examples_book)
+    opps = formulas[sheet_name("opportunities")]
+    header = [c.value for c in opps[4]]
+    checks = [i for i, h in enumerate(header, start=1) if isinstance(h, str) and h[:1].isdigit()]
+    first = opps.cell(4, checks[0]).value
+    assert first.startswith("1.1 ")  # the checklist's first column, by its header
+    row = next(r for r in _rows(formulas[sheet_name("examples")])
+               if r[0].value == label("examples.row_stage", "zh-CN"))
+    expected = f"{get_column_letter(checks[0])}5:{get_column_letter(checks[-1])}5"
+    assert f"'{sheet_name('opportunities')}'!{expected}," in row[examples.COL_UDF].value
+
+
+def test_the_win_rate_example_names_the_stage_it_shows(examples_book):
+    ws = openpyxl.load_workbook(examples_book)[sheet_name("examples")]
+    row = next(r for r in _rows(ws) if "FUNNEL_WINRATE" in r[examples.COL_UDF].value)
+    stage = row[examples.COL_UDF].value.split('"')[1]  # =FUNNEL_WINRATE("<stage>",...)
+    assert row[0].value == label("examples.row_winrate", "zh-CN").format(stage=stage)

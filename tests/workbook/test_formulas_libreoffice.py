@@ -11,7 +11,8 @@ from funnel_xl import libreoffice
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.labels import label
 from funnel_xl.sample import load_sample
-from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.contract import TABLE_META, sheet_name
+from tests import evidence
 
 pytestmark = pytest.mark.libreoffice
 CENT = 0.005
@@ -61,20 +62,73 @@ def test_every_live_formula_recalculates_to_the_cached_value_written(built_sampl
     assert mismatches == []
 
 
-def test_libreoffice_weighted_amounts_equal_the_pandas_figure(big_project_methodology, lo_sample):
-    sample = load_sample()
-    opps = sample.opportunities
-    rates = {s.key: s.win_rate for s in big_project_methodology.stages}
-    # The domain's rule written out with pandas: amount x stage rate for open deals, nothing for won/lost.
-    expected = (opps["amount"] * opps["stage"].map(rates)).where(opps["status"].eq("open"), 0.0)
+def _weighted(path) -> tuple[pd.Series, float]:
+    """The 商机 weighted column and its total row, as recalculated."""
+    ws = openpyxl.load_workbook(path, data_only=True)[sheet_name("opportunities")]
+    header, rows = _table(ws, "tblOpportunities")
+    got = pd.Series([r[header.index(label("col.weighted"))] for r in rows], dtype=float)
+    return got, ws.cell(row=3, column=header.index(label("col.weighted")) + 1).value
+
+
+def test_libreoffice_weighted_amounts_equal_the_pandas_figure_at_the_assessed_stages(lo_sample):
+    # The domain's rule written out with pandas (tests/evidence.py): amount × the rate of the stage the checklist
+    # supports, for open deals; nothing for won or lost ones.
+    csv = evidence.sample_csv()
+    expected = evidence.weighted(csv)
+    got, total = _weighted(lo_sample)
+    assert (got - expected).abs().max() <= CENT
+    assert abs(total - expected.sum()) <= CENT
+    assert expected.sum() < evidence.weighted(csv, "claimed").sum()  # the sample's claims are above the evidence
     ws = openpyxl.load_workbook(lo_sample, data_only=True)[sheet_name("opportunities")]
     header, rows = _table(ws, "tblOpportunities")
-    got = pd.Series([r[header.index(label("col.weighted"))] for r in rows], index=opps.index, dtype=float)
+    amounts_wan = pd.Series([r[header.index(label("col.amount_wan"))] for r in rows], dtype=float)
+    assert (amounts_wan - csv["amount"] / 10_000).abs().max() <= CENT
+
+
+def _edited(built_sample, tmp_path, *, basis: str | None = None, unanswer: str | None = None):
+    """A copy of the sample with 阶段设置's forecast basis set to ``basis`` and the checklist of deal ``unanswer``
+    cleared, as a manager would edit them, recalculated by LibreOffice."""
+    wb = openpyxl.load_workbook(built_sample)
+    if basis is not None:
+        ws = wb[sheet_name("stages")]
+        cells = ws[ws.tables[TABLE_META].ref]
+        (value,) = [row[1] for row in cells[1:] if row[0].value == label("meta.basis")]
+        value.value = basis
+    if unanswer is not None:
+        ws = wb[sheet_name("opportunities")]
+        cells = ws[ws.tables["tblOpportunities"].ref]
+        header = [c.value for c in cells[0]]
+        (row,) = [r for r in cells[1:] if r[header.index(label("field.id"))].value == unanswer]
+        for cell, name in zip(row, header):
+            if name[0].isdigit():  # a checklist column: "1.1 ..."
+                cell.value = None
+    path = tmp_path / "edited.xlsx"
+    wb.save(path)
+    return libreoffice.recalculate(path, tmp_path / "lo")
+
+
+def test_libreoffice_weighs_every_deal_at_its_claimed_stage_when_the_basis_says_so(built_sample, tmp_path):
+    got, total = _weighted(_edited(built_sample, tmp_path, basis=label("basis.claimed")))
+    expected = evidence.weighted(evidence.sample_csv(), "claimed")
     assert (got - expected).abs().max() <= CENT
-    total = ws.cell(row=3, column=header.index(label("col.weighted")) + 1).value
     assert abs(total - expected.sum()) <= CENT
-    amounts_wan = pd.Series([r[header.index(label("col.amount_wan"))] for r in rows], index=opps.index)
-    assert (amounts_wan.astype(float) - opps["amount"] / 10_000).abs().max() <= CENT
+
+
+def test_libreoffice_marks_a_deal_with_an_unanswered_checklist_not_assessed_and_weighs_its_claim(built_sample,
+                                                                                                 tmp_path):
+    csv = evidence.sample_csv()
+    deal = "OPP-1029"  # claimed 进行商务谈判 (75 %), evidence 引导客户立项 (35 %)
+    recalculated = _edited(built_sample, tmp_path, unanswer=deal)
+    cleared = csv.copy()
+    cleared.loc[cleared["id"] == deal, [c for c in csv.columns if c.startswith("chk:")]] = float("nan")
+    got, total = _weighted(recalculated)
+    assert (got - evidence.weighted(cleared)).abs().max() <= CENT
+    ws = openpyxl.load_workbook(recalculated, data_only=True)[sheet_name("opportunities")]
+    header, rows = _table(ws, "tblOpportunities")
+    (row,) = [r for r in rows if r[header.index(label("field.id"))] == deal]
+    assert row[header.index(label("col.derived_stage"))] == label("assessment.not_assessed")
+    assert row[header.index(label("col.stage_gap"))] in (None, "")  # not assessed is never a gap
+    assert row[header.index(label("col.win_rate"))] == pytest.approx(0.75)
 
 
 def test_libreoffice_assessed_stages_equal_the_domain_derived_stages(big_project_methodology, lo_sample):
@@ -82,7 +136,7 @@ def test_libreoffice_assessed_stages_equal_the_domain_derived_stages(big_project
     sample = load_sample()
     derived = derive_stages(sample.opportunities, m)
     names = {s.key: s.zh for s in m.stages}
-    expected = [names[k] if isinstance(k, str) else None for k in derived["derived_stage"]]
+    expected = [names[k] if isinstance(k, str) else label("assessment.not_assessed") for k in derived["derived_stage"]]
     ws = openpyxl.load_workbook(lo_sample, data_only=True)[sheet_name("opportunities")]
     header, rows = _table(ws, "tblOpportunities")
     got = [r[header.index(label("col.derived_stage"))] or None for r in rows]

@@ -85,12 +85,14 @@ def test_the_first_rows_fill_the_blank_row_and_the_table_grows_over_the_rest(thr
 def test_cached_win_rate_and_weighted_follow_the_methodology_and_the_totals_add_up(three_deals):
     ws, _, rows = _table(three_deals)
     weighted = [r[label("col.weighted")].value for r in rows]
-    # 1,000,000 open at 35 %; the won deal weighs nothing; 200,000 open at 赢得客户认可 50 %.
-    assert weighted == [pytest.approx(350_000), 0, pytest.approx(100_000)]
+    # 1,000,000 open at 35 %; the won deal weighs nothing; 200,000 open, claimed at 赢得客户认可 (50 %) but with a
+    # checklist that supports 发掘潜在商机 only: weighted at the evidence's 10 %.
+    assert weighted == [pytest.approx(350_000), 0, pytest.approx(20_000)]
     assert rows[0][label("col.win_rate")].value == pytest.approx(0.35)
+    assert rows[2][label("col.win_rate")].value == pytest.approx(0.10)
     assert rows[0][label("col.amount_wan")].value == pytest.approx(100)
     header = [c.value for c in ws[4]]
-    assert ws.cell(TOTAL_ROW, header.index(label("col.weighted")) + 1).value == pytest.approx(450_000)
+    assert ws.cell(TOTAL_ROW, header.index(label("col.weighted")) + 1).value == pytest.approx(370_000)
     assert ws.cell(TOTAL_ROW, header.index(label("field.amount")) + 1).value == pytest.approx(1_600_000)
 
 

@@ -19,6 +19,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.settings import ForecastSettings
 from funnel_xl.labels import label
 from funnel_xl.workbook.ooxml import check_sheet_name
 
@@ -41,6 +42,7 @@ class BuildContext:
     reps: pd.DataFrame               # canonical columns (may be empty)
     cached: pd.DataFrame             # win_rate, weighted, derived_stage, stage_gap aligned to opportunities
     vba: bool = True
+    settings: ForecastSettings = ForecastSettings()  # written to 阶段设置; the cached values follow its basis
     sheets: dict[str, Worksheet] = field(default_factory=dict)
 
     def label(self, key: str, **fields: object) -> str:

@@ -14,15 +14,15 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from funnel_xl.domain.columns import OPPORTUNITIES, columns
 from funnel_xl.domain.forecast import time_bucket
 from funnel_xl.domain.funnel import required_pipeline
+from funnel_xl.domain.schema import CHECKLIST_PREFIX
 from funnel_xl.workbook.contract import (
-    TABLE_OPPORTUNITIES, TABLE_STAGES, opportunity_header, sheet_name,
+    TABLE_OPPORTUNITIES, TABLE_STAGES, opportunity_columns, opportunity_header, sheet_name,
 )
 from funnel_xl.workbook.sheets.context import BuildContext, column_ref, quoted
 from funnel_xl.workbook.sheets.opportunities import HEADER_ROW
-from funnel_xl.workbook.sheets.stages import stage_name_header
+from funnel_xl.workbook.sheets.stages import claimed_basis_test, stage_name_header
 
 TITLE_ROW, NOTE_ROW, INPUT_ROW, HEADER = 0, 1, 3, 6  # 0-based rows
 COL_WHAT, COL_UDF, COL_NATIVE, COL_AGREE = 0, 1, 2, 3
@@ -86,22 +86,24 @@ def example_rows(ctx: BuildContext, as_of: dt.date, cells: dict[str, str]) -> li
                  1_200_000.0, "calc_money"))
     probe = m.stages[len(m.stages) // 2]
     probe_name = quoted(probe.name(lang))
-    rows.append(("examples.row_winrate", f"=FUNNEL_WINRATE({probe_name},{stages_all})",
+    rows.append((ctx.label("examples.row_winrate", stage=probe.name(lang)), f"=FUNNEL_WINRATE({probe_name},{stages_all})",
                  f"=INDEX({rates},MATCH({probe_name},{names},0))", probe.win_rate, "calc_percent"))
     weighted = float(ctx.cached["weighted"].fillna(0).sum()) if not opps.empty else 0.0
+    # The function takes the rates 商机 shows (on the basis); the native twin works them out from the stages.
+    col["win_rate"] = column_ref(t, opportunity_header("win_rate", lang))
     rows.append(("examples.row_weighted",
-                 f"=FUNNEL_WEIGHTED({col['amount']},{col['stage']},{col['status']},{stages_all})",
-                 f"=SUMPRODUCT(SUMIFS({rates},{names},{col['stage']})*{col['amount']}*({col['status']}={open_label}))",
-                 weighted, "calc_money"))
+                 f"=FUNNEL_WEIGHTED({col['amount']},{col['win_rate']},{col['status']},{stages_all})",
+                 _weighted_native(ctx, col, rates, names, open_label), weighted, "calc_money"))
     if not opps.empty:
         first = HEADER_ROW + 1
-        n_fields = len(columns(OPPORTUNITIES))  # every registry column, the tool's too, stands before the checklist
-        n_criteria = len(m.criteria())
+        keys = [c.key for c in opportunity_columns(m, lang)]  # the registry's columns, then the checklist
+        checks = [j for j, key in enumerate(keys) if key.startswith(CHECKLIST_PREFIX)]
         quoted_sheet = "'" + sheet_name("opportunities", lang).replace("'", "''") + "'"
-        checklist = (f"{quoted_sheet}!{xl_rowcol_to_cell(first, n_fields)}:"
-                     f"{xl_rowcol_to_cell(first, n_fields + n_criteria - 1)}")
+        checklist = (f"{quoted_sheet}!{xl_rowcol_to_cell(first, checks[0])}:"
+                     f"{xl_rowcol_to_cell(first, checks[-1])}")
         derived = ctx.cached["derived_stage"].iloc[0]
-        stage_text = "" if pd.isna(derived) else m.stage(derived).name(lang)
+        answered = bool(ctx.cached["answered"].iloc[0])
+        stage_text = m.stage(derived).name(lang) if answered else ctx.label("assessment.not_assessed")
         rows.append(("examples.row_stage", f"=FUNNEL_STAGE({checklist},\"{m.key}\"{lang_arg})",
                      f"=INDEX({col['derived_stage']},1)", stage_text, "calc_text"))
         rows.append(_bucket_row(ctx, as_of, cells["examples.as_of"], col, (open_label, won_label, lost_label),
@@ -119,6 +121,17 @@ def example_rows(ctx: BuildContext, as_of: dt.date, cells: dict[str, str]) -> li
                      f'=IF(INDEX(FUNNEL_REQUIRED({required}),{n + 1},2)=0,"",INDEX(FUNNEL_REQUIRED({required}),{n + 1},3))',
                      f'=IF({rate}=0,"",{target}/{rate})', value, "calc_money"))
     return rows
+
+
+def _weighted_native(ctx, col, rates, names, open_label) -> str:
+    """Σ amount × rate over open rows, the rate of the assessed stage unless the basis is the claimed stage or the
+    row is not assessed: a blend written with arithmetic, since an IF over ranges inside SUMPRODUCT needs an array
+    formula in Excel 2016."""
+    not_assessed = quoted(ctx.label("assessment.not_assessed"))
+    claimed = f"(1-(1-{claimed_basis_test(ctx.lang)})*({col['derived_stage']}<>{not_assessed}))"
+    at_derived = f"SUMIFS({rates},{names},{col['derived_stage']})"
+    rate = f"({at_derived}+(SUMIFS({rates},{names},{col['stage']})-{at_derived})*{claimed})"
+    return f"=SUMPRODUCT({rate}*{col['amount']}*({col['status']}={open_label}))"
 
 
 def _bucket_row(ctx, as_of, as_of_cell, col, status_labels, lang_arg):

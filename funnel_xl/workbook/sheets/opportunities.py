@@ -25,10 +25,10 @@ from funnel_xl.workbook.contract import (
 )
 from funnel_xl.workbook.formula_cache import derived_cell_values
 from funnel_xl.workbook.sheets.context import (
-    BuildContext, column_ref, is_blank, quoted, this_row, write_value,
+    BuildContext, column_ref, escape_header, is_blank, quoted, this_row, write_value,
 )
 from funnel_xl.workbook.sheets.reps import NAME_REPS
-from funnel_xl.workbook.sheets.stages import NAME_STAGES, stage_name_header
+from funnel_xl.workbook.sheets.stages import NAME_STAGES, claimed_basis_test, stage_name_header
 from funnel_xl.workbook.sheets.styles import column_width, header_height
 from funnel_xl.workbook.sheets.validation import add_validations
 
@@ -107,7 +107,7 @@ def cached_rows(ctx: BuildContext) -> list[dict[str, object]]:
     """The cached value of every formula cell, from the domain's figures ("" where the formula shows blank)."""
     # An empty table still has one blank row, whose formulas show what they show for blanks.
     opportunities = ctx.opportunities if not ctx.opportunities.empty else pd.DataFrame(index=[0])
-    return derived_cell_values(opportunities, ctx.methodology, ctx.lang).to_dict("records")
+    return derived_cell_values(opportunities, ctx.methodology, ctx.lang, ctx.settings.basis).to_dict("records")
 
 
 def row_formulas(ctx: BuildContext, headers: dict[str, str]) -> dict[str, str]:
@@ -123,8 +123,13 @@ def _stage_names(ctx: BuildContext) -> str:
 
 
 def win_rate_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
+    """The rate of the stage on 阶段设置's forecast basis: the assessed stage, unless the basis is the claimed stage
+    or the checklist is unanswered (未评估), where the claimed stage counts."""
     rates = column_ref(TABLE_STAGES, header(STAGES, "win_rate", ctx.lang))
-    return f'IFERROR(INDEX({rates},MATCH({cell["stage"]},{_stage_names(ctx)},0)),"")'
+    not_assessed = quoted(ctx.label("assessment.not_assessed"))
+    stage = f'IF(OR({claimed_basis_test(ctx.lang)},{cell["derived_stage"]}={not_assessed}),{cell["stage"]},' \
+            f'{cell["derived_stage"]})'
+    return f'IFERROR(INDEX({rates},MATCH({stage},{_stage_names(ctx)},0)),"")'
 
 
 def weighted_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
@@ -136,9 +141,19 @@ def amount_wan_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
     return f'IFERROR({cell["amount"]}/10000,"")'
 
 
+def answered_test(ctx: BuildContext) -> str:
+    """TRUE where at least one criterion of the row is answered 是 or 否 (the checklist has been answered)."""
+    checks = [c.header for c in opportunity_columns(ctx.methodology, ctx.lang) if c.key.startswith(CHECKLIST_PREFIX)]
+    if not checks:
+        return "FALSE"
+    row = f"{TABLE_OPPORTUNITIES}[[#This Row],[{escape_header(checks[0])}]:[{escape_header(checks[-1])}]]"
+    return "+".join(f"COUNTIF({row},{quoted(ctx.label(f'out.{w}'))})" for w in ("yes", "no")) + ">0"
+
+
 def derived_stage_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
-    """IF(NOT(stage 1 met),"",IF(NOT(stage 2 met),<name 1>,...<name n>)): the highest stage whose required
-    criteria, and every earlier stage's, are answered 是. Names come from 阶段设置, so a rename follows."""
+    """IF(no answer,"未评估",IF(NOT(stage 2 met),<name 1>,...<name n>)): the highest stage whose required criteria,
+    and every earlier stage's, are answered 是; the first stage when not even its own are (the funnel's entry).
+    Names come from 阶段设置, so a rename follows."""
     names = _stage_names(ctx)
     yes = quoted(ctx.label("out.yes"))
     stages = ctx.methodology.stages
@@ -148,15 +163,16 @@ def derived_stage_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
         conditions.append("AND(" + ",".join(checks) + ")" if checks else "TRUE")
     formula = f"INDEX({names},{len(stages)})"
     for k in range(len(stages) - 1, -1, -1):
-        below = '""' if k == 0 else f"INDEX({names},{k})"
-        formula = f"IF(NOT({conditions[k]}),{below},{formula})"
-    return formula
+        # Below the first stage's own criteria the deal still sits at the first stage, the funnel's entry.
+        formula = f"IF(NOT({conditions[k]}),INDEX({names},{max(k, 1)}),{formula})"
+    return f"IF(NOT({answered_test(ctx)}),{quoted(ctx.label('assessment.not_assessed'))},{formula})"
 
 
 def stage_gap_formula(ctx: BuildContext, cell: dict[str, str]) -> str:
     names = _stage_names(ctx)
-    return (f'IFERROR(MATCH({cell["stage"]},{names},0)-IF({cell["derived_stage"]}="",0,'
-            f'MATCH({cell["derived_stage"]},{names},0)),"")')
+    not_assessed = quoted(ctx.label("assessment.not_assessed"))
+    return (f'IF({cell["derived_stage"]}={not_assessed},"",IFERROR(MATCH({cell["stage"]},{names},0)-'
+            f'MATCH({cell["derived_stage"]},{names},0),""))')
 
 
 # The formula builders the registry's tool columns name (``ColumnSpec.formula``).

@@ -13,10 +13,13 @@ from xlsxwriter.worksheet import Worksheet
 from funnel_xl.domain.columns import CRITERIA, META, STAGES, table_width
 from funnel_xl.domain.kinds import column_format
 from funnel_xl.domain.methodology import methodology_to_tables
+from funnel_xl.domain.parsing import basis_words
+from funnel_xl.domain.settings import BASES, CLAIMED
+from funnel_xl.labels import label
 from funnel_xl.workbook.contract import (
     TABLE_CRITERIA, TABLE_META, TABLE_STAGES, checklist_header, header, sheet_name, shown_columns,
 )
-from funnel_xl.workbook.sheets.context import BuildContext, column_ref, write_value
+from funnel_xl.workbook.sheets.context import BuildContext, column_ref, quoted, write_value
 from funnel_xl.workbook.sheets.styles import column_width, header_height, wrapped_lines
 from funnel_xl.workbook.sheets.validation import add_validations
 
@@ -27,6 +30,17 @@ TITLE_ROW, NOTE_ROW, FIRST_SECTION_ROW = 0, 1, 3  # 0-based rows
 def stage_name_header(lang: str) -> str:
     """Header of the stage-name column in the workbook's language (what 商机 shows and looks up)."""
     return header(STAGES, "zh" if lang == "zh-CN" else "en", lang)
+
+
+def claimed_basis_test(lang: str) -> str:
+    """A formula that is TRUE when 阶段设置's forecast basis (预测依据) names the claimed stage (销售阶段), read as the
+    reader reads it (any of its spellings, surrounding spaces ignored); FALSE when it is blank, missing or anything
+    else, the default being the assessed stage."""
+    items = column_ref(TABLE_META, header(META, "item", lang))
+    values = column_ref(TABLE_META, header(META, "value", lang))
+    words = ",".join(quoted(w) for w in dict.fromkeys((label("basis.claimed", lang), *basis_words(CLAIMED))))
+    cell = f"INDEX({values},MATCH({quoted(label('meta.basis', lang))},{items},0))"
+    return f"IFERROR(ISNUMBER(MATCH(TRIM({cell}),{{{words}}},0)),FALSE)"
 
 
 def _table_columns(table: str, lang: str) -> list[tuple[str, str, str]]:
@@ -55,7 +69,11 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
 
     stage_cols, crit_cols = _table_columns(STAGES, ctx.lang), _table_columns(CRITERIA, ctx.lang)
     meta_frame_cols = _table_columns(META, ctx.lang)
-    meta_rows = [(k, v) for k, v in meta.items()] + [("language", ctx.lang)]
+    # The forecast settings follow, named in the workbook's language: they are the manager's to change.
+    meta_rows = [(k, v) for k, v in meta.items()] + [("language", ctx.lang)] + [
+        (ctx.label("meta.basis"), ctx.label(f"basis.{ctx.settings.basis}")),
+        (ctx.label("meta.fiscal_year_start"),
+         None if ctx.settings.fiscal_year_start == 1 else ctx.settings.fiscal_year_start)]
     meta_frame = pd.DataFrame(meta_rows, columns=[key for key, _, _ in meta_frame_cols])
     widths = _set_widths(sheet, ctx, [(stage_cols, stages, STAGES), (crit_cols, criteria, CRITERIA),
                                       (meta_frame_cols, meta_frame, META)])
@@ -69,6 +87,7 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
                             widths)
 
     _validate(ctx, sheet, stage_header_row, len(stages), criteria_header_row, len(criteria))
+    _validate_settings(ctx, sheet, last_row - 1, last_row)
     sheet.set_row(stage_header_row, header_height(
         [(ctx.label(lk), widths[i]) for i, (_, lk, _) in enumerate(stage_cols)], minimum=30))
     sheet.set_row(criteria_header_row, header_height(
@@ -108,6 +127,17 @@ def _validate(ctx, sheet, stage_header_row, n_stages, crit_header_row, n_criteri
     for table, header_row, n in ((STAGES, stage_header_row, n_stages), (CRITERIA, crit_header_row, n_criteria)):
         add_validations(ctx, sheet, list(enumerate(shown_columns(table, ctx.lang))), header_row + 1,
                         header_row + max(n, 1))
+
+
+def _validate_settings(ctx, sheet, basis_row: int, fiscal_row: int) -> None:
+    """The basis is one of its two labels; the fiscal year starts in a month, 1 to 12 (blank: January)."""
+    sheet.data_validation(basis_row, 1, basis_row, 1, {
+        "validate": "list", "source": [ctx.label(f"basis.{b}") for b in BASES],
+        "input_title": ctx.label("meta.basis")[:32], "input_message": ctx.label("input.basis_prompt")[:255]})
+    sheet.data_validation(fiscal_row, 1, fiscal_row, 1, {
+        "validate": "integer", "criteria": "between", "minimum": 1, "maximum": 12, "ignore_blank": True,
+        "input_title": ctx.label("meta.fiscal_year_start")[:32],
+        "input_message": ctx.label("input.fiscal_year_prompt")[:255]})
 
 
 def _set_widths(sheet, ctx, tables) -> list[float]:
