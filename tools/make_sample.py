@@ -493,6 +493,7 @@ def opportunities_csv(deals: list[Deal], methodology: dict) -> bytes:
             "category": deal.category, "priority": deal.priority, "customer_size": deal.customer["size"],
             "new_customer": deal.new_customer, "competitors": deal.competitors, "notes": deal.note,
             "estimated": None,  # the sample's amounts are the reps' own figures, not estimates
+            "close_date_estimated": None,  # and so are its close dates
         }
         rows.append([values[c] for c in OPPORTUNITY_COLUMNS] + [deal.checklist[k] for k in criteria])
     return _csv(header, rows)

@@ -102,7 +102,9 @@ def _cohort(history: pd.DataFrame, as_of, cycle_days: float | None) -> tuple[pd.
     status = history["status"].where(~(closed & close.gt(stamp)), "open")
     cycle = typical_cycle_days(history, stamp) if cycle_days is None else float(cycle_days)
     if math.isnan(cycle):
-        return history[status.isin(("won", "lost"))].assign(status=status), {"cycle_days": cycle, "cohort_end": None}
+        # The same mask on both sides: assigning a longer Series to an empty frame would grow it rows of NaN.
+        closed_then = status.isin(("won", "lost"))
+        return history[closed_then].assign(status=status[closed_then]), {"cycle_days": cycle, "cohort_end": None}
     created = (pd.to_datetime(history["created_date"]) if "created_date" in history
                else pd.Series(pd.NaT, index=history.index))
     started = created.fillna(close.where(status.ne("open")))  # no created date: a closed deal began by its close

@@ -134,6 +134,8 @@ def _opportunity_columns() -> tuple[ColumnSpec, ...]:
         col("new_customer", "field.new_customer", YES_NO),
         col("competitors", "field.competitors", width=24),
         col("estimated", "field.estimated", YES_NO, blank="the amount is not an estimate"),
+        # An import that fills a blank close date from a relative default ([defaults] in the mapping) says so here.
+        col("close_date_estimated", "field.close_date_estimated", YES_NO, blank="the close date is not an estimate"),
         col("notes", "field.notes", width=36),
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 # Keys become column names, table headers, label keys and file names, so they stay plain ASCII identifiers.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_.-]+")  # what TOML accepts as a key without quotes (dots join keys)
 
 
 class Faults:
@@ -43,13 +44,18 @@ class Faults:
     # --- reading ------------------------------------------------------------------------------------------------
 
     def load_toml(self, text: str) -> dict[str, Any]:
-        """The TOML document in ``text``; a syntax error is raised at once as a fault naming its line and column."""
+        """The TOML document in ``text``; a syntax error is raised at once as a fault naming its line and column,
+        and the likely fix where the mistake is a common one (an unquoted Chinese key, a text without quotes)."""
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = _TOML_PLACE.search(str(exc))
-            where = f"line {found.group(1)}, column {found.group(2)}" if found else ""
-            self.add(where, f"TOML syntax error: {_TOML_PLACE.sub('', str(exc)).strip()}")
+            what = _TOML_PLACE.sub("", str(exc)).replace("(at end of document)", "").strip()
+            line = int(found.group(1)) if found else _unbalanced_quote_line(text) if "Unterminated" in what else None
+            where = f"line {line}, column {found.group(2)}" if found else f"line {line}" if line else ""
+            lines = text.splitlines()
+            hint = toml_hint(what, lines[line - 1] if line and line <= len(lines) else "")
+            self.add(where, f"TOML syntax error: {what}" + (f"; {hint}" if hint else ""))
             self.raise_if_any()
             raise  # unreachable: raise_if_any raised
 
@@ -103,3 +109,32 @@ class Faults:
             self.add(where, f"{key} must be a list of [[{header}]] tables")
             return []
         return value
+
+
+def toml_hint(error: str, line: str) -> str:
+    """The likely fix of a TOML syntax error, from tomllib's message and the text of the line it names ("" if none)."""
+    key, _, value = line.partition("=")
+    key, value = key.strip(), value.split("#", 1)[0].strip()
+    if error.startswith(("Invalid statement", "Expected '=' after a key")) and key and "=" in line \
+            and not (key[0] in "\"'" or _BARE_KEY.fullmatch(key)):
+        return (f"a key with characters other than A-Z, a-z, 0-9, _ and - (Chinese, spaces, brackets) must be "
+                f"quoted: write \"{key}\" = {value or '...'}")
+    if error.startswith("Invalid value") and value and value[0] not in "\"'[{" and not value[0].isdigit():
+        return f"a text value must be quoted: write {key} = \"{value}\""
+    if error.startswith("Unescaped '\\'"):
+        return "write a Windows path in single quotes ('C:\\data\\export.csv') or with / instead of \\"
+    if error.startswith("Unterminated string"):
+        return "a text is missing its closing quote"
+    if error.startswith(("Cannot overwrite", "Cannot declare")):
+        return "a key or [table] is written twice; keep one"
+    if error.startswith("Expected ']'"):
+        return "close the table name with ], e.g. [columns]"
+    return ""
+
+
+def _unbalanced_quote_line(text: str) -> int | None:
+    """The first line with an odd number of double quotes (outside a comment): where a text was left open."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.split("#", 1)[0].count('"') % 2:
+            return n
+    return None

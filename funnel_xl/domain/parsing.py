@@ -22,8 +22,9 @@ from funnel_xl.errors import InputError
 
 __all__ = [
     "AMOUNT_FORMATS", "DATE_FORMATS", "DATE_ORDERS", "EXCEL_MAX_SERIAL",
-    "is_blank", "parse_amount", "parse_basis", "parse_bool", "parse_category", "parse_customer_size",
-    "parse_date", "parse_month", "parse_percent", "parse_priority", "parse_status", "parse_text",
+    "FORMULA_START", "is_blank", "looks_like_formula", "neutralise", "parse_amount", "parse_basis", "parse_bool",
+    "parse_category", "parse_customer_size", "parse_date", "parse_month", "parse_percent", "parse_priority",
+    "parse_status", "parse_text",
 ]
 
 AMOUNT_FORMATS = "1200000, 1,200,000.50, 120万, 1.2亿, 3千万, ¥1,200,000, 120万元, RMB 1200000 or 一百二十万"
@@ -47,6 +48,22 @@ def is_blank(value: object) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # containers: not blank, and not parseable either
         return False
+
+
+# Characters that make a spreadsheet (or a CSV opened in one) treat text as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: object) -> bool:
+    """True for text a spreadsheet would take as a formula once typed again (F2, Enter) or opened from a CSV."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def neutralise(text: str) -> tuple[str, bool]:
+    """Text that starts like a formula gets a leading apostrophe, so no spreadsheet runs it; (text, changed)."""
+    if looks_like_formula(text):
+        return "'" + text, True
+    return text, False
 
 
 def _fold(text: str) -> str:

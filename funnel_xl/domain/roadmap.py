@@ -32,6 +32,9 @@ STATUS_COLUMNS: tuple[str, ...] = (
 REASON_STAGE_NOT_IN_METHODOLOGY = "stage_not_in_methodology"
 REASON_NO_QUOTA = "no_quota"
 REASON_NO_HIRE_DATE = "no_hire_date"
+# The phase of a rep without a hire date (label roadmap.phase.hire_date_unknown, 入职日期未知): no tenure, no phase
+# of the file, but a row that says so, so the quota sheet shows the rep rather than leaving them out.
+PHASE_HIRE_DATE_UNKNOWN = "hire_date_unknown"
 
 _PHASE_KEYS = ("key", "requires_quota", "from_months", "to_months", "milestones")
 _MILESTONE_KEYS = ("key", "measure", "threshold", "stage", "quarter")
@@ -206,7 +209,7 @@ def roadmap_status(
     pipeline) / quota); tenure quarter n runs from hire_date +
     3(n-1) months to hire_date + 3n months, its target is quota / 4. ``met`` is NA with a ``reason`` key
     (labels roadmap.reason.*) when the milestone cannot be judged: a stage the methodology lacks, no quota, or
-    no hire date (then the rep gets one row without phase). Reps only found in the opportunities have no hire
+    no hire date (then the rep gets one row, phase ``PHASE_HIRE_DATE_UNKNOWN`` and no milestone). Reps only found in the opportunities have no hire
     date or quota here; ``quota.attainment`` flags them.
     """
     stamp = as_of_timestamp(as_of)
@@ -220,7 +223,7 @@ def roadmap_status(
     rows: list[dict] = []
     for rep, hire in zip(reps["rep"], pd.to_datetime(reps["hire_date"])):
         if pd.isna(hire):
-            rows.append(_row(rep, None, None, None, None, REASON_NO_HIRE_DATE))
+            rows.append(_row(rep, PHASE_HIRE_DATE_UNKNOWN, None, None, None, REASON_NO_HIRE_DATE))
             continue
         tenure = tenure_months(hire, stamp)
         quota = quotas[rep]

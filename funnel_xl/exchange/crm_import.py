@@ -1,35 +1,36 @@
-"""Import from a CRM export (CSV or XLSX) into the 商机 and 销售人员 tables, through a mapping file.
+"""Import from a CRM export or a hand-kept sheet (CSV or XLSX) into the 商机 and 销售人员 tables, through a mapping.
 
-Reading yields text cells exactly as the export holds them; translating applies the mapping and
-lists everything it cannot use, with the export's line (header = line 1), column and value. A row
-is left out only when it cannot be placed in the funnel (no id, an unmapped stage or status, an id
-used twice); any other bad or blank cell is kept blank and reported as a warning. Nothing is written
-here: ``plan_import`` returns the merged tables and the change set, which a workbook writer applies.
+Reading (``export_reader``) yields cells as the export holds them; translating applies the mapping and lists
+everything it cannot use, with the export's line (or sheet row), column and value. A row is left out only when it
+cannot be placed in the funnel: no id, a stage or status that neither the mapping nor the methodology names, a later
+copy of an id (the first is kept, as Excel's Remove Duplicates keeps it), or the sheet's total row. Any other bad
+cell is kept blank and reported as a warning; text that starts like a formula is kept as text and reported. Nothing
+is written here: ``import_plan.plan_import`` merges the result into the workbook's tables.
 """
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
+import datetime as dt
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from funnel_xl.domain.columns import AMOUNT, EXPECTED, OPPORTUNITIES, REPS, YES_NO, ColumnKeys
-from funnel_xl.domain.merge import MergeResult, merge_by_id
+from funnel_xl.domain.columns import AMOUNT, EXPECTED, OPPORTUNITIES, REPS, YES_NO, ColumnKeys, column
+from funnel_xl.domain.funnel import sales_cycle_days
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.schema import (
-    NEEDED_OPPORTUNITY_COLUMNS, OPPORTUNITY_COLUMNS, REP_COLUMNS, Problem,
-)
-from funnel_xl.domain.parsing import is_blank, parse_amount, parse_bool
+from funnel_xl.domain.parsing import is_blank, looks_like_formula, parse_bool, parse_status, parse_text
+from funnel_xl.domain.schema import NEEDED_OPPORTUNITY_COLUMNS, OPPORTUNITY_COLUMNS, REP_COLUMNS, Problem
 from funnel_xl.errors import InputError, MappingError
-from funnel_xl.exchange.mapping import DATE_FIELDS, FromReps, Mapping, REPS_DATE_FIELDS, load_mapping
+from funnel_xl.exchange.export_cells import fold_name, is_total_word, read_amount, read_date
+from funnel_xl.exchange.export_reader import LINE, columns_of, read_table
+from funnel_xl.exchange.mapping import (
+    DATE_FIELDS, REPORT_DATE, REPS_DATE_FIELDS, SALES_CYCLE, DateDefault, FromReps, Mapping, load_mapping,
+)
 from funnel_xl.labels import label
 
-LINE = "_line"  # the export line (or sheet row) a raw record came from
 ESTIMATED = "estimated"  # True where the amount was filled from the price list
+CLOSE_ESTIMATED = "close_date_estimated"  # True where a relative default filled the close date
 # How each field is read follows its kind in the column registry (live views); any other field is text.
 NUMBER_FIELDS = ColumnKeys(OPPORTUNITIES, kinds=(AMOUNT,))
 REP_NUMBER_FIELDS = ColumnKeys(REPS, kinds=(AMOUNT,))
@@ -38,79 +39,17 @@ BOOL_FIELDS = ColumnKeys(OPPORTUNITIES, kinds=(YES_NO,))
 REP_EXPECTED_FIELDS = ColumnKeys(REPS, needs=(EXPECTED,))
 
 
-# ---------------------------------------------------------------- reading
-
-def _read_csv(path: Path, encoding: str, delimiter: str, problems: list[Problem]) -> pd.DataFrame:
-    try:
-        with path.open(newline="", encoding=encoding) as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            header = next(reader, None)
-            if header is None:
-                raise MappingError(f"export {path.name} is empty: expected a header line")
-            header = [h.strip() for h in header]
-            rows, lines = [], []
-            start = reader.line_num + 1
-            for record in reader:
-                line, start = start, reader.line_num + 1
-                if not record:
-                    continue  # a blank line carries no row
-                if len(record) != len(header):
-                    problems.append(Problem(path.name, line, None, delimiter.join(record),
-                                            f"expected {len(header)} fields as in the header, found "
-                                            f"{len(record)}; the row is left out"))
-                    continue
-                rows.append(record)
-                lines.append(line)
-    except UnicodeDecodeError as exc:
-        raise MappingError(f"export {path.name} is not {encoding} text ({exc}); set [source].encoding "
-                           "in the mapping (e.g. 'gbk')") from None
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame[LINE] = lines
-    return frame
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(path))
-    name = sheet or book.sheet_names[0]
-    if name not in book.sheet_names:
-        raise MappingError(f"export {path.name} has no sheet {name!r}; it has {', '.join(book.sheet_names)}")
-    cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    if not cells:
-        raise MappingError(f"export {path.name}, sheet {name!r} is empty: expected a header row")
-    header = [str(h).strip() for h in cells[0]]
-    rows, lines = [], []
-    for n, record in enumerate(cells[1:], start=2):
-        if all(c == "" or c is None for c in record):
-            continue
-        rows.append(list(record) + [""] * (len(header) - len(record)))
-        lines.append(n)
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame[LINE] = lines
-    return frame
-
-
-def read_table(path: Path, *, encoding: str = "utf-8-sig", delimiter: str = ",",
-               sheet: str | None = None, problems: list[Problem] | None = None) -> pd.DataFrame:
-    """One export file as raw cells (text from CSV; native values from XLSX) plus its line numbers."""
-    problems = [] if problems is None else problems
-    if not path.is_file():
-        raise MappingError(f"export file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        frame = _read_csv(path, encoding, delimiter, problems)
-    elif suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        frame = _read_xlsx(path, sheet)
-    else:
-        raise MappingError(f"export {path.name}: expected a .csv or .xlsx file, not {suffix or 'no suffix'!r}")
-    frame.attrs["source"] = path.name
-    return frame
-
-
-def _as_mapping(mapping: Mapping | Path | str) -> Mapping:
+def as_mapping(mapping: Mapping | Path | str) -> Mapping:
+    """A parsed mapping, read from its file when given a path."""
     return mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
 
+
+def field_header(field: str, lang: str = "zh-CN", table: str = OPPORTUNITIES) -> str:
+    """The header the workbook shows for a field (预计金额(元) for amount): how a message names a field."""
+    return label(column(table, field).label, lang)
+
+
+# ---------------------------------------------------------------- reading
 
 def pipeline_path(mapping: Mapping, export_path: Path | str) -> Path:
     """The pipeline file: ``export_path`` itself, or ``[source].pipeline`` inside an export folder."""
@@ -126,64 +65,40 @@ def pipeline_path(mapping: Mapping, export_path: Path | str) -> Path:
 def read_export(mapping: Mapping | Path | str, export_path: Path | str,
                 problems: list[Problem] | None = None) -> pd.DataFrame:
     """The export's pipeline table as raw cells, checked to hold every column the mapping names."""
-    mapping = _as_mapping(mapping)
-    path = pipeline_path(mapping, export_path)
-    raw = read_table(path, encoding=mapping.encoding, delimiter=mapping.delimiter, sheet=mapping.sheet,
-                     problems=problems)
-    _require_columns(raw, set(mapping.columns.values()) | {mapping.status_column}, mapping, "[columns]")
+    mapping = as_mapping(mapping)
+    wanted = [*mapping.columns.values(), mapping.status_column]
+    raw = read_table(pipeline_path(mapping, export_path), encoding=mapping.encoding, delimiter=mapping.delimiter,
+                     sheet=mapping.sheet, header_row=mapping.header_row, wanted=wanted, problems=problems)
+    _require_columns(raw, wanted, mapping, "[columns]")
     return raw
 
 
-def _require_columns(raw: pd.DataFrame, wanted: set[str], mapping: Mapping, where: str) -> None:
-    missing = sorted(wanted - set(raw.columns))
+def _require_columns(raw: pd.DataFrame, wanted, mapping: Mapping, where: str) -> None:
+    """Refuse an export that lacks a column the mapping names, naming it as the mapping writes it."""
+    missing = [w for w in dict.fromkeys(wanted) if w not in raw.columns]
     if missing:
+        where_header = "" if mapping.header_row else " (set [source].header_row if the headers sit lower)"
         raise MappingError(
             f"mapping {mapping.path.name}: {where} names column(s) {', '.join(map(repr, missing))} that "
-            f"{raw.attrs.get('source', 'the export')} lacks; its columns are "
-            f"{', '.join(c for c in raw.columns if c != LINE)}"
+            f"{raw.attrs.get('source', 'the export')} lacks; its header (row {raw.attrs.get('header_line', 1)}) "
+            f"holds {', '.join(repr(c) for c in columns_of(raw))}; names match after trimming spaces and folding "
+            f"full-width characters{where_header}"
         )
 
 
-# ---------------------------------------------------------------- cell parsing
-
-def _parse_number(value: object) -> float | None:
-    """An amount as the workbook reads one (1,054.50, 120万, ¥1,200,000), or None when it is not one."""
-    try:
-        return parse_amount(value)
-    except InputError:
-        return None
-
-
-def _parse_date(value: object, formats: tuple[str, ...] = ()) -> pd.Timestamp | None:
-    if isinstance(value, (datetime, date)):
-        return pd.Timestamp(value)
-    text = str(value).strip()
-    for fmt in formats or ("%Y-%m-%d",):
-        try:
-            return pd.Timestamp(datetime.strptime(text, fmt))
-        except ValueError:
-            continue
-    return None
-
-
-def _parse_bool(value: object) -> bool | None:
-    """A yes/no answer as the workbook reads one (是/否, yes/no, true/false, 1/0, ...), or None when it is not one."""
-    try:
-        return parse_bool(value)
-    except InputError:
-        return None
-
-
-# ---------------------------------------------------------------- result types
+# ---------------------------------------------------------------- result
 
 @dataclass(frozen=True)
 class ImportResult:
-    """The export translated: canonical opportunities (plus ``estimated``), reps, and every problem."""
+    """The export translated: canonical opportunities (plus ``estimated``), reps, every problem, and the export line
+    each opportunity came from (``lines``, by id)."""
 
     opportunities: pd.DataFrame
     reps: pd.DataFrame
     problems: tuple[Problem, ...]
     source_rows: int
+    source: str = ""
+    lines: pd.Series | None = None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -193,27 +108,6 @@ class ImportResult:
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == "warning")
 
-    def problem_table(self) -> pd.DataFrame:
-        return problem_table(self.problems)
-
-
-def problem_table(problems) -> pd.DataFrame:
-    """Problems as a table (sheet/file, row, column, value, message, severity) for a sheet or a screen."""
-    return pd.DataFrame([p.as_dict() for p in problems],
-                        columns=["sheet", "row", "column", "value", "message", "severity"])
-
-
-def summarize_problems(problems) -> pd.DataFrame:
-    """Problems grouped by severity, file, column and message: count and first rows, for a short report."""
-    table = problem_table(problems)
-    if table.empty:
-        return pd.DataFrame(columns=["severity", "sheet", "column", "message", "count", "first_rows"])
-    table["column"] = table["column"].fillna("")
-    grouped = table.groupby(["severity", "sheet", "column", "message"], sort=False, dropna=False)
-    out = grouped.agg(count=("row", "size"),
-                      first_rows=("row", lambda r: ", ".join(str(int(x)) for x in r.dropna().head(5))))
-    return out.reset_index()
-
 
 # ---------------------------------------------------------------- translating
 
@@ -222,125 +116,153 @@ class _Translator:
 
     def __init__(self, mapping: Mapping, methodology: Methodology, source: str, problems: list[Problem]):
         self.mapping = mapping
-        self.stage_keys = mapping.check_against(methodology)
+        self.methodology = methodology
+        self.stage_keys = {fold_name(k): v for k, v in mapping.check_against(methodology).items()}
+        self.status_of = {fold_name(k): v for k, v in mapping.status.items()}
         self.source = source
         self.problems = problems
 
-    def warn(self, line, column, value, message, severity="warning"):
-        self.problems.append(Problem(self.source, line, column, value, message, severity))
+    def report(self, line, column, value, message, severity="warning", code=None, params=()):
+        self.problems.append(Problem(self.source, line, column, value, message, severity, code, tuple(params)))
 
-    def _blank(self, record, field, column) -> bool:
-        """True for a blank cell; a blank where the schema needs a value is reported (and left blank)."""
-        if not is_blank(record[column]):
-            return False
-        if field in NEEDED_OPPORTUNITY_COLUMNS:
-            self.warn(record[LINE], column, None, f"blank; the {field} is needed, so it is left blank "
-                                                  "for you to fill in")
-        return True
-
-    def text(self, record, field):
-        column = self.mapping.columns[field]
+    def stage(self, record: dict) -> str | None:
+        """The stage key: the mapping's [stages] first, then the methodology's own names (key, label, synonym)."""
+        column = self.mapping.columns["stage"]
         value = record[column]
-        if self._blank(record, field, column):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # an XLSX id typed as a number reads as 1234.0
-        return str(value).strip()
+        key = self.stage_keys.get(fold_name(value)) or self.methodology.resolve_stage(fold_name(value))
+        if key is None:
+            names = ", ".join(s.zh for s in self.methodology.stages)
+            self.report(record[LINE], column, value,
+                        f"not a stage of methodology {self.methodology.key!r} ({names}), and [stages] of "
+                        f"{self.mapping.path.name} does not list it: say there which stage it is; the row is left "
+                        "out", "error", "import_stage_unknown",
+                        (("value", value), ("stages", tuple(s.zh for s in self.methodology.stages))))
+        return key
 
-    def parsed(self, record, field, parse, expected, formats=()):
-        column = self.mapping.columns[field]
+    def status(self, record: dict) -> str | None:
+        """The status: [status] first; a separate status column may also use the workbook's words (进行中, 赢单)."""
+        column = self.mapping.status_column
         value = record[column]
-        if self._blank(record, field, column):
-            return None
-        result = parse(value, formats) if formats else parse(value)
-        if result is None:
-            self.warn(record[LINE], column, value, f"expected {expected}; left blank")
-        return result
+        status = self.status_of.get(fold_name(value))
+        if status is None and "status" in self.mapping.columns:
+            try:
+                status = parse_status(value)
+            except InputError:
+                status = None
+        if status is None:
+            self.report(record[LINE], column, value,
+                        f"not in [status] of {self.mapping.path.name}; expected one of "
+                        f"{', '.join(self.mapping.status) or 'open, won, lost (进行中, 赢单, 丢单)'}; the row is left "
+                        "out", "error", "import_status_unknown",
+                        (("value", value), ("listed", tuple(self.mapping.status) or ("进行中", "赢单", "丢单"))))
+        return status
+
+    def cell(self, record: dict, field: str) -> object:
+        """One field's value (None when blank): see ``read_cell``."""
+        column = self.mapping.columns[field]
+        return read_cell(record[column], field, OPPORTUNITIES, self.mapping.date_formats,
+                         _reporter(self.problems, self.source, record[LINE], column))
 
 
-def _expected_dates(mapping: Mapping) -> str:
-    formats = mapping.date_formats or ("%Y-%m-%d",)
-    return "a date as " + " or ".join(formats) + " ([source].date_format in the mapping)"
+def _reporter(problems: list[Problem], source: str, line: int, column: str):
+    """A function that reports a problem of one cell: (value, message, severity, code, params)."""
+    def report(value, message, severity="warning", code=None, params=()):
+        problems.append(Problem(source, line, column, value, message, severity, code, tuple(params)))
+
+    return report
+
+
+def read_cell(value: object, field: str, table: str, formats: tuple[str, ...], report) -> object:
+    """``value`` read as ``field`` of ``table`` (None when blank). An unreadable value is reported and left blank;
+    text that starts like a formula is kept as text and reported (the workbook stores it so that it never runs)."""
+    if is_blank(value):
+        return None
+    numbers, dates = (NUMBER_FIELDS, DATE_FIELDS) if table == OPPORTUNITIES else (REP_NUMBER_FIELDS, REPS_DATE_FIELDS)
+    try:
+        if field in numbers:
+            return read_amount(value)
+        if field in dates:
+            return read_date(value, formats)
+        if table == OPPORTUNITIES and field in BOOL_FIELDS:
+            return parse_bool(value)
+    except InputError as exc:
+        report(value, f"{exc}; left blank", "warning", exc.code, (*exc.params, ("left_blank", True)))
+        return None
+    text = parse_text(value)
+    if looks_like_formula(text):
+        report(value, "text that starts like a formula (= + - @); kept as text, which the workbook stores so that "
+                      "it never runs", "warning", "import_formula_text", (("value", value),))
+    return text
 
 
 def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float] | None,
                     price_file: str) -> pd.DataFrame:
-    mapping = tr.mapping
-    cols = mapping.columns
+    cols = tr.mapping.columns
     out = []
     for record in raw.to_dict("records"):
-        line = record[LINE]
-        ident = record[cols["id"]]
-        if is_blank(ident):
-            tr.warn(line, cols["id"], None, "blank; every opportunity needs an id, so the row is left out",
-                    "error")
+        line, ident = record[LINE], parse_text(record[cols["id"]])
+        if (ident is None or is_total_word(ident)) and any(is_total_word(v) for v in record.values()):
+            tr.report(line, cols["id"], ident, "a total row: it sums the deals above and is no deal itself, so it "
+                      "is left out (the workbook adds up the deals itself)", "error", "import_total_row")
             continue
-        source_stage = str(record[cols["stage"]]).strip()
-        stage = tr.stage_keys.get(source_stage)
-        if stage is None:
-            tr.warn(line, cols["stage"], record[cols["stage"]],
-                    f"not in [stages] of {mapping.path.name}; expected one of "
-                    f"{', '.join(mapping.stages)}; the row is left out", "error")
+        if ident is None:
+            tr.report(line, cols["id"], None, "blank; every opportunity needs an id, so the row is left out",
+                      "error", "import_id_blank", (("column", cols["id"]),))
             continue
-        source_status = str(record[mapping.status_column]).strip()
-        status = mapping.status.get(source_status)
-        if status is None:
-            tr.warn(line, mapping.status_column, record[mapping.status_column],
-                    f"not in [status] of {mapping.path.name}; expected one of "
-                    f"{', '.join(mapping.status)}; the row is left out", "error")
+        stage = tr.stage(record)
+        status = tr.status(record) if stage is not None else None
+        if stage is None or status is None:
             continue
-        row = {"_line": line, "stage": stage, "status": status, ESTIMATED: False}
+        row = {LINE: line, "stage": stage, "status": status, ESTIMATED: False}
         amount_blank = is_blank(record[cols["amount"]]) if "amount" in cols else True
         for field in cols:
-            if field in ("stage", "status") or (field == "amount" and amount_blank):
-                continue
-            if field in NUMBER_FIELDS:
-                value = tr.parsed(record, field, _parse_number, "an amount such as 1054 or 1,054.50")
-                if value is not None and value < 0:
-                    tr.warn(line, cols[field], record[cols[field]], "expected an amount of 0 or more; left blank")
-                    value = None
-            elif field in DATE_FIELDS:
-                value = tr.parsed(record, field, _parse_date, _expected_dates(mapping), mapping.date_formats)
-            elif field in BOOL_FIELDS:
-                value = tr.parsed(record, field, _parse_bool, "yes or no (是/否, true/false, 1/0)")
-            else:
-                value = tr.text(record, field)
-            row[field] = value
-        if mapping.price_list is not None and row.get("product") is not None:
-            row["product"] = mapping.price_list.canonical_product(row["product"])
+            if field not in ("stage", "status") and not (field == "amount" and amount_blank):
+                row[field] = tr.cell(record, field)
+        if tr.mapping.price_list is not None and row.get("product") is not None:
+            row["product"] = tr.mapping.price_list.canonical_product(row["product"])
         if amount_blank:
             _fill_amount(row, record, tr, prices, price_file)
         out.append(row)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out) if out else pd.DataFrame(columns=list(dict.fromkeys([LINE, *OPPORTUNITY_COLUMNS,
+                                                                                    ESTIMATED])))
 
 
 def _fill_amount(row: dict, record: dict, tr: _Translator, prices: dict[str, float] | None,
                  price_file: str) -> None:
-    """A blank amount takes the product's list price (marked estimated), or is reported as blank."""
+    """A blank amount takes the product's list price (marked estimated), or is left blank."""
     cols, line = tr.mapping.columns, record[LINE]
     product = row.get("product")
     if prices is not None and product in prices:
         row["amount"] = prices[product]
         row[ESTIMATED] = True
     elif prices is not None and product is not None:
-        tr.warn(line, cols["product"], record[cols["product"]],
-                f"no list price for this product in {price_file} (it lists {', '.join(prices)}); add an "
-                "alias under [price_list.aliases]; amount left blank")
-    elif "amount" in cols:
-        why = "and no product to price it by" if prices is not None else "and the mapping has no [price_list]"
-        tr.warn(line, cols["amount"], None, f"blank {why}; amount left blank for you to fill in")
+        tr.report(line, cols["product"], record[cols["product"]],
+                  f"no list price for this product in {price_file} (it lists {', '.join(prices)}); add an alias "
+                  "under [price_list.aliases]; amount left blank", "warning", "import_no_price",
+                  (("value", record[cols["product"]]), ("file", price_file), ("products", tuple(prices))))
 
 
 def _drop_duplicate_ids(frame: pd.DataFrame, tr: _Translator) -> pd.DataFrame:
+    """The first row of each id; later copies reported on the id column, or the import refused if the mapping says."""
     if frame.empty:
         return frame
-    dup = frame["id"].duplicated(keep=False)
-    for line, ident in zip(frame.loc[dup, "_line"], frame.loc[dup, "id"]):
-        lines = frame.loc[frame["id"].eq(ident), "_line"].tolist()
-        tr.warn(line, tr.mapping.columns["id"], ident,
-                f"id used on lines {', '.join(map(str, lines))}; which one is right cannot be told, so "
-                "each is left out", "error")
-    return frame[~dup]
+    later = frame["id"].duplicated(keep="first")
+    if not later.any():
+        return frame
+    first_line = frame.drop_duplicates("id").set_index("id")[LINE]
+    column = tr.mapping.columns["id"]
+    if tr.mapping.duplicate_ids == "refuse":
+        copies = [f"{ident!r} (lines {first_line[ident]}, {line})"
+                  for ident, line in zip(frame.loc[later, "id"], frame.loc[later, LINE])]
+        raise InputError(f"export {tr.source}, column {column}: {len(copies)} id(s) used more than once: "
+                         f"{'; '.join(copies[:10])}{' ...' if len(copies) > 10 else ''}; the mapping refuses "
+                         "duplicates ([source].duplicate_ids = \"refuse\"): remove the copies, or set it to "
+                         "\"keep_first\"")
+    for ident, line in zip(frame.loc[later, "id"], frame.loc[later, LINE]):
+        tr.report(line, column, ident, f"this id is already on line {first_line[ident]}, which is kept (the first "
+                  "copy, as Excel's Remove Duplicates keeps it); this later copy is left out", "error",
+                  "import_duplicate_id", (("value", ident), ("first_line", int(first_line[ident]))))
+    return frame[~later]
 
 
 def _load_prices(mapping: Mapping, export_path: Path, problems: list[Problem]) -> dict[str, float] | None:
@@ -349,16 +271,17 @@ def _load_prices(mapping: Mapping, export_path: Path, problems: list[Problem]) -
         return None
     path = mapping.locate(spec.file, export_path)
     table = read_table(path, encoding=mapping.encoding, delimiter=mapping.delimiter, sheet=spec.sheet,
-                       problems=problems)
-    _require_columns(table, {spec.product, spec.price}, mapping, "[price_list]")
+                       wanted=(spec.product, spec.price), problems=problems)
+    _require_columns(table, (spec.product, spec.price), mapping, "[price_list]")
     prices: dict[str, float] = {}
     for record in table.to_dict("records"):
-        name, price = str(record[spec.product]).strip(), _parse_number(record[spec.price])
-        if not name or price is None:
-            problems.append(Problem(path.name, record[LINE], spec.price, record[spec.price],
-                                    "expected a product name and a number; the price is not used", "warning"))
-            continue
-        prices[name] = price
+        name, value = parse_text(record[spec.product]), record[spec.price]
+        try:
+            prices[name] = read_amount(value) if name else read_amount(None)
+        except InputError:
+            problems.append(Problem(path.name, record[LINE], spec.price, value,
+                                    "expected a product name and a price such as 550; the price is not used",
+                                    "warning", "import_bad_price", (("value", value),)))
     for alias, target in spec.aliases.items():
         if target not in prices:
             raise MappingError(f"mapping {mapping.path.name}: [price_list.aliases] {alias!r} = {target!r}, but "
@@ -372,76 +295,120 @@ def _load_reps(mapping: Mapping, export_path: Path, problems: list[Problem]) -> 
         return pd.DataFrame(columns=["rep"])
     path = mapping.locate(spec.file, export_path)
     table = read_table(path, encoding=mapping.encoding, delimiter=mapping.delimiter, sheet=spec.sheet,
-                       problems=problems)
-    _require_columns(table, set(spec.columns.values()), mapping, "[reps]")
+                       wanted=spec.columns.values(), problems=problems)
+    _require_columns(table, spec.columns.values(), mapping, "[reps]")
     rows = []
     for record in table.to_dict("records"):
-        row = {}
-        for field, column in spec.columns.items():
-            value = record[column]
-            if is_blank(value):
-                row[field] = None
-            elif field in REPS_DATE_FIELDS:
-                row[field] = _parse_date(value, mapping.date_formats)
-                if row[field] is None:
-                    problems.append(Problem(path.name, record[LINE], column, value,
-                                            f"{_expected_dates(mapping)}; left blank", "warning"))
-            elif field in REP_NUMBER_FIELDS:
-                row[field] = _parse_number(value)
-                if row[field] is None:
-                    problems.append(Problem(path.name, record[LINE], column, value,
-                                            "expected a number; left blank", "warning"))
-            else:
-                row[field] = str(value).strip()
+        row = {field: read_cell(record[column], field, REPS, mapping.date_formats,
+                                _reporter(problems, path.name, record[LINE], column))
+               for field, column in spec.columns.items()}
         if row.get("rep") is None:
             problems.append(Problem(path.name, record[LINE], spec.columns["rep"], None,
-                                    "blank; a rep needs a name, so the row is left out", "error"))
+                                    "blank; a rep needs a name, so the row is left out", "error", "import_rep_blank"))
             continue
-        row["_line"] = record[LINE]
-        rows.append(row)
-    reps = pd.DataFrame(rows, columns=["_line", *spec.columns])
+        rows.append({LINE: record[LINE], **row})
+    reps = pd.DataFrame(rows, columns=[LINE, *spec.columns])
     dup = reps["rep"].duplicated(keep=False)
-    for line, name in zip(reps.loc[dup, "_line"], reps.loc[dup, "rep"]):
+    for line, name in zip(reps.loc[dup, LINE], reps.loc[dup, "rep"]):
         problems.append(Problem(path.name, line, spec.columns["rep"], name,
-                                "this rep is listed more than once; each is left out", "error"))
-    reps = reps[~dup].drop(columns="_line")
+                                "this rep is listed more than once; each is left out", "error", "import_rep_twice",
+                                (("value", name),)))
+    reps = reps[~dup].drop(columns=LINE)
     reps.attrs["source"] = path.name
     return reps
 
 
-def _finish_reps(reps: pd.DataFrame, opps: pd.DataFrame, mapping: Mapping, source: str,
+def _finish_reps(reps: pd.DataFrame, opps: pd.DataFrame, mapping: Mapping, source: str, lang: str,
                  problems: list[Problem]) -> pd.DataFrame:
     """Every rep the file lists, then every rep only the pipeline names (reported), in canonical columns."""
     known = set(reps["rep"])
     extra = []
     if not opps.empty:
-        for name, line in opps.groupby("rep", sort=False)["_line"].first().items():
+        for name, line in opps.dropna(subset=["rep"]).groupby("rep", sort=False)[LINE].first().items():
             if name not in known:
                 extra.append({"rep": name})
                 if mapping.reps is not None:
+                    file = reps.attrs.get("source", "the reps file")
                     problems.append(Problem(source, line, mapping.columns["rep"], name,
-                                            f"rep is not in {reps.attrs.get('source', 'the reps file')}; "
-                                            "added to the reps with blank details", "warning"))
+                                            f"rep is not in {file}; added to the reps with blank details",
+                                            "warning", "import_rep_added", (("value", name), ("file", file))))
     out = pd.concat([reps, pd.DataFrame(extra, columns=["rep"])], ignore_index=True) if extra else reps
     supplied = set(mapping.reps.columns) if mapping.reps else {"rep"}
     for field in REP_EXPECTED_FIELDS:
         if field not in supplied and len(out):
+            header = field_header(field, lang, REPS)
             problems.append(Problem(reps.attrs.get("source", source), None, None, None,
-                                    f"the export gives no {field} for the reps; left blank for all "
-                                    f"{len(out)} reps, to be filled in the reps table", "warning"))
+                                    f"the export gives no {header} ({field}) for the reps; left blank for all "
+                                    f"{len(out)} reps, to be filled in the reps table", "warning",
+                                    "import_reps_lack_field", (("field", header), ("count", len(out)))))
     for field in REPS_DATE_FIELDS:
         out[field] = (pd.to_datetime(out[field]) if field in out else pd.Series(pd.NaT, index=out.index)
                       ).astype("datetime64[ns]")
     return out.reindex(columns=list(REP_COLUMNS)).reset_index(drop=True)
 
 
-def _apply_defaults(opps: pd.DataFrame, reps: pd.DataFrame, mapping: Mapping) -> None:
+def _apply_defaults(opps: pd.DataFrame, reps: pd.DataFrame, mapping: Mapping, as_of: dt.date, source: str,
+                    lang: str, problems: list[Problem]) -> None:
+    """Fill what the export leaves blank from [defaults]: every row of an unmapped field, the blank cells of a mapped
+    one. A date estimated from another date is marked in ``CLOSE_ESTIMATED``."""
     for field, value in mapping.defaults.items():
+        current = opps[field] if field in opps else pd.Series(None, index=opps.index, dtype=object)
+        blank = current.map(is_blank).astype(bool)
         if isinstance(value, FromReps):
             lookup = dict(zip(reps["rep"], reps[value.field])) if value.field in reps else {}
-            opps[field] = opps["rep"].map(lookup) if len(opps) else None
+            fill = opps["rep"].map(lookup) if len(opps) else current
+        elif isinstance(value, DateDefault):
+            fill, days = _estimated_dates(opps, value, as_of, source, problems)
         else:
-            opps[field] = value
+            fill = pd.Series(value, index=opps.index, dtype=object)
+        filled = blank & ~fill.map(is_blank).astype(bool)
+        opps[field] = current.astype(object).where(~filled, fill)
+        if isinstance(value, DateDefault):
+            opps[CLOSE_ESTIMATED] = filled.where(~blank | filled, None).astype(object)
+        if field in mapping.columns and filled.any():
+            problems.append(_default_filled(source, mapping.columns[field], value, int(filled.sum()), lang,
+                                            days if isinstance(value, DateDefault) else None))
+
+
+def _default_filled(source: str, column: str, default: object, count: int, lang: str,
+                    days: int | None = None) -> Problem:
+    """The one line that says how many blank cells of a mapped column [defaults] filled, and with what (``days``:
+    what a date default added)."""
+    if isinstance(default, DateDefault):
+        base = label("import.report_date", lang) if default.base == REPORT_DATE else field_header(default.base, lang)
+        marker = field_header(CLOSE_ESTIMATED, lang)
+        cycle = default.add_days == SALES_CYCLE
+        why = " (the mean sales cycle of the export's won deals)" if cycle else ""
+        return Problem(source, None, column, None,
+                       f"{count} blank cell(s) estimated as {default.base} + {days} days{why}, marked in {marker}",
+                       "warning", "import_default_cycle" if cycle else "import_default_date",
+                       (("count", count), ("base", base), ("marker", marker), ("days", days)))
+    if isinstance(default, FromReps):
+        header = field_header(default.field, lang, REPS)
+        return Problem(source, None, column, None, f"{count} blank cell(s) filled with {default.describe()}",
+                       "warning", "import_default_from_reps", (("count", count), ("field", header)))
+    return Problem(source, None, column, default, f"{count} blank cell(s) filled with {default!r} from [defaults]",
+                   "warning", "import_default_filled", (("count", count),))
+
+
+def _estimated_dates(opps: pd.DataFrame, default: DateDefault, as_of: dt.date, source: str,
+                     problems: list[Problem]) -> tuple[pd.Series, int | None]:
+    """The base date of each row (or the report date) plus the default's days or the export's mean sales cycle;
+    and the days added."""
+    base = (pd.Series(pd.Timestamp(as_of), index=opps.index) if default.base == REPORT_DATE
+            else pd.to_datetime(opps.get(default.base, pd.Series(pd.NaT, index=opps.index))))
+    days = default.add_days
+    if days == SALES_CYCLE:
+        dated = opps[opps["status"].eq("won") & opps["created_date"].notna() & opps["close_date"].notna()] \
+            if {"created_date", "close_date"} <= set(opps.columns) else opps.iloc[0:0]
+        cycle = sales_cycle_days(dated) if len(dated) else None
+        if cycle is None:
+            problems.append(Problem(source, None, None, None, "no won deal with both a created and a close date, "
+                                    "so the sales cycle cannot be measured; blank close dates are left blank",
+                                    "warning", "import_no_sales_cycle"))
+            return pd.Series(None, index=opps.index, dtype=object), None
+        days = round(cycle)
+    return (base + pd.Timedelta(days=days)).astype(object).where(base.notna(), None), days
 
 
 def _canonical_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -456,10 +423,13 @@ def _canonical_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def import_export(mapping: Mapping | Path | str, export_path: Path | str,
-                  methodology: Methodology) -> ImportResult:
-    """Translate the export into canonical opportunities and reps, listing everything it could not use."""
-    mapping = _as_mapping(mapping)
+def import_export(mapping: Mapping | Path | str, export_path: Path | str, methodology: Methodology, *,
+                  as_of: dt.date | None = None, lang: str = "zh-CN") -> ImportResult:
+    """Translate the export into canonical opportunities and reps, listing everything it could not use.
+
+    ``as_of`` is the report date a default ``{ from = "report_date" }`` counts from (default today); ``lang`` the
+    language of the workbook headers messages name."""
+    mapping = as_mapping(mapping)
     export_path = Path(export_path)
     problems: list[Problem] = []
     raw = read_export(mapping, export_path, problems)
@@ -470,88 +440,14 @@ def import_export(mapping: Mapping | Path | str, export_path: Path | str,
     for field in NEEDED_OPPORTUNITY_COLUMNS:
         if field not in mapping.columns and field not in mapping.defaults and field not in ("stage", "status") \
                 and not (field == "amount" and prices is not None):
+            header = field_header(field, lang)
             problems.append(Problem(source, None, None, None,
-                                    f"[columns] does not map the {field}; left blank on every row", "warning"))
-    rows = _translate_rows(raw, tr, prices, price_file)
-    if rows.empty:
-        rows = pd.DataFrame(columns=list(dict.fromkeys(["_line", *OPPORTUNITY_COLUMNS, ESTIMATED])))
-    rows = _drop_duplicate_ids(rows, tr)
-    reps = _finish_reps(_load_reps(mapping, export_path, problems), rows, mapping, source, problems)
-    _apply_defaults(rows, reps, mapping)
+                                    f"[columns] does not map {header} ({field}); left blank on every row", "warning",
+                                    "import_unmapped_field", (("field", header), ("key", field))))
+    rows = _drop_duplicate_ids(_translate_rows(raw, tr, prices, price_file), tr)
+    reps = _finish_reps(_load_reps(mapping, export_path, problems), rows, mapping, source, lang, problems)
+    _apply_defaults(rows, reps, mapping, as_of or dt.date.today(), source, lang, problems)
     opps = _canonical_frame(rows)
     problems.sort(key=lambda p: (p.sheet != source, p.sheet, p.row if p.row is not None else 0))
-    return ImportResult(opportunities=opps, reps=reps, problems=tuple(problems), source_rows=len(raw))
-
-
-# ---------------------------------------------------------------- planning
-
-@dataclass(frozen=True)
-class ImportPlan:
-    """What an import would do to the workbook: merged tables, the change sets and the problems."""
-
-    result: ImportResult
-    opportunities: MergeResult
-    reps: MergeResult
-
-    @property
-    def problems(self) -> tuple[Problem, ...]:
-        return self.result.problems
-
-    @property
-    def changes_anything(self) -> bool:
-        return self.opportunities.changes_anything or self.reps.changes_anything
-
-    def summary(self) -> dict[str, int]:
-        """Counts a dry run prints and a test can check."""
-        severities = Counter(p.severity for p in self.problems)
-        return {
-            "source_rows": self.result.source_rows,
-            "imported": len(self.result.opportunities),
-            "estimated": int(self.result.opportunities[ESTIMATED].sum()),
-            "added": len(self.opportunities.added_ids),
-            "updated": len(self.opportunities.updated_ids),
-            "updated_cells": len(self.opportunities.updated),
-            "unchanged": self.opportunities.unchanged_count,
-            "reps_added": len(self.reps.added_ids),
-            "reps_updated": len(self.reps.updated_ids),
-            "errors": severities["error"],
-            "warnings": severities["warning"],
-        }
-
-    def describe(self, lang: str = "zh-CN", max_groups: int = 20) -> str:
-        """The dry-run report: counts, then the problems grouped (the full list goes to 数据问题)."""
-        counts = self.summary()
-        lines = [f"{label('import.' + key, lang)}: {value}" for key, value in counts.items()]
-        groups = summarize_problems(self.problems)
-        for rec in groups.head(max_groups).to_dict("records"):
-            where = f"{rec['sheet']}" + (f" [{rec['column']}]" if rec["column"] else "")
-            rows = f" ({label('import.rows', lang)} {rec['first_rows']}...)" if rec["first_rows"] else ""
-            lines.append(f"{label('import.' + rec['severity'], lang)} ×{rec['count']} {where}: "
-                         f"{rec['message']}{rows}")
-        if len(groups) > max_groups:
-            lines.append(f"... {len(groups) - max_groups} {label('import.more_groups', lang)}")
-        return "\n".join(lines)
-
-
-def _existing(frame: pd.DataFrame | None, key: str) -> pd.DataFrame:
-    if frame is None or (frame.empty and key not in frame.columns):
-        return pd.DataFrame(columns=[key])
-    return frame
-
-
-def plan_import(mapping_path: Mapping | Path | str, export_path: Path | str,
-                existing_opps: pd.DataFrame | None, existing_reps: pd.DataFrame | None,
-                methodology: Methodology | None = None) -> ImportPlan:
-    """Import the export and merge it into the tables the workbook holds, without writing anything.
-
-    ``methodology`` defaults to the one the mapping names (a built-in key or a file path).
-    """
-    mapping = _as_mapping(mapping_path)
-    if methodology is None:
-        from funnel_xl.methodologies import load_methodology
-
-        methodology = load_methodology(mapping.methodology)
-    result = import_export(mapping, export_path, methodology)
-    opps = merge_by_id(_existing(existing_opps, "id"), result.opportunities, key="id")
-    reps = merge_by_id(_existing(existing_reps, "rep"), result.reps, key="rep")
-    return ImportPlan(result=result, opportunities=opps, reps=reps)
+    return ImportResult(opportunities=opps, reps=reps, problems=tuple(problems), source_rows=len(raw),
+                        source=source, lines=pd.Series(rows[LINE].to_numpy(), index=rows["id"].to_numpy()))

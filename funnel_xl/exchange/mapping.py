@@ -7,6 +7,7 @@ checked without the export and reports every fault at once, each with the file a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, STATUSES
 from funnel_xl.errors import MappingError
 
 TOP_KEYS = ("methodology", "source", "columns", "stages", "status", "defaults", "price_list", "reps")
-SOURCE_KEYS = ("pipeline", "sheet", "encoding", "delimiter", "date_format")
+SOURCE_KEYS = ("pipeline", "sheet", "encoding", "delimiter", "date_format", "header_row", "duplicate_ids")
+# What an id used twice in the export does: the first row is kept and later ones reported (as Excel's Remove
+# Duplicates keeps the first), or the import is refused, naming every copy.
+DUPLICATE_RULES = ("keep_first", "refuse")
+# A blank close date may be estimated from another date of the row, or from the import's report date.
+DATE_DEFAULT_FIELDS = ("close_date",)
+REPORT_DATE = "report_date"
+SALES_CYCLE = "sales_cycle"
+_UNCONFIRMED = re.compile(r"^#\s*(?:id|stage)\s*=", re.MULTILINE)  # a guess of import --init left commented  # add the mean days from created to close of the export's won deals
 PRICE_LIST_KEYS = ("file", "sheet", "product", "price", "aliases")
 REQUIRED_MAPPED = ("id", "stage")
 # The fields a mapping may name are the columns the user types (live views of the column registry).
@@ -41,6 +50,18 @@ class FromReps:
     """A default that takes the opportunity's value from its rep's row (e.g. region = the rep's office)."""
 
     field: str
+
+    def describe(self) -> str:
+        return f"the rep's {self.field}"
+
+
+@dataclass(frozen=True)
+class DateDefault:
+    """A default for a blank date: the row's ``base`` date (or the report date) plus ``add_days`` days, or plus the
+    export's own sales cycle (``SALES_CYCLE``). What it fills is marked estimated."""
+
+    base: str
+    add_days: int | str
 
 
 @dataclass(frozen=True)
@@ -68,7 +89,8 @@ class RepsSource:
 
 @dataclass(frozen=True)
 class Mapping:
-    """A parsed, validated import mapping. Source names are matched exactly, surrounding spaces ignored."""
+    """A parsed, validated import mapping. Column names match the export's headers after trimming spaces and folding
+    full-width characters; stage and status names also ignore inner spaces and case. Nothing else is guessed."""
 
     path: Path
     methodology: str
@@ -80,7 +102,10 @@ class Mapping:
     encoding: str = "utf-8-sig"
     delimiter: str = ","
     date_formats: tuple[str, ...] = ()
-    defaults: dict[str, Any] = field(default_factory=dict)  # field -> constant or FromReps
+    header_row: int | None = None    # the export's header row (1 = first); None: the first row naming the columns
+    duplicate_ids: str = "keep_first"
+    # field -> constant, FromReps or DateDefault; a mapped field takes its default only where the export is blank
+    defaults: dict[str, Any] = field(default_factory=dict)
     price_list: PriceList | None = None
     reps: RepsSource | None = None
 
@@ -159,6 +184,13 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
         faults.add("[source]", f"encoding {encoding!r}: not an encoding Python knows (try 'utf-8' or 'gbk')")
     pipeline = faults.text(source, "pipeline", "[source]", required=False) or None
     sheet = faults.text(source, "sheet", "[source]", required=False) or None
+    header_row = source.get("header_row")
+    if header_row is not None and (isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1):
+        faults.add("[source]", f"header_row {header_row!r}: expected the number of the header row, 1 or more")
+        header_row = None
+    duplicate_ids = source.get("duplicate_ids", DUPLICATE_RULES[0])
+    if duplicate_ids not in DUPLICATE_RULES:
+        faults.add("[source]", f"duplicate_ids {duplicate_ids!r}: expected one of {', '.join(DUPLICATE_RULES)}")
 
     columns = _text_table(faults.table(data, "columns", "top level"), "[columns]", faults)
     for name in columns:
@@ -169,12 +201,12 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
         if name not in columns:
             faults.add("[columns]", f"{name} is missing: the export column holding the {name} is needed")
 
+    # [stages] may be left out when the export names stages as the methodology does (key, label or synonym).
     stages = _text_table(faults.table(data, "stages", "top level"), "[stages]", faults)
-    if not stages:
-        faults.add("[stages]", "missing or empty: map each export stage name to a methodology stage")
     status = _text_table(faults.table(data, "status", "top level"), "[status]", faults)
-    if not status:
-        faults.add("[status]", "missing or empty: map each export stage (or status) to open, won or lost")
+    if not status and "status" not in columns:
+        faults.add("[status]", "missing or empty: map each export stage name to open, won or lost (or map a "
+                               "status column in [columns])")
     for key, value in status.items():
         if value not in STATUSES:
             faults.add("[status]", f"{key!r} = {value!r}: expected one of {', '.join(STATUSES)}")
@@ -183,23 +215,8 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
             if key not in status:
                 faults.add("[status]", f"lacks {key!r}, which [stages] lists: say whether it is open, won or lost")
 
-    defaults: dict[str, Any] = {}
-    for name, value in faults.table(data, "defaults", "top level").items():
-        if name not in OPPORTUNITY_COLUMNS:
-            faults.add("[defaults]", f"{name!r}: not an opportunity field")
-        elif name in columns:
-            faults.add("[defaults]", f"{name!r}: also mapped in [columns]; keep one")
-        elif isinstance(value, dict):
-            if set(value) != {"from_reps"} or value["from_reps"] not in joinable_rep_fields():
-                faults.add("[defaults]", f"{name!r} = {value!r}: expected {{ from_reps = \"region\" }} with "
-                                         f"one of {', '.join(joinable_rep_fields())}")
-            else:
-                defaults[name] = FromReps(value["from_reps"])
-        elif isinstance(value, (str, int, float, bool)):
-            defaults[name] = value
-        else:
-            faults.add("[defaults]", f"{name!r} = {value!r}: expected a text, number, true/false or "
-                                     "{ from_reps = ... }")
+    defaults = {name: default for name, raw in faults.table(data, "defaults", "top level").items()
+                if (default := _default(name, raw, faults)) is not None}
 
     price_list = None
     if "price_list" in data:
@@ -223,12 +240,44 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
         if isinstance(value, FromReps) and (reps is None or value.field not in reps.columns):
             faults.add("[defaults]", f"{name!r} takes the rep's {value.field!r}, but [reps] does not map it")
 
+    if len(faults) and _UNCONFIRMED.search(text):
+        faults.add("", "the guesses `import --init` wrote are still commented out: remove the '#' before each line "
+                       "you confirm (id and stage under [columns] at least)")
     faults.raise_if_any()
     return Mapping(
         path=path, methodology=methodology, columns=columns, stages=stages, status=status,
         pipeline=pipeline, sheet=sheet, encoding=encoding, delimiter=delimiter, date_formats=formats,
-        defaults=defaults, price_list=price_list, reps=reps,
+        header_row=header_row, duplicate_ids=duplicate_ids, defaults=defaults, price_list=price_list, reps=reps,
     )
+
+
+def _default(name: str, value: object, faults: Faults) -> object | None:
+    """One [defaults] entry as a constant, a FromReps or a DateDefault; None (with a fault) when it is none."""
+    if name not in OPPORTUNITY_COLUMNS:
+        faults.add("[defaults]", f"{name!r}: not an opportunity field")
+        return None
+    if isinstance(value, dict) and "from_reps" in value:
+        if set(value) != {"from_reps"} or value["from_reps"] not in joinable_rep_fields():
+            faults.add("[defaults]", f"{name!r} = {value!r}: expected {{ from_reps = \"region\" }} with "
+                                     f"one of {', '.join(joinable_rep_fields())}")
+            return None
+        return FromReps(value["from_reps"])
+    if isinstance(value, dict):
+        bases = (*(f for f in DATE_FIELDS if f != name), REPORT_DATE)
+        base, days = value.get("from"), value.get("add_days", 0)
+        fine = (name in DATE_DEFAULT_FIELDS and set(value) <= {"from", "add_days"} and base in bases
+                and (days == SALES_CYCLE or (isinstance(days, int) and not isinstance(days, bool) and days >= 0)))
+        if not fine:
+            faults.add("[defaults]", f"{name!r} = {value!r}: expected {{ from = \"created_date\", add_days = 90 }} "
+                                     f"(from one of {', '.join(bases)}; add_days a whole number of days or "
+                                     f"\"{SALES_CYCLE}\"), for {', '.join(DATE_DEFAULT_FIELDS)} only")
+            return None
+        return DateDefault(base, days)
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    faults.add("[defaults]", f"{name!r} = {value!r}: expected a text, number, true/false, {{ from_reps = ... }} "
+                             "or, for a date, { from = ..., add_days = ... }")
+    return None
 
 
 def load_mapping(path: Path | str) -> Mapping:

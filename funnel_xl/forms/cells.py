@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
+from funnel_xl.domain.parsing import looks_like_formula
 from funnel_xl.forms.settings import FormSettings
 
 CM_PER_INCH = 2.54
@@ -77,6 +78,13 @@ _STYLE_CACHE: dict[tuple, tuple[int, object]] = {}
 
 
 def _style(cell, font=None, fill=None, align=None, border=None, protect=None) -> None:
+    quoted = cell.quotePrefix  # text kept from running (``keep_as_text``) stays so when restyled
+    _restyle(cell, font, fill, align, border, protect)
+    if quoted:
+        cell.quotePrefix = True
+
+
+def _restyle(cell, font=None, fill=None, align=None, border=None, protect=None) -> None:
     key = (id(cell.parent.parent), id(font), id(fill), id(align), id(border), id(protect))
     cached = _STYLE_CACHE.get(key)
     if cached is not None and cached[0] is cell.parent.parent:
@@ -97,10 +105,23 @@ def _style(cell, font=None, fill=None, align=None, border=None, protect=None) ->
     _STYLE_CACHE[key] = (cell.parent.parent, copy(cell._style))
 
 
-def put(ws: Worksheet, row: int, col: int, value, *, font=None, fill=None, align=None, border=None, protect=None):
+def put(ws: Worksheet, row: int, col: int, value, *, font=None, fill=None, align=None, border=None, protect=None,
+        formula: bool = False):
+    """Write and style one cell. Text that starts like a formula (a customer name imported as ``=HYPERLINK(...)``)
+    stays text, with Excel's quote prefix so F2-Enter cannot run it; only ``formula=True`` writes a formula."""
     cell = ws.cell(row=row, column=col, value=value)
     _style(cell, font, fill, align, border, protect)
+    if not formula:
+        keep_as_text(cell)
     return cell
+
+
+def keep_as_text(cell) -> None:
+    """A cell whose value starts like a formula holds it as text with the quote prefix (after styling: the shared
+    style arrays must not carry the flag to other cells)."""
+    if looks_like_formula(cell.value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
 
 
 def box(ws: Worksheet, row: int, col: int, last_row: int, last_col: int, st: Styles, fill=None, protect=None,

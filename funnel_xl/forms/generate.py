@@ -25,13 +25,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.stages import derive_stage_from_answers
-from funnel_xl.forms.cells import Styles, box, make_styles, merge, print_setup, protect, put
+from funnel_xl.forms.cells import Styles, box, keep_as_text, make_styles, merge, print_setup, protect, put
 from funnel_xl.forms.model import FORM_MARKER, MARK, FormData, QuotaData, form_columns
 from funnel_xl.forms.quota_sheet import write_quota_sheet
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.template import FormTexts, SheetTemplate, shared_strings, slot
 from funnel_xl.labels import label
-from funnel_xl.workbook.ooxml import safe_sheet_name
+from funnel_xl.workbook.ooxml import STYLES_PART, quote_formula_parts, safe_sheet_name
 from funnel_xl.workbook.zip_patch import patch_package
 
 HEADER_ROWS = (2, 3, 4)
@@ -247,7 +247,7 @@ def write_derived_stage(ws: Worksheet, m: Methodology, cells: dict[str, str], la
     row = lay.derived_row
     put(ws, row, 1, label("form.derived_row", lang), font=st.label, fill=st.label_fill, align=st.wrap,
         border=st.border)
-    put(ws, row, 2, derived_stage_formula(m, cells, lang))
+    put(ws, row, 2, derived_stage_formula(m, cells, lang), formula=True)
     box(ws, row, 2, row, lay.last_col, st, fill=st.derived_fill, font=st.label, align=st.centre)
     merge(ws, row, 2, row, lay.last_col)
     ws.row_dimensions[row].height = 24
@@ -281,7 +281,7 @@ def write_hidden_block(ws: Worksheet, entries: list[tuple[str, str]], lay: FormL
     kc, vc = lay.block_column, lay.block_column + 1
     for i, (key, value) in enumerate(entries, start=1):
         ws.cell(row=i, column=kc, value=key)
-        ws.cell(row=i, column=vc, value=value)
+        keep_as_text(ws.cell(row=i, column=vc, value=value))
     for c in (kc, vc):
         ws.column_dimensions[get_column_letter(c)].hidden = True
 
@@ -358,9 +358,12 @@ def write_form_workbook(path: Path, forms: list[FormData], m: Methodology, lang:
             with zipfile.ZipFile(tmp) as zf:
                 template = SheetTemplate.compile(zf.read("xl/worksheets/sheet1.xml").decode("utf-8"),
                                                  shared_strings(zf), derived_cell)
+                styles = zf.read(STYLES_PART).decode("utf-8")
             for i, form in enumerate(forms, start=1):
                 text = template.render(form_texts(form, m, lang, as_of))
                 replaced[f"xl/worksheets/sheet{i}.xml"] = text.encode("utf-8")
+            # A customer or project name that starts like a formula stays text that F2-Enter cannot run.
+            replaced = quote_formula_parts(styles, replaced)
         patch_package(tmp, path, replaced)
     finally:
         tmp.unlink(missing_ok=True)

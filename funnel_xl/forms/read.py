@@ -18,7 +18,7 @@ from defusedxml import ElementTree as ET
 from defusedxml.common import DefusedXmlException
 
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import parse_bool
+from funnel_xl.domain.parsing import neutralise, parse_bool
 from funnel_xl.errors import FormError, InputError
 from funnel_xl.forms.model import FORM_MARKER, MARK
 from funnel_xl.forms.settings import FormSettings, form_settings
@@ -28,8 +28,6 @@ from funnel_xl.workbook.ooxml import cell_to_rowcol, col_letter
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PR = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-# Characters that make a spreadsheet (or a CSV import) treat text as a formula (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -60,13 +58,6 @@ class FilledForm:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def neutralise(text: str) -> tuple[str, bool]:
-    """Text that starts like a formula gets a leading apostrophe, so no spreadsheet runs it; (text, changed)."""
-    if text.startswith(FORMULA_START):
-        return "'" + text, True
-    return text, False
 
 
 # --- the package ------------------------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ def problem_message(problem: Problem, lang: str) -> str:
         text = label(key, lang).format_map({name: _shown(v, lang) for name, v in fields.items()})
     except (KeyError, IndexError, ValueError):  # a label naming a param this problem lacks: keep the message
         return problem.message
-    if params.get("left_blank"):
-        text += label("problem_note.left_blank", lang)
+    for note in ("left_blank", "not_counted"):
+        if params.get(note):
+            text += label(f"problem_note.{note}", lang)
     return text
 
 

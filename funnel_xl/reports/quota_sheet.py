@@ -61,8 +61,9 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         verdict = na if pd.isna(r.met) else (met if r.met else missed)
         note = _reason(out, getattr(r, "reason", None), None)
         phase = out.label(f"roadmap.phase.{r.phase}") if isinstance(r.phase, str) else "-"
-        rows.append([r.rep, phase, r.target, r.actual, f"{verdict} {note}".strip(),
-                     out.label(f"roadmap.milestone.{r.milestone}")])
+        # A rep without a hire date has no milestone: the row says why instead (the reason is in the verdict).
+        milestone = out.label(f"roadmap.milestone.{r.milestone}") if isinstance(r.milestone, str) else ""
+        rows.append([r.rep, phase, r.target, r.actual, f"{verdict} {note}".strip(), milestone])
         styles.append(value_style)
     start = row
     # The milestone text goes last, where it can run on to the right without widening the columns above.

@@ -57,9 +57,12 @@ def _quota_data(rep: str, figures, lang: str, as_of: dt.date) -> QuotaData | Non
     milestones = []
     for _, ms in figures.roadmap[figures.roadmap["rep"] == rep].iterrows():
         phase_key, ms_key = f"roadmap.phase.{ms['phase']}", f"roadmap.milestone.{ms['milestone']}"
+        # A rep without a hire date has no milestone; the line says why instead.
+        shown = ms["milestone"] if isinstance(ms["milestone"], str) else f"roadmap.reason.{ms['reason']}"
+        ms_key = ms_key if isinstance(ms["milestone"], str) else shown
         milestones.append(Milestone(
             label(phase_key, lang) if phase_key in catalogue() else str(ms["phase"]),
-            label(ms_key, lang) if ms_key in catalogue() else str(ms["milestone"]),
+            label(ms_key, lang) if ms_key in catalogue() else str(shown),
             num(ms["target"]), num(ms["actual"]), None if pd.isna(ms["met"]) else bool(ms["met"]),
             str(ms["measure"]).startswith(("coverage", "attainment"))))
     return QuotaData(rep, as_of, num(r.get("quota")), num(r.get("achieved")), num(r.get("attainment")),

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
+import datetime as dt
+
 from funnel_xl.domain.merge import MergeResult
+from funnel_xl.domain.methodology import Methodology
+from funnel_xl.domain.parsing import neutralise
 from funnel_xl.domain.schema import Problem
-from funnel_xl.errors import InputError, MappingError
-from funnel_xl.exchange.crm_import import ImportPlan, plan_import, problem_table
+from funnel_xl.errors import InputError, MappingError, MethodologyError
+from funnel_xl.exchange.import_plan import ImportPlan, plan_import, problem_table
 from funnel_xl.exchange.mapping import Mapping
 from funnel_xl.labels import label
 from funnel_xl.outputs import OutputSink
@@ -67,27 +71,23 @@ def problems_file_name(workbook_name: str) -> str:
 
 
 def import_crm(book: WorkbookPort, export_path: str | Path, mapping: Mapping, *, dry_run: bool = False,
-               outputs: OutputSink | None = None, problems_name: str | None = None) -> ImportReport:
+               outputs: OutputSink | None = None, problems_name: str | None = None,
+               as_of: dt.date | None = None) -> ImportReport:
     """Import ``export_path`` (a file, or a folder holding the files ``mapping`` names) into the workbook; write
     nothing on ``dry_run``. On a real run the full problem list goes to ``outputs`` as ``problems_name`` (default:
-    named after the workbook). Raises MappingError / InputError / WorkbookFormatError with a message naming the
-    file and what was expected."""
+    named after the workbook). ``as_of`` is the report date a relative default counts from (default today). Raises
+    MappingError / InputError / WorkbookFormatError with a message naming the file and what was expected."""
     inputs = read_inputs(book, book.name)
     m, lang = inputs.methodology, inputs.language
     book.status(label("progress_msg.importing", lang))
+    check_methodology(mapping, m, book.name)
     opp_sheet, rep_sheet = inputs.opportunity_sheet, inputs.rep_sheet
     problems: list[Problem] = []
     opp_rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
     rep_rows = book.read_rows(contract.TABLE_REPS)
     existing_opps = _with_ids(opp_rows, "id", opp_sheet, inputs.opportunity_labels, problems)
     existing_reps = _with_ids(rep_rows, "rep", rep_sheet, inputs.rep_labels, problems)
-    try:
-        plan = plan_import(mapping, export_path, existing_opps, existing_reps, methodology=m)
-    except MappingError as exc:
-        if mapping.methodology != m.key:
-            raise MappingError(f"{exc} (the workbook {book.name} uses methodology {m.key!r}; the mapping "
-                               f"is written for {mapping.methodology!r})") from None
-        raise
+    plan = plan_import(mapping, export_path, existing_opps, existing_reps, methodology=m, as_of=as_of, lang=lang)
     problems = [*plan.problems, *problems]
     # What the tables cannot hold is reported and left out of the plan, so its counts say what is written.
     plan = replace(plan, opportunities=_only_columns_of(set(opp_rows.columns), contract.TABLE_OPPORTUNITIES,
@@ -95,7 +95,7 @@ def import_crm(book: WorkbookPort, export_path: str | Path, mapping: Mapping, *,
                                                         lang, problems),
                    reps=_only_columns_of(set(rep_rows.columns), contract.TABLE_REPS, plan.reps, rep_sheet,
                                          contract.rep_header, lang, problems))
-    plan = replace(plan, result=replace(plan.result, problems=tuple(problems)))
+    plan = replace(plan, problems=tuple(problems))
 
     written = None
     problems_file = None
@@ -107,9 +107,46 @@ def import_crm(book: WorkbookPort, export_path: str | Path, mapping: Mapping, *,
             _stage_writes(book, contract.TABLE_REPS, "rep", plan.reps, existing_reps, set(rep_rows.columns))
             written = book.save()
         if outputs is not None:
-            problems_file = _write_problems(outputs, problems_name or problems_file_name(book.name), problems)
+            problems_file = _write_problems(outputs, problems_name or problems_file_name(book.name), problems, lang)
     return ImportReport(plan=plan, problems=tuple(problems), language=lang, dry_run=dry_run, written=written,
                         problems_path=problems_file)
+
+
+def starting_mapping(export: str | Path, outputs: OutputSink, name: str, *, book: WorkbookPort | None = None,
+                     methodology: str | None = None, sheet: str | None = None) -> Path:
+    """Write ``name`` into ``outputs``: a mapping drafted from the export's headers and values, every guess a
+    commented line to confirm (``exchange.mapping_init``). The methodology is the workbook's when ``book`` is given,
+    else ``methodology`` (a built-in key or a file; default the build's, big_project)."""
+    from funnel_xl.exchange.mapping_init import draft_mapping
+    from funnel_xl.methodologies import load_methodology
+
+    if book is not None:
+        m, workbook = read_inputs(book, book.name).methodology, book.name
+    else:
+        m, workbook = load_methodology(methodology or "big_project"), "Funnel.xlsm"
+    text = draft_mapping(Path(export), m, sheet=sheet, workbook=workbook, mapping_name=name)
+    return outputs.write(name, text.encode("utf-8"))
+
+
+def check_methodology(mapping: Mapping, methodology: Methodology, workbook: str) -> None:
+    """Refuse a mapping written for another methodology than the workbook's, naming both and the command that builds
+    a workbook the mapping fits (its [stages] name that methodology's stages)."""
+    if mapping.methodology == methodology.key:
+        return
+    from funnel_xl.methodologies import load_methodology
+
+    try:
+        written_for = load_methodology(mapping.methodology).key
+    except MethodologyError:
+        written_for = mapping.methodology
+    if written_for == methodology.key:
+        return
+    raise MappingError(
+        f"mapping {mapping.path.name} is written for methodology {mapping.methodology!r}, but the workbook "
+        f"{workbook} uses {methodology.key!r}: import into a workbook built for it (funnel-xl build-workbook "
+        f"-o {Path(workbook).stem}-{written_for}.xlsm --methodology {mapping.methodology} --data empty), or write "
+        f"methodology = {methodology.key!r} in the mapping with [stages] naming its stages "
+        f"({', '.join(methodology.stage_keys)})")
 
 
 def _with_ids(frame: pd.DataFrame, key: str, sheet: str, labels: dict[str, str],
@@ -124,7 +161,7 @@ def _with_ids(frame: pd.DataFrame, key: str, sheet: str, labels: dict[str, str],
     for row in frame.index[~blank & frame[key].isna()]:
         problems.append(Problem(sheet, int(row), header, None,
                                 "this row has no value here, so an import cannot match it; it is left as it is",
-                                "warning"))
+                                "warning", "import_row_without_key"))
     dup = keyed[key][keyed[key].duplicated(keep=False)]
     if not dup.empty:
         value = dup.iloc[0]
@@ -150,7 +187,8 @@ def _only_columns_of(columns: set[str], table: str, merge: MergeResult, sheet: s
     for column, count in lacking.items():
         problems.append(Problem(sheet, None, header(column, lang), None,
                                 f"the table {table} has no such column, so {count} value(s) from the export are not "
-                                f"written; add the column (its header as shown) and import again", "warning"))
+                                f"written; add the column (its header as shown) and import again", "warning",
+                                "import_table_lacks_column", (("table", table), ("count", int(count)))))
     if keep.all():
         return merge
     updated = merge.updated[keep].reset_index(drop=True)
@@ -177,10 +215,14 @@ def _missing(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _write_problems(outputs: OutputSink, name: str, problems: list[Problem]) -> Path | None:
-    """The full problem list as CSV (UTF-8 with BOM, so Excel shows the Chinese right); rewritten only when its
-    content changes, and removed when an import leaves no problem, so a stale list never misleads."""
+def _write_problems(outputs: OutputSink, name: str, problems: list[Problem], lang: str) -> Path | None:
+    """The full problem list as CSV (UTF-8 with BOM, so Excel shows the Chinese right), in the workbook's language;
+    removed when an import leaves no problem, so a stale list never misleads. Text that starts like a formula gets a
+    leading apostrophe, as collect does in the workbook: Excel opens a CSV by evaluating such cells."""
     if not problems:
         outputs.remove(name)
         return None
-    return outputs.write(name, problem_table(problems).to_csv(index=False, lineterminator="\n").encode("utf-8-sig"))
+    table = problem_table(problems, lang)
+    for col in ("sheet", "column", "value", "message"):
+        table[col] = table[col].map(lambda v: neutralise(v)[0] if isinstance(v, str) else v)
+    return outputs.write(name, table.to_csv(index=False, lineterminator="\n").encode("utf-8-sig"))

@@ -29,7 +29,8 @@ from funnel_xl.workbook.contract import FORM_KEY_NAME, STYLES_SHEET
 from funnel_xl.workbook.lock import WorkbookLock
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import (
-    CALC_CHAIN, cell_styles, constant_text, drop_parts, set_defined_name, split_ref, text_constant,
+    CALC_CHAIN, STYLES_PART, cell_styles, constant_text, drop_parts, quote_formula_parts, set_defined_name, split_ref,
+    text_constant,
 )
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.port import RawTable, Saved
@@ -313,6 +314,7 @@ class FileWorkbook:
                 with alongside or contextlib.nullcontext():
                     pass
                 return Saved(str(self.output))
+            replaced = quote_formula_parts(zf.read(STYLES_PART).decode("utf-8"), replaced)
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         # Members copied as they are are checked against their CRC, but for the input tables' sheets and the shared
         # strings: the readers parsed those already, and at 100,000 rows inflating them again would take 0.6 s.

@@ -23,6 +23,7 @@ from typing import Any, ContextManager
 
 import pandas as pd
 
+from funnel_xl.domain.parsing import looks_like_formula
 from funnel_xl.errors import NotSupportedError, WorkbookFormatError
 from funnel_xl.workbook import contract, fingerprint, layout
 from funnel_xl.workbook.model import OutputSheet
@@ -300,7 +301,8 @@ def as_text(value: Any) -> Any:
     """A text Excel must keep as text: Excel reads a value out of a string it is handed as if typed (a date from
     "2026-01-31", a number from "1,200", a formula from "=..."), so such a text gets the apostrophe that tells
     Excel it is text (the apostrophe is not part of the cell's value). The file adapter writes text as text."""
-    if isinstance(value, str) and value and (value[0] in "=+-@'" or value.strip().upper() in ("TRUE", "FALSE")
+    if isinstance(value, str) and value and (looks_like_formula(value) or value[0] == "'"
+                                             or value.strip().upper() in ("TRUE", "FALSE")
                                              or any(ch.isdigit() for ch in value)):
         return "'" + value
     return value

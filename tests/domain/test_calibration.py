@@ -280,3 +280,12 @@ def test_sales_cycle_is_days_from_created_to_won():
     assert (stats.mean_cycle_days, stats.median_cycle_days) == (15.0, 15.0)  # 10 and 20 days
     assert (stats.won_counted, stats.won_without_dates) == (2, 1)
     assert (stats.stage_days["stays"] == 0).all()  # no snapshots, no days per stage
+
+
+def test_a_pipeline_with_no_deal_won_yet_has_no_cohort_and_no_phantom_rows(big_project):
+    """No won deal means no typical cycle; the open deals alone then count in no stage (not as rows without an id)."""
+    opps = pd.DataFrame({"id": ["A1", "A2"], "stage": ["potential", "intent"], "status": ["open", "open"],
+                         "created_date": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+                         "close_date": pd.to_datetime(["2026-12-01", "2027-01-01"]), "amount": [1.0, 2.0]})
+    table = observed_win_rates(opps, big_project, as_of=date(2026, 11, 20))
+    assert table["reached"].sum() == 0

@@ -119,11 +119,12 @@ def test_the_phase_follows_quota_and_tenure_at_the_boundaries(roadmap, big_proje
     assert set(table["phase"]) == {phase}
 
 
-def test_a_rep_without_a_hire_date_gets_one_row_saying_why(roadmap, big_project):
+def test_a_rep_without_a_hire_date_gets_one_row_saying_the_hire_date_is_unknown(roadmap, big_project):
     reps = make_reps([{"rep": "Li", "hire_date": None, "annual_quota": 1_000_000}])
     table = roadmap_status(make_opps(deals("Li", 1, "potential"), big_project), reps, big_project, AS_OF, roadmap)
-    assert table[["rep", "reason"]].to_dict("records") == [{"rep": "Li", "reason": "no_hire_date"}]
-    assert pd.isna(table.loc[0, "met"]) and pd.isna(table.loc[0, "phase"])
+    assert table[["rep", "phase", "reason"]].to_dict("records") == [
+        {"rep": "Li", "phase": module.PHASE_HIRE_DATE_UNKNOWN, "reason": "no_hire_date"}]
+    assert pd.isna(table.loc[0, "met"]) and pd.isna(table.loc[0, "milestone"])
 
 
 # ---------------------------------------------------------------------------------------- milestones
@@ -280,7 +281,7 @@ from_months = 0
 
 
 def test_every_phase_milestone_and_reason_has_a_label_in_both_languages(roadmap):
-    keys = [f"roadmap.phase.{p.key}" for p in roadmap.phases]
+    keys = [f"roadmap.phase.{p.key}" for p in roadmap.phases] + [f"roadmap.phase.{module.PHASE_HIRE_DATE_UNKNOWN}"]
     keys += [f"roadmap.milestone.{m.key}" for p in roadmap.phases for m in p.milestones]
     keys += [f"roadmap.measure.{m}" for m in module.MEASURES]
     keys += [f"roadmap.reason.{r}" for r in (module.REASON_STAGE_NOT_IN_METHODOLOGY, module.REASON_NO_QUOTA,

@@ -18,7 +18,6 @@ from funnel_xl.exchange.mapping import load_mapping
 from funnel_xl.labels import label
 from funnel_xl.methodologies import load_methodology
 from funnel_xl.services.import_crm import import_crm, problems_file_name
-from funnel_xl.services.build import build_workbook
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, TABLE_REPS
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.opc import validate_package
@@ -35,16 +34,13 @@ def pipeline(crm_export_dir):
 
 
 @pytest.fixture(scope="module")
-def empty_build(tmp_path_factory):
-    return build_workbook(tmp_path_factory.mktemp("empty") / "Funnel.xlsm", data="empty", methodology="product_sales")
+def empty_build(empty_product_sales):
+    return empty_product_sales
 
 
 @pytest.fixture(scope="module")
-def imported(empty_build, crm_export_dir, maven_mapping_path, tmp_path_factory):
-    path = tmp_path_factory.mktemp("imported") / "Funnel.xlsm"
-    shutil.copy2(empty_build, path)
-    assert cli_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path)]) == 0
-    return path
+def imported(maven_workbook):
+    return maven_workbook
 
 
 def _opportunities(path):
@@ -116,13 +112,15 @@ def test_a_dry_run_writes_nothing_but_says_what_would_be_added(empty_build, crm_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Funnel.xlsm"]
 
 
-def test_every_problem_is_listed_beside_the_workbook(imported, pipeline):
+def test_every_problem_is_listed_beside_the_workbook_on_a_blank_cell_of_its_line(imported, pipeline):
     with imported.with_name(problems_file_name(imported.name)).open(newline="", encoding="utf-8-sig") as fh:
         listed = list(csv.DictReader(fh))
-    blank = sum(r["account"] == "" for r in pipeline) + sum(r["close_date"] == "" for r in pipeline) \
-        + sum(r["engage_date"] == "" for r in pipeline)
-    # One line per blank required cell, plus one each for the missing hire dates and quotas of the teams file.
-    assert len(listed) == blank + 2
+    by_line = {n: rec for n, rec in enumerate(pipeline, start=2)}
+    on_lines = [r for r in listed if r["row"]]
+    # Each one names a cell the export left blank; the rest are the two notes on the teams file (no hire date, no
+    # quota), and nothing is worse than a warning: every row was imported.
+    assert on_lines and all(by_line[int(r["row"])][r["column"]] == "" for r in on_lines)
+    assert [r["sheet"] for r in listed if not r["row"]] == ["sales_teams.csv", "sales_teams.csv"]
     assert {r["severity"] for r in listed} == {"warning"}
 
 
@@ -145,13 +143,15 @@ def test_recalc_counts_won_and_lost_as_the_csv_does_once_the_reps_are_complete(i
     assert summary["rejected_count"] == 0
 
 
-def test_a_mapping_for_another_methodology_is_refused_with_one_line(crm_export_dir, maven_mapping_path, tmp_path,
-                                                                     capsys):
-    path = build_workbook(tmp_path / "Big.xlsm", data="empty")  # big_project has no stage 'initial_contact'
+def test_a_mapping_for_another_methodology_is_refused_naming_both_and_the_command_that_fits(
+        crm_export_dir, maven_mapping_path, empty_big_project, tmp_path, capsys):
+    path = shutil.copy2(empty_big_project, tmp_path / "Big.xlsm")
     before = path.read_bytes()
-    assert cli_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path)]) == 1
+    assert cli_main(["import", str(path), str(crm_export_dir), "--mapping", str(maven_mapping_path), "--dry-run"]) == 1
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "product_sales" in err and "big_project" in err
+    assert "\n" not in err
+    assert "written for methodology 'product_sales'" in err and "Big.xlsm uses 'big_project'" in err
+    assert "funnel-xl build-workbook -o Big-product_sales.xlsm --methodology product_sales --data empty" in err
     assert path.read_bytes() == before
 
 

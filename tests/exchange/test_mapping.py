@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from funnel_xl.errors import MappingError
-from funnel_xl.exchange.mapping import FromReps, load_mapping, parse_mapping
+from funnel_xl.exchange.mapping import DateDefault, FromReps, load_mapping, parse_mapping
 
 GOOD = """
 methodology = "product_sales"
@@ -81,10 +81,10 @@ def test_a_date_format_must_be_a_strftime_pattern():
         parse_mapping(GOOD.replace('"%m/%d/%Y"', '"MM/DD/YYYY"'), "crm.toml")
 
 
-def test_a_field_both_mapped_and_defaulted_is_refused():
+def test_a_field_both_mapped_and_defaulted_keeps_both_for_the_blank_cells():
     text = GOOD.replace('rep = "sales_agent"', 'rep = "sales_agent"\nproject_manager = "pm"')
-    with pytest.raises(MappingError, match=r"'project_manager': also mapped in \[columns\]"):
-        parse_mapping(text, "crm.toml")
+    mapping = parse_mapping(text, "crm.toml")
+    assert mapping.columns["project_manager"] == "pm" and mapping.defaults["project_manager"] == "Ma Li"
 
 
 def test_broken_toml_is_reported_with_the_file_name_and_the_line():
@@ -95,3 +95,87 @@ def test_broken_toml_is_reported_with_the_file_name_and_the_line():
 def test_a_missing_mapping_file_is_reported(tmp_path):
     with pytest.raises(MappingError, match="does not exist"):
         load_mapping(tmp_path / "nope.toml")
+
+
+def test_an_unquoted_chinese_key_is_reported_with_its_line_and_the_quoted_form():
+    text = GOOD.replace('id = "opportunity_id"', '预计金额(元) = "amount"')
+    with pytest.raises(MappingError) as info:
+        parse_mapping(text, "crm.toml")
+    line = 1 + text.splitlines().index('预计金额(元) = "amount"')
+    assert f"crm.toml: line {line}, column 1: TOML syntax error" in str(info.value)
+    assert 'must be quoted: write "预计金额(元)" = "amount"' in str(info.value)
+
+
+def test_an_unquoted_text_value_is_reported_with_the_quoted_form():
+    with pytest.raises(MappingError, match=r'a text value must be quoted: write customer = "客户名称"'):
+        parse_mapping(GOOD.replace('rep = "sales_agent"', 'rep = "sales_agent"\ncustomer = 客户名称'), "crm.toml")
+
+
+def test_a_windows_path_in_double_quotes_gets_the_single_quote_fix():
+    with pytest.raises(MappingError, match=r"Unescaped.*single quotes"):
+        parse_mapping(GOOD.replace('file = "teams.csv"', 'file = "C:\\data\\teams.csv"'), "crm.toml")
+
+
+def test_the_date_format_may_be_left_out():
+    mapping = parse_mapping(GOOD.replace('date_format = "%m/%d/%Y"', ""), "crm.toml")
+    assert mapping.date_formats == ()
+
+
+def test_the_header_row_must_be_a_row_number():
+    assert parse_mapping(GOOD.replace("[source]", "[source]\nheader_row = 3"), "crm.toml").header_row == 3
+    with pytest.raises(MappingError, match=r"header_row 0: expected the number of the header row"):
+        parse_mapping(GOOD.replace("[source]", "[source]\nheader_row = 0"), "crm.toml")
+
+
+def test_duplicate_ids_are_kept_first_unless_the_mapping_refuses_them():
+    assert parse_mapping(GOOD, "crm.toml").duplicate_ids == "keep_first"
+    refusing = GOOD.replace("[source]", '[source]\nduplicate_ids = "refuse"')
+    assert parse_mapping(refusing, "crm.toml").duplicate_ids == "refuse"
+    with pytest.raises(MappingError, match=r"duplicate_ids 'drop': expected one of keep_first, refuse"):
+        parse_mapping(GOOD.replace("[source]", '[source]\nduplicate_ids = "drop"'), "crm.toml")
+
+
+@pytest.mark.parametrize("default, expected", [
+    ('{ from = "created_date", add_days = 90 }', DateDefault("created_date", 90)),
+    ('{ from = "created_date", add_days = "sales_cycle" }', DateDefault("created_date", "sales_cycle")),
+    ('{ from = "report_date", add_days = 90 }', DateDefault("report_date", 90)),
+])
+def test_a_blank_close_date_may_take_a_date_relative_to_another(default, expected):
+    mapping = parse_mapping(GOOD.replace("[defaults]", f"[defaults]\nclose_date = {default}"), "crm.toml")
+    assert mapping.defaults["close_date"] == expected
+
+
+@pytest.mark.parametrize("default", [
+    '{ from = "close_date", add_days = 90 }',       # from itself
+    '{ from = "created_date", add_days = -5 }',     # backwards
+    '{ from = "created_date", add_days = "soon" }',
+    '{ from = "tomorrow", add_days = 1 }',
+])
+def test_a_relative_date_default_that_cannot_be_computed_is_refused(default):
+    with pytest.raises(MappingError, match=r"\[defaults\]: 'close_date' = .*expected \{ from = \"created_date\""):
+        parse_mapping(GOOD.replace("[defaults]", f"[defaults]\nclose_date = {default}"), "crm.toml")
+
+
+def test_a_status_column_makes_the_status_table_optional():
+    text = GOOD.replace('stage = "deal_stage"', 'stage = "deal_stage"\nstatus = "state"')
+    text = text.replace('[status]\nOpen = "open"\nWon = "won"\n', "")
+    assert parse_mapping(text, "crm.toml").status == {}
+    with pytest.raises(MappingError, match=r"\[status\]: missing or empty"):
+        parse_mapping(GOOD.replace('[status]\nOpen = "open"\nWon = "won"\n', ""), "crm.toml")
+
+
+def test_guesses_left_commented_by_import_init_are_pointed_out():
+    text = GOOD.replace('id = "opportunity_id"', '# id = "opportunity_id"  # guess')
+    with pytest.raises(MappingError, match=r"still commented out: remove the '#'"):
+        parse_mapping(text, "crm.toml")
+
+
+def test_the_reference_mapping_in_the_crm_readme_is_a_valid_mapping():
+    import re
+
+    from funnel_xl.paths import templates_dir
+
+    text = (templates_dir() / "crm" / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    mapping = parse_mapping(block, "README.toml")
+    assert mapping.header_row == 3 and mapping.duplicate_ids == "keep_first"

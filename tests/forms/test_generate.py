@@ -216,3 +216,18 @@ def test_the_forms_command_writes_the_workbooks_and_prints_their_paths(master, t
                  "--quiet"]) == 0
     printed = capsys.readouterr().out.split()
     assert [Path(p).name for p in printed] == ["评估表_周磊.xlsx"]
+
+
+def test_a_customer_name_that_starts_like_a_formula_stays_quoted_text_in_the_form(master, tmp_path):
+    from funnel_xl.workbook import contract
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    attack = '=HYPERLINK("http://evil.example/","点击")'
+    with FileWorkbook(master, quiet=True) as book:
+        rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
+        row = int(rows.index[rows["id"] == "OPP-1001"][0])
+        book.update_cells(contract.TABLE_OPPORTUNITIES, {(row, "customer"): attack})
+        book.save()
+    (path,) = generate_from_file(master, tmp_path / "forms", opportunity="OPP-1001", as_of=AS_OF)
+    cell = openpyxl.load_workbook(path)["OPP-1001"]["I2"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (attack, "s", True)

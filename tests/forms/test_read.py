@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from funnel_xl.errors import FormError
-from funnel_xl.forms.read import neutralise, read_returned_workbook
+from funnel_xl.domain.parsing import neutralise
+from funnel_xl.forms.read import read_returned_workbook
 from funnel_xl.forms.settings import form_settings
 from funnel_xl.methodologies import load_methodology
 from formtools import refs  # noqa: E402

@@ -336,3 +336,23 @@ def test_the_list_of_deals_carrying_the_claim_stops_at_its_limit_and_says_how_ma
     assert len(listed) == DETAIL_LIMIT < carrying
     assert rows[first + DETAIL_LIMIT][0] == label("out.more_rows").format(shown=DETAIL_LIMIT,
                                                                         count=carrying - DETAIL_LIMIT)
+
+
+def test_reps_without_hire_date_or_quota_read_hire_date_unknown_and_show_no_coverage(fake_master):
+    from funnel_xl.labels import label
+    from funnel_xl.workbook.contract import TABLE_REPS, rep_header
+    from funnel_xl.workbook.layout import QUOTA_REPS
+
+    reps = fake_master.tables[TABLE_REPS].frame
+    reps[rep_header("hire_date")] = None  # an imported team: neither is in a CRM's teams file
+    reps[rep_header("annual_quota")] = None
+    result = recalculate(fake_master, SAMPLE_AS_OF, save=False, run_at=dt.datetime(2026, 11, 20, 18))
+
+    names = set(reps[rep_header("rep")])
+    rows = fake_master.written["配额"].rows()
+    by_rep = {r[0]: r for r in rows[QUOTA_REPS.first_data_row - 1:] if r[0] in names}
+    phase, coverage = QUOTA_REPS.col("phase") - 1, QUOTA_REPS.col("coverage") - 1
+    assert set(by_rep) == names
+    assert {r[phase] for r in by_rep.values()} == {label("roadmap.phase.hire_date_unknown")} == {"入职日期未知"}
+    assert {r[coverage] for r in by_rep.values()} == {None}
+    assert result.figures.quota["coverage"].isna().all()

@@ -11,6 +11,7 @@ way (``cells``), and Excel's limits are enforced once:
   sheetData splices, values-only sheets.
 - ``ranges``: table refs and autoFilters, data validations and conditional formats, print areas.
 - ``charts``: series references and their caches (values never a ``strRef``).
+- ``styles``: text that starts like a formula stored with Excel's quote prefix, so F2-Enter never runs it.
 - ``parts``: relationships, content types, dropping a part with everything that names it.
 - ``names``: defined names of the workbook part (the tool's own are hidden text constants).
 
@@ -29,6 +30,7 @@ from funnel_xl.workbook.ooxml.parts import (
     CALC_CHAIN, CONTENT_TYPES, PartDrop, add_relationship, attr, drop_defaults, drop_overrides,
     drop_parts, drop_references, drop_relationships, owner_part, rels_part, resolve_target, set_override,
 )
+from funnel_xl.workbook.ooxml.styles import STYLES_PART, QuotePrefixStyles, quote_formula_parts
 from funnel_xl.workbook.ooxml.ranges import drop_calculated_columns, grow_print_area, grow_sheet_ranges, grow_table
 from funnel_xl.workbook.ooxml.refs import (
     SheetRef, cell_to_rowcol, col_letter, col_number, parse_sheet_ref, quote_sheet, range_ref, split_ref,
@@ -40,7 +42,8 @@ from funnel_xl.workbook.ooxml.text import (
 
 __all__ = [
     "CALC_CHAIN", "CONTENT_TYPES", "DefinedName", "constant_text", "defined_names", "drop_defined_names",
-    "set_defined_name", "text_constant", "MAX_CELL_TEXT", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
+    "set_defined_name", "text_constant", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts",
+    "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
     "Write", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
     "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns", "drop_elements",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
