@@ -109,8 +109,10 @@ def opportunity_ids(path: Path) -> set[str]:
 def report_date(path: Path) -> str:
     """The report date the workbook's sheets were last calculated for, read from the stamp on 预测."""
     rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet_name("forecast")).to_python()
-    pattern = re.escape(label("out.stamp")).replace(r"\{run_at\}", ".*?").replace(r"\{as_of\}", "(?P<as_of>[0-9-]+)")
-    return re.match(pattern.replace(r"\{methodology\}", ".*"), str(rows[STAMP_ROW - 1][0])).group("as_of")
+    # Every placeholder of the stamp matches anything, but the report date, which is read.
+    pattern = re.sub(r"\\\{(\w+)\\\}", lambda m: "(?P<as_of>[0-9-]+)" if m[1] == "as_of" else ".*?",
+                     re.escape(label("out.stamp")))
+    return re.fullmatch(pattern, str(rows[STAMP_ROW - 1][0])).group("as_of")
 
 
 def check_whole(path: Path, ids: set[str], what: str) -> None:
