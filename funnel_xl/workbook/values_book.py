@@ -17,7 +17,7 @@ from funnel_xl.workbook.layout import CHARTS, PALETTE
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import check_sheet_name
 from funnel_xl.workbook.sheets.outputs import chart_over
-from funnel_xl.workbook.zip_patch import lock_file
+from funnel_xl.workbook.lock import excel_lock
 
 @dataclass(frozen=True)
 class BookTable:
@@ -41,7 +41,7 @@ def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], l
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InputError(f"{path.name}: the company workbook holds values only and must be named *.xlsx")
-    if lock_file(path) is not None:
+    if excel_lock(path) is not None:
         raise InputError(f"{path.name} is open in Excel: close it and run again")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.xlsx")
