@@ -7,6 +7,7 @@ import pandas as pd
 
 from funnel_xl.domain.columns import ADJUSTMENTS, columns
 from funnel_xl.reports.table import SheetLayout
+from funnel_xl.workbook.layout import OWNED_ROW
 
 TABLE = "tblAdjustments"
 HEADER_ROW = 5
@@ -17,7 +18,7 @@ def adjustments_sheet(adjustments: pd.DataFrame, lang: str, stamp: str) -> tuple
     """The sheet and the number of data rows of its table (at least one, blank, for the first entry)."""
     out = SheetLayout("adjustments", lang, stamp)
     specs = columns(ADJUSTMENTS)
-    out.sheet.put(HEADER_ROW - 1, 1, out.label("adjust.note"), "note")
+    out.sheet.put(OWNED_ROW, 1, out.label("adjust.note"), "note")  # typed here, unlike every other output sheet
     out.sheet.put_row(HEADER_ROW, 1, [out.label(c.label) for c in specs], "header")
     out.sheet.heights[HEADER_ROW] = 30
     styles = [_STYLES.get(c.key, "text") for c in specs]

@@ -36,6 +36,7 @@ from funnel_xl.services.master import read_master
 from funnel_xl.services.recalculate import RecalcResult, team_figures, weekly_history
 from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.file_adapter import FileWorkbook
+from funnel_xl.workbook.layout import OWNED_ROW
 from funnel_xl.workbook.values_book import BookTable, write_values_book
 
 WORKBOOK_SUFFIXES = (".xlsm", ".xlsx")
@@ -247,6 +248,8 @@ def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
         "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
         "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned)),
     }
+    for s in sheets.values():  # rewritten by the next roll-up, not by a Recalculate
+        s.sheet.put(OWNED_ROW, 1, label("rollup.owned", lang), "note")
     named = [(sheet_name(k, lang), s.sheet) for k, s in sheets.items()]
     adjust, rows = adjustments_sheet(result.adjustments, lang, stamp)
     named.insert(1, (label("adjust.sheet", lang), adjust.sheet))
