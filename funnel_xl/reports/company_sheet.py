@@ -73,6 +73,7 @@ def company_sheet(fig: Figures, lang: str, stamp: str, *, tables: Sequence[tuple
               styles=["text", "text", "text", "integer", "integer"])
     out.widths(first=26, others=13, count=12)
     out.sheet.widths[2] = 16
+    out.sheet.widths[3] = 24  # the teams' methodology names
     return out
 
 
