@@ -4,6 +4,7 @@ that need no file (the master itself, and a private copy with its history, are t
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
