@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import pandas as pd
 
+from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.figures import Figures
+from funnel_xl.reports import outlook_blocks
 from funnel_xl.reports.problem_text import problem_message
 from funnel_xl.reports.table import (
     DETAIL_LIMIT, SheetLayout, criteria_text, group_name, limited, rep_name, stage_name, wan,
 )
 from funnel_xl.workbook import layout
+from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.ooxml import quote_sheet
 
 _MONEY = {"weighted_forecast", "claimed_weighted_forecast", "claim_difference", "achieved", "open_pipeline",
           "team_quota", "left_out_weighted"}
@@ -41,6 +45,8 @@ def _claim_total(out: SheetLayout, frame: pd.DataFrame) -> list:
 
 def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "SheetLayout":
     out = SheetLayout("forecast", lang, stamp)
+    outlook_blocks.kpi_strip(out, fig.strip, fig.strip_change)
+    outlook_blocks.period_grid_team(out, fig.grid)
     values = {**fig.kpi, "problem_count": problem_count, "basis": out.label(f"basis.{fig.settings.basis}")}
     b = layout.FORECAST_KPI
     out.sheet.put(b.section_row, 1, out.label("block.kpi"), "section")
@@ -60,7 +66,16 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
                                       wan(frame["weighted"].sum())])
         out.sheet.chart_items[f"forecast_{prefix}"] = len(rows)
 
-    row = layout.FORECAST_FLOW_ROW
+    row, at = outlook_blocks.attention_lists(
+        out, fig.attention, layout.FORECAST_FLOW_ROW, methodology=fig.methodology, as_of=fig.as_of,
+        opportunity_sheet=sheet_name("opportunities", lang), stall_days=fig.stall_days)
+    here = quote_sheet(sheet_name("forecast", lang))
+    targets = {k: f"{here}!A{r}" for k, r in at.items()}
+    if problem_count:
+        targets["data_problems"] = f"{quote_sheet(sheet_name('problems', lang))}!A{layout.PROBLEMS.section_row}"
+    outlook_blocks.attention_summary(out, attention_summary(fig.attention),
+                                     (problem_count, fig.kpi["left_out_amount"]), targets)
+    row = outlook_blocks.period_grid_by_rep(out, fig.grid, row)
     row = _claims(out, fig, row)
     row = _dates_to_update(out, fig, row)
     row = _left_out(out, fig, row)
@@ -69,7 +84,8 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
         rows, total = _group_rows(out, frame, first)
         row = out.table(key, row, ("quarter" if first == "close_quarter" else first, *_GROUP_COLUMNS), rows,
                         total=total)
-    out.widths(first=24, others=14, count=10)
+    out.widths(first=24, others=14, count=12)
+    out.sheet.widths[layout.FORECAST_ATTENTION.first_col] = 26  # the lists' names, beside the grid
     return out
 
 

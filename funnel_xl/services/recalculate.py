@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.figures import Figures, compute_figures
 from funnel_xl.domain.left_out import left_out
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
@@ -62,6 +63,14 @@ class RecalcResult:
             "closed_after_count": f.kpi["closed_after_count"],
             "progress": None if f.progress.last_date is None else round(f.progress.totals["progress"], 2),
             "last_snapshot": None if f.progress.last_date is None else f.progress.last_date.isoformat(),
+            **{k: _num(f.strip[k]) for k in ("target", "gap_to_target", "commit_this_quarter", "likely_this_quarter",
+                                             "forecast_rest_of_year", "outlook")},
+            "claim_difference": round(f.kpi["claim_difference"], 2),
+            "change_since_last_week": {k: _num(v) for k, v in f.strip_change.items()},
+            "attention": {k: {"count": int(r["count"]), "amount": round(float(r["amount"]), 2)}
+                          for k, r in attention_summary(f.attention).iterrows()}
+                         | {"data_problems": {"count": len(self.problems),
+                                              "amount": round(f.kpi["left_out_amount"], 2)}},
             "problems": [p.as_dict() for p in self.problems],
             "by_rep": by_rep,
         }
@@ -103,11 +112,12 @@ def recalculate(
     problems = [*inputs.problems, *reps.problems, *opps.problems]
     rejected_count = len(opps.rejected)
 
-    last_snapshot = last_date = first_seen = weekly = known = None
+    last_snapshot = last_date = first_seen = weekly = known = last_strip = None
     if history is not None:
         last_date = history.previous_week(as_of)
         if last_date is not None:
             last_snapshot = history.snapshot(last_date)
+            last_strip = history.strip(last_date)
         first_seen = history.first_seen()
         known = _known_on(history, as_of, opps.clean)
     book.status(label("progress_msg.computing", lang))
@@ -115,6 +125,7 @@ def recalculate(
         opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(), settings=settings,
         last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen, known=known,
         left_out=left_out(opps.rejected_values, opps.problems, inputs.methodology, settings.basis),
+        last_strip=last_strip,
     )
     if history is not None:
         weekly = pd.concat([history.weekly(), figures.weekly], ignore_index=True)
@@ -137,5 +148,5 @@ def recalculate(
     if save:
         saved = book.save()
         if history is not None:
-            history.save(figures.snapshot, figures.weekly)
+            history.save(figures.snapshot, figures.weekly, figures.strip)
     return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=rejected_count, saved=saved)

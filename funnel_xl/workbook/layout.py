@@ -45,7 +45,16 @@ FORECAST_KPIS: tuple[str, ...] = (
     "team_quota", "open_count", "not_assessed_count", "won_count", "lost_count", "problem_count", "left_out_count",
     "left_out_weighted", "closed_after_count",
 )
-FORECAST_KPI = Block("forecast", "kpi", 4, ("kpi", "value"))
+# The first screen: the KPI strip (section, names, figures, changes since last week), then the team's period grid
+# with the attention summary beside it; the detailed overview and the charted blocks follow.
+FORECAST_STRIP_ROW = 4
+GRID_COLUMNS: tuple[str, ...] = ("period", "period_quota_wan", "closed_wan", "commit_wan", "best_case_wan",
+                                 "period_pipeline_wan", "period_weighted_wan", "gap_wan")
+FORECAST_GRID = Block("forecast", "period_grid_team", FORECAST_STRIP_ROW + 5, GRID_COLUMNS)
+FORECAST_ATTENTION = Block("forecast", "attention", FORECAST_GRID.section_row, ("attention", "count", "amount_wan"),
+                           first_col=len(GRID_COLUMNS) + 2)
+ATTENTION_ROWS = 6  # the five lists of deals and the data issues
+FORECAST_KPI = Block("forecast", "kpi", FORECAST_ATTENTION.first_data_row + ATTENTION_ROWS + 1, ("kpi", "value"))
 FORECAST_CATEGORY = Block("forecast", "by_category", FORECAST_KPI.first_data_row + len(FORECAST_KPIS) + 1,
                           ("category", "count", "amount_wan", "weighted_wan"))
 # Each fixed block: section, header, one row per item, a total row, a blank row.
@@ -90,7 +99,8 @@ class ChartSpec:
 
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("funnel", FUNNEL_STAGES, "stage", ("pipeline_wan", "weighted_wan"), "bar", "L4"),
-    ChartSpec("forecast_category", FORECAST_CATEGORY, "category", ("amount_wan", "weighted_wan"), "column", "G4",
+    ChartSpec("forecast_category", FORECAST_CATEGORY, "category", ("amount_wan", "weighted_wan"), "column",
+              f"G{FORECAST_KPI.section_row}",
               fixed_rows=len(FORECAST_CATEGORIES)),
     ChartSpec("forecast_bucket", FORECAST_BUCKET, "bucket", ("amount_wan", "weighted_wan"), "column",
               f"G{FORECAST_CATEGORY.section_row}", fixed_rows=len(BUCKETS)),
@@ -102,6 +112,8 @@ CHARTS: tuple[ChartSpec, ...] = (
 # The style palette: each key is one row of the hidden _styles sheet (A: key, B: a sample cell in that style).
 # The writer uses the sample cell's style index, so a user who restyles a sample restyles every output.
 _BORDER = {"border": 1, "border_color": "#BFBFBF"}
+_WAN = "#,##0.0;[Red]-#,##0.0"   # negatives red, as every amount a manager reads
+_PERCENT = "0.0%;[Red]-0.0%"
 _TOTAL = {"bold": True, "top": 2, "bottom": 1, "left": 1, "right": 1, "border_color": "#808080", "bg_color": "#F2F2F2"}
 PALETTE: dict[str, dict] = {
     "title": {"bold": True, "font_size": 16, "font_color": "#1F3864"},
@@ -110,20 +122,32 @@ PALETTE: dict[str, dict] = {
     "header": {"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5597", "align": "center",
                "valign": "vcenter", "text_wrap": True, **_BORDER},
     "text": {**_BORDER},
-    "integer": {"num_format": "#,##0", **_BORDER},
-    "money": {"num_format": "#,##0", **_BORDER},            # 元
-    "money_wan": {"num_format": "#,##0.0", **_BORDER},      # value already in 万元; the header says so
-    "percent": {"num_format": "0.0%", **_BORDER},
-    "decimal": {"num_format": "#,##0.0", **_BORDER},
+    "integer": {"num_format": "#,##0;[Red]-#,##0", **_BORDER},
+    "money": {"num_format": "#,##0;[Red]-#,##0", **_BORDER},            # 元
+    "money_wan": {"num_format": _WAN, **_BORDER},      # value already in 万元; the header says so
+    "percent": {"num_format": _PERCENT, **_BORDER},
+    "decimal": {"num_format": "#,##0.0;[Red]-#,##0.0", **_BORDER},
     "date": {"num_format": "yyyy-mm-dd", **_BORDER},
     "total_text": {**_TOTAL},
-    "total_integer": {"num_format": "#,##0", **_TOTAL},
-    "total_money": {"num_format": "#,##0", **_TOTAL},
-    "total_money_wan": {"num_format": "#,##0.0", **_TOTAL},
-    "total_percent": {"num_format": "0.0%", **_TOTAL},
+    "total_integer": {"num_format": "#,##0;[Red]-#,##0", **_TOTAL},
+    "total_money": {"num_format": "#,##0;[Red]-#,##0", **_TOTAL},
+    "total_money_wan": {"num_format": _WAN, **_TOTAL},
+    "total_percent": {"num_format": _PERCENT, **_TOTAL},
     "good": {"font_color": "#006100", "bg_color": "#C6EFCE", **_BORDER},
     "bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE", **_BORDER},
     "note": {"font_color": "#595959"},  # no wrap: a note runs on into the empty cells to its right
+    # The KPI strip: a tile's name, its figure, and its change since last week (an arrow, never a colour: a smaller
+    # gap is good news, a smaller forecast is not).
+    "kpi_label": {"bold": True, "font_color": "#1F3864", "bg_color": "#DDEBF7", "align": "center", "valign": "vcenter",
+                  "text_wrap": True, **_BORDER},
+    "kpi_value": {"bold": True, "font_size": 16, "num_format": _WAN, "align": "center", **_BORDER},
+    "kpi_percent": {"bold": True, "font_size": 16, "num_format": _PERCENT, "align": "center", **_BORDER},
+    "kpi_change": {"font_color": "#595959", "num_format": '"▲ "#,##0.0;"▼ "#,##0.0;"±0"', "align": "center",
+                   **_BORDER},
+    "kpi_change_percent": {"font_color": "#595959", "num_format": '"▲ "0.0%;"▼ "0.0%;"±0"', "align": "center",
+                           **_BORDER},
+    "kpi_none": {"font_color": "#595959", "align": "center", **_BORDER},
+    "link": {"font_color": "#0563C1", "underline": 1, **_BORDER},
 }
 PALETTE_KEYS: tuple[str, ...] = tuple(PALETTE)
 
