@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -11,19 +10,16 @@ from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.outlook import RATIO_KEYS, STRIP_KEYS
 from funnel_xl.labels import label
 from funnel_xl.reports.problem_text import problem_line
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+from funnel_xl.reports.widths import display_width
 
 
 def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * max(width - _width(text), 0)
+    gap = " " * max(width - display_width(text), 0)
     return gap + text if right else text + gap
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    widths = [max([display_width(h)] + [display_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w, i > 0) for i, (h, w) in enumerate(zip(headers, widths)))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(c, w, i > 0) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]

@@ -25,8 +25,9 @@ DETAIL_LIMIT = 500
 _PERCENT = {"win_rate", "conversion_to_next", "conversion_to_won", "ideal_share", "actual_share", "attainment",
             "coverage", "observed_rate", "ci_low", "ci_high", "suggested_rate"}
 _INTEGER = {"count", "open_count", "won_count", "reached_count", "ideal_count", "actual_count", "count_needed",
-            "tenure_months", "row", "closed_count"}
-_DECIMAL = {"avg_days_in_stage", "gap_count", "days_in_stage"}
+            "tenure_months", "row", "closed_count", "errors", "warnings", "days_in_stage",
+            "problem_count"}
+_DECIMAL = {"avg_days_in_stage", "gap_count"}
 _DATE = {"close_date", "first_seen", "snapshot_date"}
 
 

@@ -17,7 +17,7 @@ from funnel_xl.labels import label
 from funnel_xl.paths import templates_dir
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
-from funnel_xl.reports.problems_sheet import problems_sheet
+from funnel_xl.reports.problems_sheet import problem_owners, problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
 from funnel_xl.services.master import read_master
@@ -140,7 +140,10 @@ def recalculate(
         "funnel": funnel_sheet(figures, lang, stamp, figures.calibration),
         "quota": quota_sheet(figures, reps.clean, lang, stamp),
         "progress": progress_sheet(figures, lang, stamp, weekly),
-        "problems": problems_sheet(problems, lang, stamp),
+        "problems": problems_sheet(problems, lang, stamp,
+                                   problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet,
+                                                  inputs.reps),
+                                   list(reps.clean["rep"])),
     }
     book.status(label("progress_msg.writing", lang))
     book.write_sheets({sheet_name(k, lang): s.sheet for k, s in sheets.items()})
