@@ -14,11 +14,14 @@ def add(sub) -> None:
     p.add_argument("--lang", choices=("zh-CN", "en"), default="zh-CN")
     p.add_argument("--methodology", default="big_project", help="a built-in key or a path to a .toml file")
     p.add_argument("--data", choices=("sample", "empty"), default="sample")
+    p.add_argument("--examples", action="store_true",
+                   help="add 函数示例, each worksheet function beside its native formula (for developers)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from funnel_xl.services.build import build_workbook
 
-    print(build_workbook(Path(args.output), lang=args.lang, methodology=args.methodology, data=args.data))
+    print(build_workbook(Path(args.output), lang=args.lang, methodology=args.methodology, data=args.data,
+                         examples=args.examples))
     return 0

@@ -21,7 +21,7 @@ DATA_CHOICES = ("sample", "empty")
 
 
 def build_workbook(output: str | Path, *, lang: str = "zh-CN", methodology: str | Path = "big_project",
-                   data: str = "sample", vba: bool = True) -> Path:
+                   data: str = "sample", vba: bool = True, examples: bool = False) -> Path:
     """Build the workbook at ``output`` (.xlsm with VBA, .xlsx without) and return its path.
 
     ``methodology`` is a built-in key or a path to a methodology file; ``data`` is "sample" (the shipped demo
@@ -33,7 +33,7 @@ def build_workbook(output: str | Path, *, lang: str = "zh-CN", methodology: str 
     m = load_methodology(methodology)
     if data == "empty":
         return write_workbook(output, lang=lang, methodology=m, opportunities=empty_opportunities(m),
-                              reps=empty_reps(), vba=vba)
+                              reps=empty_reps(), vba=vba, examples=examples)
     from funnel_xl.sample import SAMPLE_AS_OF, load_sample
 
     sample = load_sample()
@@ -43,7 +43,7 @@ def build_workbook(output: str | Path, *, lang: str = "zh-CN", methodology: str 
             f"build with data='empty' for another methodology"
         )
     path = write_workbook(output, lang=lang, methodology=m, opportunities=sample.opportunities, reps=sample.reps,
-                          vba=vba, as_of=SAMPLE_AS_OF)
+                          vba=vba, as_of=SAMPLE_AS_OF, examples=examples)
     fill_output_sheets(path, SAMPLE_AS_OF, sample.history)
     return path
 

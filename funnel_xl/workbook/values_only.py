@@ -2,9 +2,10 @@
 
 The copy is made at the zip level, like every write to the master: the VBA project, the ribbon part, macro
 buttons and the calculation chain are dropped with their relationships and content types, the workbook's content
-type changes from macro-enabled to the plain sheet type, and each formula cell keeps only its cached value. Every
-sheet, chart, style, table and print setting is copied unchanged, so the file opens without a macro warning and
-reads right in a mail preview or on a phone.
+type changes from macro-enabled to the plain sheet type, and each formula cell keeps only its cached value. The
+sheets that speak to the master's user or a developer (说明, xlwings.conf, 函数示例, _styles) are left out
+(``reader_sheets``) and the copy opens on 预测. Every other sheet, chart, style, table and print setting is copied
+unchanged, so the file opens without a macro warning and reads right in a mail preview or on a phone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from funnel_xl.errors import InputError, WorkbookFormatError
 from funnel_xl.workbook.ooxml import (
     CALC_CHAIN, CONTENT_TYPES, drop_calculated_columns, drop_parts, set_override, values_only,
 )
+from funnel_xl.labels import LANGUAGES
+from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.reader_sheets import drop_reader_sheets
 from funnel_xl.workbook.zip_patch import lock_file, patch_package
 
 PLAIN_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -52,9 +56,11 @@ def export_values_only(master: Path, out: Path) -> Path:
     with zf:
         types = set_override(zf.read(CONTENT_TYPES).decode("utf-8"), "xl/workbook.xml", PLAIN_WORKBOOK)
         drop = drop_parts(zf, _macro_parts(zf), {CONTENT_TYPES: types.encode("utf-8")})
-        replaced = drop.replaced
+        sheets = drop_reader_sheets(zf, drop.replaced, {sheet_name("forecast", lang) for lang in LANGUAGES})
+        dropped = drop.dropped | sheets.dropped
+        replaced = {n: data for n, data in sheets.replaced.items() if n not in dropped}
         for n in zf.namelist():
-            if n in drop.dropped:
+            if n in dropped:
                 continue
             if n.startswith("xl/worksheets/") and n.endswith(".xml"):
                 replaced[n] = values_only(replaced.get(n, zf.read(n)).decode("utf-8")).encode("utf-8")
@@ -63,7 +69,7 @@ def export_values_only(master: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
-        patch_package(master, tmp, replaced, drop.dropped)
+        patch_package(master, tmp, replaced, dropped)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
