@@ -94,6 +94,19 @@ def period_grid(opps: pd.DataFrame, quotas: pd.Series, as_of: dt.date | pd.Times
     return out.iloc[sorted(range(len(out)), key=keys.__getitem__)][list(GRID_COLUMNS)]
 
 
+def quarters_of_year(opps: pd.DataFrame, quota: float, as_of: dt.date | pd.Timestamp, year: Year) -> pd.DataFrame:
+    """Each quarter of the (fiscal) year: achieved (won in it to date), the weighted pipeline dated in it, and a
+    quarter of the annual ``quota``. Index: the quarter's first day."""
+    stamp = as_of_timestamp(as_of)
+    starts = [year.start + pd.DateOffset(months=3 * i) for i in range(4)]
+    rows = []
+    for start in starts:
+        parts = _period_parts(opps, stamp, start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1))
+        rows.append({"achieved": float(parts["closed"].sum()), "weighted": float(parts["weighted"].sum()),
+                     "quota": quota / 4})
+    return pd.DataFrame(rows, index=pd.DatetimeIndex(starts, name="quarter"))
+
+
 def kpi_strip(grid: pd.DataFrame, *, claim_difference: float, left_out_weighted: float) -> dict[str, float | None]:
     """The strip from a period grid (``period_grid``) and the two figures it cannot hold.
 

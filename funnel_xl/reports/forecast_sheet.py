@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from funnel_xl.domain import outlook
 from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.figures import Figures
 from funnel_xl.reports import outlook_blocks
@@ -43,6 +44,11 @@ def _claim_total(out: SheetLayout, frame: pd.DataFrame) -> list:
             *(wan(frame[c].sum()) for c in ("weighted", "claimed_weighted", "evidence_weighted", "difference"))]
 
 
+def quarter_name(start: pd.Timestamp, year) -> str:
+    """2026Q1 in a calendar year; a fiscal quarter by the month it starts (2026-04)."""
+    return f"{start.year}Q{(start.month - 1) // 3 + 1}" if year.calendar else f"{start:%Y-%m}"
+
+
 def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "SheetLayout":
     out = SheetLayout("forecast", lang, stamp)
     outlook_blocks.kpi_strip(out, fig.strip, fig.strip_change)
@@ -57,6 +63,10 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
         out.sheet.put_row(b.first_data_row + i, 1, [out.label(f"kpi.{k}"), value],
                           ["text", "text" if k == "basis" else style])
 
+    quarters = outlook.quarters_of_year(fig.opps, fig.strip["target"], fig.as_of, fig.year)
+    names = [quarter_name(q, fig.year) for q in quarters.index]
+    out.block(layout.FORECAST_QUARTERS, [[n, wan(r.achieved), wan(r.weighted), wan(r.quota)]
+                                         for n, (_, r) in zip(names, quarters.iterrows())])
     total_label = out.label("out.total")
     for block, frame, prefix in ((layout.FORECAST_CATEGORY, fig.by_category, "category"),
                                  (layout.FORECAST_BUCKET, fig.by_bucket, "bucket")):

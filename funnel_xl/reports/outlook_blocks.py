@@ -27,7 +27,8 @@ def kpi_strip(out: SheetLayout, strip: dict, change: dict | None, row: int = lay
         ratio = key in RATIO_KEYS
         out.sheet.put(row + 1, i, out.label(f"strip.{key}"), "kpi_label")
         value = strip.get(key)
-        out.sheet.put(row + 2, i, value if ratio else wan(value), "kpi_percent" if ratio else "kpi_value")
+        style = "kpi_percent" if ratio else "kpi_gap" if key == "gap_to_target" else "kpi_value"
+        out.sheet.put(row + 2, i, value if ratio else wan(value), style)
         moved = (change or {}).get(key)
         if moved is None:
             out.sheet.put(row + 3, i, "-" if has_change else None, "kpi_none")

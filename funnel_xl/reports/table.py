@@ -23,7 +23,7 @@ WAN = 10_000.0
 DETAIL_LIMIT = 500
 
 _PERCENT = {"win_rate", "conversion_to_next", "conversion_to_won", "ideal_share", "actual_share", "attainment",
-            "coverage", "observed_rate", "ci_low", "ci_high", "suggested_rate"}
+            "coverage", "coverage_target", "observed_rate", "ci_low", "ci_high", "suggested_rate"}
 _INTEGER = {"count", "open_count", "won_count", "reached_count", "ideal_count", "actual_count", "count_needed",
             "tenure_months", "row", "closed_count", "errors", "warnings", "days_in_stage",
             "problem_count"}
@@ -32,6 +32,8 @@ _DATE = {"close_date", "first_seen", "snapshot_date"}
 
 
 def style_for(column: str) -> str:
+    if column == "gap_wan":
+        return "gap_wan"
     if column.endswith("_wan"):
         return "money_wan"
     if column in _PERCENT:

@@ -129,8 +129,11 @@ def test_a_row_with_a_mistake_is_listed_in_data_issues_with_where_and_why_and_st
     assert (no_rep["code"], no_rep["severity"], no_rep["value"]) == ("rep_missing", "warning", None)
 
     issues = _sheet_rows(workbook, "数据问题")
-    listed = [r for r in issues if r[:3] == ["商机", 57.0, "预计成交日期"]]
-    assert listed and listed[0][3] == "2026-01-31"
+    # rep, 商机编号, customer, severity, message, then where: sheet, row, column, value
+    listed = [r for r in issues if r[5:8] == ["商机", 57.0, "预计成交日期"]]
+    csv = evidence.sample_csv().set_index("id")
+    assert listed and listed[0][8] == "2026-01-31"
+    assert listed[0][:3] == [csv.loc["OPP-1054", "rep"], "OPP-1054", csv.loc["OPP-1054", "customer"]]
     with zipfile.ZipFile(workbook) as zf:
         index = PackageIndex.read(zf)
     opp_part = index.sheet(index.tables[TABLE_OPPORTUNITIES].sheet).part

@@ -8,6 +8,8 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+
+from funnel_xl.workbook.opc import validate_package
 import pytest
 import xlwings
 
@@ -35,12 +37,20 @@ def col(key: str) -> str:
 
 
 
-def test_the_workbook_has_every_sheet_in_order_and_a_hidden_style_palette(built_sample):
+def test_the_managers_workbook_shows_the_managers_sheets_only(built_sample):
     wb = openpyxl.load_workbook(built_sample)
-    expected = [sheet_name(k) for k in SHEET_KEYS] + ["xlwings.conf", "_styles"]
+    expected = [sheet_name(k) for k in SHEET_KEYS if k != "examples"] + ["xlwings.conf", "_styles"]
     assert wb.sheetnames == expected
     assert wb["_styles"].sheet_state == "hidden"
-    assert all(wb[n].sheet_state == "visible" for n in expected[:-1])
+    assert wb["xlwings.conf"].sheet_state == "veryHidden"  # not even in Unhide; xlwings' VBA reads it by name
+    assert all(wb[n].sheet_state == "visible" for n in expected[:-2])
+
+
+def test_the_function_examples_come_with_the_build_option_only(tmp_path):
+    built = build_workbook(tmp_path / "Funnel.xlsm", data="empty", examples=True)
+    names = openpyxl.load_workbook(built).sheetnames
+    assert names.index(sheet_name("examples")) == names.index("xlwings.conf") - 1
+    assert validate_package(built) == []
 
 
 def test_input_data_live_in_named_tables(built_sample):
