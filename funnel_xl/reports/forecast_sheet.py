@@ -12,7 +12,7 @@ from funnel_xl.domain.figures import Figures
 from funnel_xl.reports import outlook_blocks
 from funnel_xl.reports.problem_text import problem_message
 from funnel_xl.reports.table import (
-    DETAIL_LIMIT, SheetLayout, criteria_text, group_name, limited, rep_name, stage_name, wan,
+    DETAIL_LIMIT, SheetLayout, criteria_text, group_name, in_rep_order, limited, rep_name, stage_name, wan,
 )
 from funnel_xl.workbook import layout
 from funnel_xl.workbook.contract import sheet_name
@@ -89,7 +89,7 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
     row = _claims(out, fig, row)
     row = _dates_to_update(out, fig, row)
     row = _left_out(out, fig, row)
-    for key, frame, first in (("by_quarter", fig.by_quarter, "close_quarter"), ("by_rep", fig.by_rep, "rep"),
+    for key, frame, first in (("by_quarter", fig.by_quarter, "close_quarter"), ("by_rep", in_rep_order(fig.by_rep, fig.quota.index), "rep"),
                               ("by_product", fig.by_product, "product"), ("by_region", fig.by_region, "region")):
         rows, total = _group_rows(out, frame, first)
         row = out.table(key, row, ("quarter" if first == "close_quarter" else first, *_GROUP_COLUMNS), rows,
@@ -101,7 +101,7 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
 
 def _claims(out: SheetLayout, fig: Figures, row: int) -> int:
     """The claim made visible: per rep and per category, then the deals that carry the difference."""
-    by_rep = fig.claims_by_rep
+    by_rep = in_rep_order(fig.claims_by_rep, fig.quota.index)
     row = out.table("claims_by_rep", row, ("rep", *_CLAIM_COLUMNS),
                     _claim_rows(by_rep, lambda k: rep_name(out, k)), total=_claim_total(out, by_rep))
     by_category = fig.claims_by_category.drop(index="closed", errors="ignore")  # a won deal carries no claim
@@ -125,7 +125,7 @@ def _dates_to_update(out: SheetLayout, fig: Figures, row: int) -> int:
     if len(listed) > DETAIL_LIMIT:
         listed = listed.sort_values("weighted", ascending=False, kind="stable")
     shown, more = limited(listed, out.lang)
-    shown = shown.sort_values(["rep", "weighted"], ascending=[True, False], kind="stable", na_position="last")
+    shown = in_rep_order(shown.sort_values("weighted", ascending=False, kind="stable"), fig.quota.index, "rep")
     rows = [[rep_name(out, d.rep), d.id, d.customer, None if pd.isna(d.close_date) else d.close_date.date(),
              wan(d.amount), wan(d.weighted), out.label(f"category.{d.issue}")]
             for d in shown.itertuples()]

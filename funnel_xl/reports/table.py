@@ -76,6 +76,16 @@ def rep_name(out: "SheetLayout", rep) -> str:
     return group_name(out, "rep", rep)
 
 
+def in_rep_order(frame: pd.DataFrame, order, column: str | None = None) -> pd.DataFrame:
+    """``frame``'s rows in the one rep order every per-rep list uses (``order``: the reps table's, as
+    ``Figures.quota`` lists them), reps not in it after them by name, the unassigned last; by the index, or by
+    ``column`` where given. Rows of one rep keep their order."""
+    rank = {r: i for i, r in enumerate(o for o in order if not pd.isna(o))}
+    reps = frame.index.to_series() if column is None else frame[column]
+    key = [(0, rank[r], "") if r in rank else (2, 0, "") if pd.isna(r) else (1, 0, str(r)) for r in reps]
+    return frame.iloc[sorted(range(len(frame)), key=key.__getitem__)]
+
+
 def stage_name(methodology, key, lang: str) -> str:
     """A stage key as the sheet names it ("-" where there is none)."""
     if key is None or (not isinstance(key, str) and pd.isna(key)):

@@ -101,3 +101,23 @@ def test_every_deal_that_needs_attention_links_to_its_row_on_the_opportunities_s
         first + i, FORECAST_ATTENTION.first_col + 1).value for i in range(6)}
     for key, figures in summary["attention"].items():
         assert names[label(f"attention.{key}")] == figures["count"]
+
+
+def test_every_per_rep_list_follows_the_reps_tables_order(workbook):
+    reps = list(pd.read_csv(sample_dir() / "reps.csv", encoding="utf-8-sig")["rep"])
+    _recalc(workbook)
+    book = openpyxl.load_workbook(workbook, read_only=True)
+
+    def listed(sheet: str, block: str) -> list[str]:
+        rows = list(book[sheet].iter_rows(values_only=True))
+        start = next(i for i, r in enumerate(rows) if r[0] == label(f"block.{block}")) + 2
+        names = []
+        for r in rows[start:]:
+            if r[0] in (None, label("out.total")):
+                break
+            names.append(r[0])
+        return [n for n in names if n in reps]
+
+    for sheet, block in (("预测", "by_rep"), ("预测", "claims_by_rep"), ("进展", "progress_by_rep")):
+        names = listed(sheet, block)
+        assert names and names == sorted(names, key=reps.index), (sheet, block)
