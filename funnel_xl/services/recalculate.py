@@ -20,6 +20,7 @@ from funnel_xl.reports.funnel_sheet import funnel_sheet
 from funnel_xl.reports.problems_sheet import problem_owners, problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
+from funnel_xl.reports.widths import fit_columns
 from funnel_xl.services.master import read_master
 from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.port import Saved, WorkbookPort
@@ -145,6 +146,8 @@ def recalculate(
                                                   inputs.reps),
                                    list(reps.clean["rep"])),
     }
+    for layout_ in sheets.values():
+        fit_columns(layout_.sheet)  # after each writer's widths: what its words need in this language
     book.status(label("progress_msg.writing", lang))
     book.write_sheets({sheet_name(k, lang): s.sheet for k, s in sheets.items()})
     saved = None

@@ -43,6 +43,12 @@ def sheet_name(key: str, lang: str = "zh-CN") -> str:
     return label(f"sheet.{key}", check_language(lang))
 
 
+def sheet_language(names: Sequence[str]) -> str:
+    """The language a workbook speaks, told by its sheet names before its tables are read (the first progress line
+    is already in it): the language whose opportunities sheet it has, Chinese when neither."""
+    return next((lang for lang in LANGUAGES if sheet_name("opportunities", lang) in names), "zh-CN")
+
+
 def header(table: str, key: str, lang: str = "zh-CN") -> str:
     """Header text of a registry column of ``table``."""
     return label(column(table, key).label, lang)

@@ -128,7 +128,7 @@ CHARTS: tuple[ChartSpec, ...] = (
 _BORDER = {"border": 1, "border_color": "#BFBFBF"}
 _WAN = "#,##0.0;[Red]-#,##0.0"   # negatives red, as every amount a manager reads
 _PERCENT = "0.0%;[Red]-0.0%"
-_GAP = '#,##0.0;[Color10]"✓ +"#,##0.0;0.0'
+_GAP = '#,##0.0;"✓ +"#,##0.0;0.0'
 _TOTAL = {"bold": True, "top": 2, "bottom": 1, "left": 1, "right": 1, "border_color": "#808080", "bg_color": "#F2F2F2"}
 PALETTE: dict[str, dict] = {
     "title": {"bold": True, "font_size": 16, "font_color": "#1F3864"},
@@ -141,7 +141,7 @@ PALETTE: dict[str, dict] = {
     "money": {"num_format": "#,##0;[Red]-#,##0", **_BORDER},            # 元
     "money_wan": {"num_format": _WAN, **_BORDER},      # value already in 万元; the header says so
     "percent": {"num_format": _PERCENT, **_BORDER},
-    "gap_wan": {"num_format": _GAP, **_BORDER},  # still to win; below zero the target is passed: shown ✓ in green
+    "gap_wan": {"num_format": _GAP, **_BORDER},  # still to win; below zero the target is passed: shown ✓ +
     "decimal": {"num_format": "#,##0.0;[Red]-#,##0.0", **_BORDER},
     "date": {"num_format": "yyyy-mm-dd", **_BORDER},
     "total_text": {**_TOTAL},
