@@ -69,8 +69,8 @@ def fit_columns(sheet, max_width: float = MAX_WIDTH) -> None:
         if cell.style in RUNS_ON or cell.value is None or cell.style == "wrap":
             continue
         width = needed_width(cell.value, cell.style)
-        if cell.style in WRAPS:
-            width = width / HEADER_LINES + 1
+        if cell.style in WRAPS:  # a wrapped line breaks at a character, not at the column's edge: a unit spare
+            width = width / HEADER_LINES + 1.5
         elif isinstance(cell.value, str) and sheet.value(r, c + 1) is None:
             continue  # runs on to the right
         need[c] = max(need.get(c, 0.0), min(width, max_width))

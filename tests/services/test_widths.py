@@ -30,7 +30,7 @@ def _clipped(sheet) -> list[str]:
         need = needed_width(cell.value, cell.style)
         if cell.style in ("header", "kpi_label"):
             lines = HEADER_LINES if cell.style == "header" else int((sheet.heights.get(r, 15) - 4) // 15)
-            if need > width * max(lines, 1) + 1:
+            if need > (width - 1) * max(lines, 1):
                 out.append(f"{sheet.key}!R{r}C{c} header {cell.value!r}: needs {need:.0f} > {lines} × {width}")
         elif isinstance(cell.value, str) and sheet.value(r, c + 1) is None:
             continue  # text runs on over the empty cell to its right
