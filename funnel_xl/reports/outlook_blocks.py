@@ -16,6 +16,10 @@ from funnel_xl.reports.table import SheetLayout, limited, rep_name, stage_name, 
 from funnel_xl.workbook import layout
 from funnel_xl.workbook.ooxml import quote_sheet
 
+# The lists are short, so a manager reads them at the top of the sheet: the largest cases, then how many more (each
+# list is whole where it lives: the claims and the dates to update below on 预测, stalled deals on 漏斗).
+ATTENTION_LIMIT = 20
+
 
 def kpi_strip(out: SheetLayout, strip: dict, change: dict | None, row: int = layout.FORECAST_STRIP_ROW) -> int:
     """The strip at ``row``: a section title, then per figure its name, its value (万元, or % for the outlook) and
@@ -94,7 +98,7 @@ def attention_lists(out: SheetLayout, lists: dict[str, pd.DataFrame], row: int, 
         frame = lists[key]
         if not len(frame):
             continue
-        shown, more = limited(frame, out.lang)
+        shown, more = limited(frame, out.lang, ATTENTION_LIMIT)
         first = row + 2
         rows = [[d.id, d.customer, rep_name(out, d.rep), wan(d.amount), _detail(out, key, d, methodology, as_of)]
                 for d in shown.itertuples()]

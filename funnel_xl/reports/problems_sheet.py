@@ -12,7 +12,6 @@ import pandas as pd
 from funnel_xl.domain.schema import Problem, display_value
 from funnel_xl.reports.problem_text import problem_message
 from funnel_xl.reports.table import SheetLayout, rep_name
-from funnel_xl.reports.widths import lines_needed
 from funnel_xl.workbook import layout
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
@@ -66,19 +65,14 @@ def problems_sheet(problems: list[Problem], lang: str, stamp: str, owners: dict[
                     summary,
                     total=[out.label("out.total"), *(sum(r[i] for r in summary) for i in (1, 2, 3))])
 
-    columns = ("rep", "id", "customer", "severity", "message", "sheet", "row", "column", "value")
-    rows = [[_owner_name(out, key, rep), deal, customer, out.label(f"severity.{p.severity}"),
-             problem_message(p, lang), p.sheet, p.row, p.column, None if p.value is None else display_value(p.value)]
+    # The sentence last, where it runs on to the right: no row needs to grow, however many there are.
+    columns = ("rep", "id", "customer", "severity", "sheet", "row", "column", "value", "message")
+    rows = [[_owner_name(out, key, rep), deal, customer, out.label(f"severity.{p.severity}"), p.sheet, p.row,
+             p.column, None if p.value is None else display_value(p.value), problem_message(p, lang)]
             for key, _, _, rep, deal, customer, p in entries]
     first = row + 2
     out.table("problems", row, columns, rows)
     for i, (*_, p) in enumerate(entries):
         out.sheet.put(first + i, 4, rows[i][3], _SEVERITY_STYLE.get(p.severity, "text"))
-    widths = {1: 14, 2: 12, 3: 20, 4: 14, 5: 60, 6: 12, 7: 8, 8: 16, 9: 18}
-    out.sheet.widths.update(widths)
-    for i, (*_, p) in enumerate(entries):
-        out.sheet.put(first + i, 5, rows[i][4], "wrap")
-        lines = lines_needed(rows[i][4], widths[5])
-        if lines > 1:  # the sentence wraps in its column: the row grows to show it whole
-            out.sheet.heights[first + i] = 15 * lines + 2
+    out.sheet.widths.update({1: 14, 2: 12, 3: 20, 4: 14, 5: 12, 6: 8, 7: 16, 8: 18, 9: 80})
     return out

@@ -24,9 +24,9 @@ def lines_needed(text: object, column_width: float, bold: bool = False) -> int:
 
 
 # Styles whose text may be wider than its column: titles, stamps, section titles and notes run on to the right over
-# empty cells; wrapped cells grow their row instead.
+# empty cells; headers and the strip's names wrap (headers on two lines, the strip's row grows).
 RUNS_ON = frozenset({"title", "stamp", "section", "note"})
-WRAPS = frozenset({"wrap", "kpi_label", "header"})
+WRAPS = frozenset({"kpi_label", "header"})
 _LARGE = {"kpi_value": 1.5, "kpi_percent": 1.5, "kpi_gap": 1.5}  # 16 pt against the 11 pt body
 DEFAULT_WIDTH = 8.43  # Excel's, for a column the sheet does not size
 HEADER_LINES = 2      # a header row is two lines high (table.SheetLayout.table)
@@ -63,10 +63,10 @@ def needed_width(value: object, style: str) -> float:
 def fit_columns(sheet, max_width: float = MAX_WIDTH) -> None:
     """Widen each column of an ``OutputSheet`` to what its cells need, in whichever language they are written:
     numbers always (a number too wide shows ####), text unless it may run on over an empty cell to its right,
-    headers on their two lines; then grow the rows whose wrapped cells need more lines."""
+    headers on their two lines; then grow the strip's row of names to the lines they need."""
     need: dict[int, float] = {}
     for (r, c), cell in sheet.cells.items():
-        if cell.style in RUNS_ON or cell.value is None or cell.style == "wrap":
+        if cell.style in RUNS_ON or cell.value is None:
             continue
         width = needed_width(cell.value, cell.style)
         if cell.style in WRAPS:  # a wrapped line breaks at a character, not at the column's edge: a unit spare
@@ -78,6 +78,6 @@ def fit_columns(sheet, max_width: float = MAX_WIDTH) -> None:
         if width > sheet.widths.get(c, DEFAULT_WIDTH):
             sheet.widths[c] = round(width, 1)
     for (r, c), cell in sheet.cells.items():
-        if cell.style == "kpi_label" or cell.style == "wrap":
-            lines = lines_needed(cell.value, sheet.widths.get(c, DEFAULT_WIDTH), cell.style == "kpi_label")
+        if cell.style == "kpi_label":
+            lines = lines_needed(cell.value, sheet.widths.get(c, DEFAULT_WIDTH), bold=True)
             sheet.heights[r] = max(sheet.heights.get(r, 15.0), 15.0 * lines + 4)

@@ -152,7 +152,6 @@ PALETTE: dict[str, dict] = {
     "good": {"font_color": "#006100", "bg_color": "#C6EFCE", **_BORDER},
     "bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE", **_BORDER},
     "warn": {"font_color": "#9C5700", "bg_color": "#FFEB9C", **_BORDER},
-    "wrap": {"text_wrap": True, **_BORDER},
     "note": {"font_color": "#595959"},  # no wrap: a note runs on into the empty cells to its right
     # The KPI strip: a tile's name, its figure, and its change since last week (an arrow, never a colour: a smaller
     # gap is good news, a smaller forecast is not).

@@ -129,10 +129,10 @@ def test_a_row_with_a_mistake_is_listed_in_data_issues_with_where_and_why_and_st
     assert (no_rep["code"], no_rep["severity"], no_rep["value"]) == ("rep_missing", "warning", None)
 
     issues = _sheet_rows(workbook, "数据问题")
-    # rep, 商机编号, customer, severity, message, then where: sheet, row, column, value
-    listed = [r for r in issues if r[5:8] == ["商机", 57.0, "预计成交日期"]]
+    # rep, 商机编号, customer, severity, then where: sheet, row, column, value; the sentence last
+    listed = [r for r in issues if r[4:7] == ["商机", 57.0, "预计成交日期"]]
     csv = evidence.sample_csv().set_index("id")
-    assert listed and listed[0][8] == "2026-01-31"
+    assert listed and listed[0][7] == "2026-01-31"
     assert listed[0][:3] == [csv.loc["OPP-1054", "rep"], "OPP-1054", csv.loc["OPP-1054", "customer"]]
     with zipfile.ZipFile(workbook) as zf:
         index = PackageIndex.read(zf)

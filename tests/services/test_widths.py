@@ -24,7 +24,7 @@ def written(request, tmp_path_factory):
 def _clipped(sheet) -> list[str]:
     out = []
     for (r, c), cell in sorted(sheet.cells.items()):
-        if cell.value is None or cell.style in RUNS_ON or cell.style == "wrap":
+        if cell.value is None or cell.style in RUNS_ON:
             continue
         width = sheet.widths.get(c, DEFAULT_WIDTH)
         need = needed_width(cell.value, cell.style)

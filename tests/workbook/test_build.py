@@ -8,8 +8,6 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-
-from funnel_xl.workbook.opc import validate_package
 import pytest
 import xlwings
 
@@ -18,6 +16,7 @@ from funnel_xl.errors import InputError, SheetNameError
 from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook import layout
 from funnel_xl.services.build import build_workbook
+from funnel_xl.workbook.opc import validate_package
 from funnel_xl.workbook.contract import SHEET_KEYS, sheet_name
 
 
