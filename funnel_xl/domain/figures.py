@@ -20,11 +20,8 @@ from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.report_date import as_of_view
 from funnel_xl.domain.roadmap import Roadmap, roadmap_status
 from funnel_xl.domain.schema import FORECAST_CATEGORIES
-from funnel_xl.domain.settings import ForecastSettings, Year, current_year, plan_year
+from funnel_xl.domain.settings import DEFAULT_STALL_DAYS, ForecastSettings, Year, current_year, plan_year
 
-# A deal sitting longer than this in one stage is listed as stalled (days). One limit for every stage keeps
-# the rule easy to explain; a team that wants per-stage limits passes them in.
-DEFAULT_STALL_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,7 @@ def compute_figures(
     first_seen: pd.DataFrame | None = None,
     known: pd.DataFrame | None = None,
     left_out: pd.DataFrame | None = None,
-    stall_days: int = DEFAULT_STALL_DAYS,
+    stall_days: int | None = None,
     min_count: int = 30,
     last_strip: dict | None = None,
 ) -> Figures:
@@ -125,6 +122,7 @@ def compute_figures(
     forecast; ``min_count`` is the calibration's least number of deals behind a suggested rate; ``last_strip`` is
     the KPI strip stored with last week's snapshot, which the strip's changes are measured against.
     """
+    stall_days = settings.stall_days if stall_days is None else stall_days
     opps, closed_after = as_of_view(opps, as_of, known)
     opps = with_rates(opps, methodology, settings.basis)
     year = current_year(as_of, settings.fiscal_year_start)

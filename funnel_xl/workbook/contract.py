@@ -113,8 +113,8 @@ def shown_columns(table: str, lang: str = "zh-CN") -> list[ColumnSpec]:
 # meta.<field>, which the reader accepts too). The last two are the workbook's forecast settings
 # (domain/settings.py): the basis (预测依据) and the month the fiscal year starts (财年起始月, blank: January).
 META_FIELDS: tuple[str, ...] = ("key", "zh", "en", "description_zh", "description_en", "language", "basis",
-                                "fiscal_year_start")
-SETTING_FIELDS: tuple[str, ...] = ("basis", "fiscal_year_start")
+                                "fiscal_year_start", "stall_days")
+SETTING_FIELDS: tuple[str, ...] = ("basis", "fiscal_year_start", "stall_days")
 
 
 def header_labels(table: str) -> dict[str, str]:

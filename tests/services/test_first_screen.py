@@ -121,3 +121,19 @@ def test_every_per_rep_list_follows_the_reps_tables_order(workbook):
     for sheet, block in (("预测", "by_rep"), ("预测", "claims_by_rep"), ("进展", "progress_by_rep")):
         names = listed(sheet, block)
         assert names and names == sorted(names, key=reps.index), (sheet, block)
+
+
+def test_the_stall_limit_set_on_the_stages_sheet_decides_which_deals_are_stalled(fake_master):
+    from funnel_xl.services.recalculate import recalculate
+    from funnel_xl.workbook.contract import TABLE_META
+
+    meta = fake_master.tables[TABLE_META].frame  # the fake's own table: an edit as a manager makes it
+    position = list(meta.iloc[:, 0]).index(label("meta.stall_days"))
+    csv = evidence.sample_csv()
+    entered = pd.to_datetime(csv.loc[csv["status"].eq("open"), "stage_entered_date"])
+    days = (pd.Timestamp(SAMPLE_AS_OF) - entered).dt.days
+    limit = int(days.max()) - 1  # only the longest-parked deal is over it
+    meta.iat[position, 1] = str(limit)  # as typed: the reader reads the text 244 as 244 days
+    figures = recalculate(fake_master, SAMPLE_AS_OF, save=False).figures
+    assert figures.stall_days == limit
+    assert len(figures.attention["stalled"]) == int((days > limit).sum()) == 1
