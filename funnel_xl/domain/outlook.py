@@ -81,7 +81,7 @@ def period_grid(opps: pd.DataFrame, quotas: pd.Series, as_of: dt.date | pd.Times
         by_rep = parts.groupby(opps["rep"], dropna=False).sum().reindex(order, fill_value=0.0)
         share = 1.0 if period == "year" else 0.25
         by_rep.insert(0, "quota", quotas.reindex(order).astype("float64") * share)
-        team = by_rep.sum(numeric_only=True, min_count=1).to_frame(TEAM).T
+        team = by_rep.sum(numeric_only=True).to_frame(TEAM).T
         team["quota"] = float(quotas.sum(skipna=True)) * share
         table = pd.concat([team, by_rep])
         table["gap"] = table["quota"] - table["closed"]

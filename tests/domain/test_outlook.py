@@ -100,3 +100,11 @@ def test_attention_lists_carry_each_deals_row_on_the_sheet_and_sum_their_amounts
     summary = attention_summary(lists)
     assert summary.loc["not_assessed", "amount"] == unanswered["amount"].sum()
     assert summary.loc["overdue", "count"] == 1
+
+
+def test_an_empty_pipeline_gives_zeros_not_blanks(deals):
+    grid = period_grid(deals.iloc[0:0], pd.Series(dtype="float64"), AS_OF, YEAR)
+    strip = kpi_strip(grid, claim_difference=0.0, left_out_weighted=0.0)
+    assert {k: v for k, v in strip.items() if k != "outlook"} == dict.fromkeys(
+        ("target", "achieved", "gap_to_target", "commit_this_quarter", "likely_this_quarter",
+         "forecast_rest_of_year", "claim_difference", "left_out_weighted"), 0.0)
