@@ -252,7 +252,8 @@ def test_the_data_issues_sheet_lists_each_bad_row_where_the_user_typed_it(fake_m
     issues = fake_master.written["数据问题"].rows()
     ids = fake_master.read_table(TABLE_OPPORTUNITIES).frame[opportunity_header("id")]
     rows = {int(ids.index[ids == i][0]) for i in BAD_SAMPLE_IDS}
-    assert rows <= {int(r[1]) for r in issues if r[0] == "商机" and isinstance(r[1], (int, float))}
+    # rep, 商机编号, customer, severity, then sheet and row
+    assert rows <= {int(r[5]) for r in issues if r[4] == "商机" and isinstance(r[5], (int, float))}
 
 
 def test_a_report_date_in_the_past_counts_deals_closed_later_as_open_at_their_last_known_stage(workbook):
