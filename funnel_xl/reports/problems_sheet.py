@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from funnel_xl.domain.schema import Problem, display_value
-from funnel_xl.reports.problem_text import problem_message
+from funnel_xl.reports.problem_text import problem_messages
 from funnel_xl.reports.table import SheetLayout, rep_name
 from funnel_xl.workbook import layout
 
@@ -67,9 +67,12 @@ def problems_sheet(problems: list[Problem], lang: str, stamp: str, owners: dict[
 
     # The sentence last, where it runs on to the right: no row needs to grow, however many there are.
     columns = ("rep", "id", "customer", "severity", "sheet", "row", "column", "value", "message")
-    rows = [[_owner_name(out, key, rep), deal, customer, out.label(f"severity.{p.severity}"), p.sheet, p.row,
-             p.column, None if p.value is None else display_value(p.value), problem_message(p, lang)]
-            for key, _, _, rep, deal, customer, p in entries]
+    # Worked out once per kind of problem and per severity: an imported table may bring tens of thousands.
+    messages = problem_messages([e[-1] for e in entries], lang)
+    severity = {s: out.label(f"severity.{s}") for s in {e[-1].severity for e in entries}}
+    rows = [[_owner_name(out, key, rep), deal, customer, severity[p.severity], p.sheet, p.row,
+             p.column, None if p.value is None else display_value(p.value), message]
+            for (key, _, _, rep, deal, customer, p), message in zip(entries, messages)]
     first = row + 2
     out.table("problems", row, columns, rows)
     for i, (*_, p) in enumerate(entries):
