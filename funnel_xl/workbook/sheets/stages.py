@@ -14,7 +14,7 @@ from funnel_xl.domain.columns import CRITERIA, META, STAGES, table_width
 from funnel_xl.domain.kinds import column_format
 from funnel_xl.domain.methodology import methodology_to_tables
 from funnel_xl.domain.parsing import basis_words
-from funnel_xl.domain.settings import BASES, CLAIMED
+from funnel_xl.domain.settings import BASES, CLAIMED, DEFAULT_STALL_DAYS
 from funnel_xl.labels import label
 from funnel_xl.workbook.contract import (
     TABLE_CRITERIA, TABLE_META, TABLE_STAGES, checklist_header, header, sheet_name, shown_columns,
@@ -74,7 +74,9 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
         (ctx.label("meta.basis"), ctx.label(f"basis.{ctx.settings.basis}")),
         (ctx.label("meta.fiscal_year_start"),
          None if ctx.settings.fiscal_year_start == 1 else ctx.settings.fiscal_year_start),
-        (ctx.label("meta.stall_days"), ctx.settings.stall_days)]
+        # Blank when it is the default, as the fiscal-year start: the label says what blank means.
+        (ctx.label("meta.stall_days"),
+         None if ctx.settings.stall_days == DEFAULT_STALL_DAYS else ctx.settings.stall_days)]
     meta_frame = pd.DataFrame(meta_rows, columns=[key for key, _, _ in meta_frame_cols])
     widths = _set_widths(sheet, ctx, [(stage_cols, stages, STAGES), (crit_cols, criteria, CRITERIA),
                                       (meta_frame_cols, meta_frame, META)])
