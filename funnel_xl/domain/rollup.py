@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from funnel_xl.domain import funnel
+from funnel_xl.domain import funnel, outlook
 from funnel_xl.domain.figures import Figures, Progress
 from funnel_xl.errors import InputError
 
@@ -154,6 +154,54 @@ def _progress(teams: list[TeamFigures], unassigned: str) -> Progress:
     )
 
 
+def _grid(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame:
+    """The company's period grid: the company rows (each period the sum of the teams' own team rows), then every
+    team's reps under their company names."""
+    grids = [t.figures.grid for t in teams]
+    team_rows = pd.concat([g.loc[[outlook.TEAM]] for g in grids]).groupby(level=["rep", "period"], sort=False).sum()
+    reps = []
+    for t, g in zip(teams, grids):
+        own = g.drop(index=outlook.TEAM, level="rep")
+        names = [qualified(t.team, r, unassigned) for r in own.index.get_level_values("rep")]
+        own.index = pd.MultiIndex.from_arrays([names, own.index.get_level_values("period")], names=["rep", "period"])
+        reps.append(own)
+    return pd.concat([team_rows, *reps])
+
+
+def _strip(teams: list[TeamFigures], grid: pd.DataFrame, kpi: dict) -> tuple[dict, dict]:
+    """The KPI strip from the company grid, and its change since last week: last week's company strip is the sum
+    of the teams' (each team's figure less its change), so a change is known only where every team's is."""
+    strip = outlook.kpi_strip(grid, claim_difference=kpi["claim_difference"],
+                              left_out_weighted=kpi["left_out_weighted"])
+    last: dict[str, float | None] = {}
+    for key in outlook.STRIP_KEYS:
+        if key == "outlook":
+            continue
+        parts = [(t.figures.strip.get(key), (t.figures.strip_change or {}).get(key)) for t in teams]
+        last[key] = (None if any(v is None or c is None for v, c in parts) else sum(v - c for v, c in parts))
+    if all(last.get(k) is not None for k in ("target", "achieved", "forecast_rest_of_year")) and last["target"] > 0:
+        last["outlook"] = (last["achieved"] + last["forecast_rest_of_year"]) / last["target"]
+    return strip, outlook.strip_changes(strip, last)
+
+
+_ATTENTION_ORDER = {"claimed_above_evidence": ("difference", False), "overdue": ("close_date", True),
+                    "stalled": ("days_in_stage", False), "never_seen": ("amount", False),
+                    "not_assessed": ("amount", False)}
+
+
+def _attention(teams: list[TeamFigures], unassigned: str) -> dict[str, pd.DataFrame]:
+    """Each attention list of every team together (a ``team`` column, reps by their company names), in the order a
+    team's own list takes."""
+    out = {}
+    for key in teams[0].figures.attention:
+        joined = _concat([_rep_column(t.figures.attention[key], t.team, unassigned) for t in teams])
+        by, ascending = _ATTENTION_ORDER.get(key, (None, True))
+        if by is not None and by in joined.columns:
+            joined = joined.sort_values(by, ascending=ascending, kind="stable")
+        out[key] = joined.reset_index(drop=True)
+    return out
+
+
 def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
     """The company's figures: every additive figure the sum of the teams' own, ratios recomputed from the teams'
     rated deals together. ``unassigned`` names a team's deals without a rep. The calibration is left to each
@@ -191,6 +239,8 @@ def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
 
     claim_deals = listed("claim_deals")
     stalled = listed("stalled")
+    grid = _grid(teams, unassigned)
+    strip, strip_change = _strip(teams, grid, kpi)
     return replace(
         first,
         opps=opps, kpi=kpi,
@@ -218,6 +268,7 @@ def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
         left_out=listed("left_out"),
         closed_after=listed("closed_after"),
         calibration=None,
+        grid=grid, strip=strip, strip_change=strip_change, attention=_attention(teams, unassigned),
     )
 
 

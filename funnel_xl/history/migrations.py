@@ -39,7 +39,17 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             PRIMARY KEY (team, snapshot_date, rep)
         );
     """),
+    # The KPI strip of each date (target, achieved, the gap, ...), so 预测 shows each figure's change since last week.
     (2, """
+        CREATE TABLE funnel_xl.strip (
+            team text NOT NULL,
+            snapshot_date date NOT NULL,
+            key text NOT NULL,
+            value double precision NOT NULL,
+            PRIMARY KEY (team, snapshot_date, key)
+        );
+    """),
+    (3, """
         -- Manager adjustments (预测调整), stored with the week's snapshot: the adjusted figure beside the computed one.
         CREATE TABLE funnel_xl.adjustment (
             team text NOT NULL,
