@@ -17,10 +17,8 @@ from funnel_xl.domain.figures import Figures, Progress
 from funnel_xl.errors import InputError
 
 SEPARATOR = " · "
-# kpi keys whose company value is the sum of the teams' values.
-ADDITIVE_KPIS = ("weighted_forecast", "claimed_weighted_forecast", "evidence_weighted_forecast", "claim_difference",
-                 "achieved", "open_pipeline", "open_count", "not_assessed_count", "won_count", "lost_count",
-                 "team_quota", "left_out_count", "left_out_weighted", "closed_after_count")
+# The one kpi that does not add up across teams: the company's is the teams' weighted by their won deals.
+AVERAGED_KPIS = ("sales_cycle_days",)
 # What the KPI tables by team, region and manager show, summed over reps (coverage is derived from the sums).
 UNIT_COLUMNS = ("quota", "achieved", "weighted", "claimed_weighted", "weighted_this_year", "pipeline", "open_count",
                 "won_count", "progress")
@@ -211,9 +209,8 @@ def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
     check_stages(teams)
     figs = [t.figures for t in teams]
     first = figs[0]
-    kpi = {k: sum(f.kpi[k] for f in figs) for k in ADDITIVE_KPIS}
-    for k in ("open_count", "not_assessed_count", "won_count", "lost_count", "left_out_count", "closed_after_count"):
-        kpi[k] = int(kpi[k])
+    # Every other kpi is an amount or a count: the company's is the sum (a count stays an integer).
+    kpi = {k: sum(f.kpi[k] for f in figs) for k in first.kpi if k not in AVERAGED_KPIS}
     won = sum(f.kpi["won_count"] for f in figs)
     kpi["sales_cycle_days"] = (sum(f.kpi["sales_cycle_days"] * f.kpi["won_count"] for f in figs if f.kpi["won_count"])
                                / won if won else float("nan"))

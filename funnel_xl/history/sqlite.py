@@ -96,7 +96,14 @@ class SnapshotStore(HistoryStore):
         return self._rows("SELECT snapshot_date, rep, forecast, achieved, open_count FROM weekly "
                           "ORDER BY snapshot_date, rep")
 
+    def _has_table(self, name: str) -> bool:
+        """Whether the file has a table added after it was written: one opened read-only (another team's, read by
+        the roll-up) is never given the tables added since, so it has nothing to read there."""
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+
     def _strip_rows(self, date: str) -> list[tuple]:
+        if not self._has_table("strip"):
+            return []
         return self._rows("SELECT key, value FROM strip WHERE snapshot_date = ?", (date,))
 
     def _write_strip(self, date: str, rows: list[tuple]) -> None:
@@ -131,8 +138,8 @@ class SnapshotStore(HistoryStore):
                                f"not changed") from exc
 
     def _adjustment_rows(self, date: str) -> list[tuple]:
-        if not self._rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'adjustment'"):
-            return []  # a file from before adjustments, opened read-only
+        if not self._has_table("adjustment"):
+            return []
         return self._rows(f"SELECT {ADJUSTMENT_FIELDS} FROM adjustment WHERE snapshot_date = ? "
                           "ORDER BY scope_team, scope_rep, quarter", (date,))
 
