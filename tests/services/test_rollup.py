@@ -190,3 +190,11 @@ def test_an_adjustment_is_kept_beside_the_computed_forecast_never_in_its_place_a
     assert stored.loc[team, ["adjusted", "computed"]].tolist() == pytest.approx(
         [8_000_000, counted.loc[team, "computed"]])
     assert set(stored.index) == {team, TEAMS[1]}
+
+
+def test_the_company_kpi_strip_is_the_sum_of_the_teams_strips(teams, alone):
+    strip = rollup_workbooks([teams], SAMPLE_AS_OF, workers=1).figures.strip
+    for key in ("target", "achieved", "gap_to_target", "commit_this_quarter", "likely_this_quarter",
+                "forecast_rest_of_year", "claim_difference", "left_out_weighted"):
+        assert strip[key] == pytest.approx(math.fsum(alone[t].figures.strip[key] for t in TEAMS), abs=0.005), key
+    assert strip["outlook"] == pytest.approx((strip["achieved"] + strip["forecast_rest_of_year"]) / strip["target"])
