@@ -216,9 +216,8 @@ def phase_clock(bucket: dict):
                (rc, "compute_figures", "compute"),
                *[(rc, f, "lay out sheets") for f in ("forecast_sheet", "funnel_sheet", "quota_sheet",
                                                       "progress_sheet", "problems_sheet")],
-               (FileWorkbook, "save", "write"), *[(SnapshotStore, f, "history")
-                                                 for f in ("previous_week", "snapshot", "first_seen", "weekly",
-                                                           "save")]]
+               (FileWorkbook, "save", "write"), (SnapshotStore, "_write", "history save"),
+               *[(SnapshotStore, f, "history") for f in ("previous_week", "snapshot", "first_seen", "weekly")]]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     try:
         for owner, name, phase in patches:
@@ -247,6 +246,10 @@ def profile(n: int, as_of: str, top: int = 15) -> None:
     with phase_clock(phases), contextlib.redirect_stdout(io.StringIO()):
         cli.main(argv)
     total = time.perf_counter() - start
+    # The snapshot is saved inside the workbook's save (committed together): count it as history, not write.
+    saved = phases.pop("history save", 0.0)
+    phases["write"] = phases.get("write", 0.0) - saved
+    phases["history"] = phases.get("history", 0.0) + saved
     print(f"phases of one recalc of {n:,} rows (in process, imports done), total {total:.2f} s:")
     for phase, seconds in phases.items():
         print(f"  {phase:<15} {seconds:6.2f} s  {100 * seconds / total:4.0f} %")

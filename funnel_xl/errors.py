@@ -38,6 +38,21 @@ class WorkbookLockedError(FunnelError, PermissionError):
     """The workbook is open in Excel (its ``~$`` lock file exists), so it is not overwritten."""
 
 
+class WorkbookBusyError(FunnelError, BlockingIOError):
+    """Another funnel-xl run holds the workbook's lock (a read-modify-write in progress) and kept it too long."""
+
+
+class WorkbookExistsError(FunnelError, FileExistsError):
+    """A build would replace a workbook holding data of its own (use --force to replace it, keeping a backup)."""
+
+
+class WriteError(FunnelError, OSError):
+    """The workbook (or its backup) could not be written: a full disk, a read-only file or folder, no permission.
+
+    Raised before anything was replaced, so the workbook and its history are as they were.
+    """
+
+
 class FormError(FunnelError, ValueError):
     """A returned stage-assessment form is not a form, is damaged, or is unsafe."""
 

@@ -19,7 +19,7 @@ from typing import Protocol
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.errors import InputError
 from funnel_xl.forms.model import FormData, QuotaData
-from funnel_xl.workbook.zip_patch import lock_file
+from funnel_xl.workbook.lock import excel_lock
 
 Progress = Callable[[int, int, str], None]
 
@@ -61,7 +61,7 @@ class Folder:
 
     def _target(self, name: str) -> Path:
         target = self.path / name
-        if lock_file(target) is not None:
+        if excel_lock(target) is not None:
             raise InputError(f"{target.name} is open in Excel: close it and run again")
         return target
 

@@ -51,6 +51,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"needs {tools} on PATH"))
 
 
+@pytest.fixture(scope="session")
+def sample_master(tmp_path_factory):
+    """Funnel.xlsm built from the shipped sample (already recalculated as of the sample's report date)."""
+    from funnel_xl.services.build import build_workbook
+
+    return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm", data="sample")
+
+
+@pytest.fixture
+def workbook(sample_master, tmp_path):
+    """A private copy of the sample master and its snapshot history."""
+    from funnel_xl.history import history_path
+
+    target = tmp_path / "Funnel.xlsm"
+    shutil.copy2(sample_master, target)
+    shutil.copy2(history_path(sample_master), history_path(target))
+    return target
+
+
 # A real PostgreSQL server for the history tests (skipped with the reason where PostgreSQL is not installed), and
 # Office's rules (openxml-audit) on every workbook a test writes.
 pytest_plugins = ("tests.postgres_server", "tests.office_audit")

@@ -6,13 +6,14 @@ A use case run on these reads like the use case: what it read, what it staged, w
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from funnel_xl.forms.collect import Candidate
+from funnel_xl.forms.collect import Candidate, inbox_file
 from funnel_xl.outputs import FormWorkbook
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.model import OutputSheet
@@ -40,16 +41,22 @@ class FakeWorkbook:
         self.written: dict[str, OutputSheet] = {}
         self.messages: list[str] = []
         self.saves = 0
+        self.key: bytes | None = None
+        self.staged_key: bytes | None = None
 
     @classmethod
     def copy_of(cls, book: WorkbookPort) -> FakeWorkbook:
         """The tables and sheets of a real workbook, read once through its port."""
-        return cls({t: book.read_table(t) for t in TABLES}, {s: book.read_sheet(s) for s in book.sheet_names()},
+        fake = cls({t: book.read_table(t) for t in TABLES}, {s: book.read_sheet(s) for s in book.sheet_names()},
                    book.name)
+        fake.key = book.form_key()
+        return fake
 
     def copy(self) -> FakeWorkbook:
-        return FakeWorkbook({n: RawTable(t.name, t.sheet, t.frame.copy()) for n, t in self.tables.items()},
+        book = FakeWorkbook({n: RawTable(t.name, t.sheet, t.frame.copy()) for n, t in self.tables.items()},
                             copy.deepcopy(self.sheets), self.name)
+        book.key = self.key
+        return book
 
     # -- the port --------------------------------------------------------------------------------------
     def sheet_names(self) -> list[str]:
@@ -77,15 +84,23 @@ class FakeWorkbook:
     def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
         self.appended.setdefault(table, []).extend(rows)
 
+    def form_key(self) -> bytes | None:
+        return self.staged_key or self.key
+
+    def set_form_key(self, key: bytes) -> None:
+        self.staged_key = key
+
     def values_only_copy(self) -> bytes:
         return f"values-only copy of {self.name}".encode()
 
     def status(self, message: str) -> None:
         self.messages.append(message)
 
-    def save(self) -> Saved:
+    def save(self, alongside=None) -> Saved:
         self.saves += 1
-        self._apply()
+        with alongside or contextlib.nullcontext():
+            self._apply()
+        self.key, self.staged_key = self.staged_key or self.key, None
         return Saved(self.name)
 
     # -- what a save does to the tables ---------------------------------------------------------------------
@@ -133,8 +148,9 @@ class MemoryInbox:
         self.files = files
         self.refused: dict[str, list[str]] = {}
 
-    def candidates(self, settings) -> list[Candidate]:
-        return [Candidate(name, Path(name), data) for name, data in sorted(self.files.items())]
+    def candidates(self, settings, lang) -> list[Candidate]:
+        return [c for name, data in sorted(self.files.items())
+                for c in inbox_file(Path(name), len(data), lambda data=data: data, settings, lang)]
 
     def refuse(self, path: Path, reasons: list[str]) -> Path:
         self.refused[path.name] = reasons

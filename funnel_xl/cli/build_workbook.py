@@ -1,4 +1,5 @@
-"""``funnel-xl build-workbook``: build Funnel.xlsm from the sources in the repo (with the sample, recalculated)."""
+"""``funnel-xl build-workbook``: build Funnel.xlsm from the sources in the repo (with the sample, recalculated);
+a workbook already there that holds data of its own is replaced only with ``--force``."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ def add(sub) -> None:
     p.add_argument("--lang", choices=("zh-CN", "en"), default="zh-CN")
     p.add_argument("--methodology", default="big_project", help="a built-in key or a path to a .toml file")
     p.add_argument("--data", choices=("sample", "empty"), default="sample")
+    p.add_argument("--force", action="store_true",
+                   help="replace a workbook that holds data of its own (it is kept as its backup; its history is "
+                        "left alone)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from funnel_xl.services.build import build_workbook
 
-    print(build_workbook(Path(args.output), lang=args.lang, methodology=args.methodology, data=args.data))
+    print(build_workbook(Path(args.output), lang=args.lang, methodology=args.methodology, data=args.data,
+                         force=args.force))
     return 0

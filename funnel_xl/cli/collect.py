@@ -29,6 +29,15 @@ def run(args: argparse.Namespace) -> int:
         options.print_json(report.summary())
     else:
         for e in report.entries:
-            print("\t".join([e.outcome, e.file, e.opportunity, e.field, e.old, "->", e.new, e.reason]))
+            print("\t".join(_one_line(v) for v in [e.outcome, e.file, e.opportunity, e.field, e.old, "->", e.new,
+                                                    e.reason]))
+        for name, (outcome, reason) in report.file_outcomes.items():
+            if outcome != "collected":
+                print("\t".join([outcome, _one_line(name), _one_line(reason)]))
         print(json.dumps(report.summary(), ensure_ascii=False))
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A field of the tab-separated report: its own tabs and line breaks would break the columns."""
+    return " ".join(str(text).split()) if any(ch in str(text) for ch in "\t\n\r") else str(text)

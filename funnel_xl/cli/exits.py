@@ -1,7 +1,8 @@
 """What a command's failure means for its caller: one mapping from error class to exit code, one line on stderr.
 
-0 done; 1 a fault in the input or the environment the user can act on (the line says what and, where it can,
-what to do); 2 a wrong command line (argparse answers its own mistakes with 2 too); 3 a bug of ours.
+0 done; 1 a fault in the input or the environment the user can act on (the line says what and what to do);
+2 a wrong command line (argparse answers its own mistakes with 2 too); 3 a bug of ours; 130 interrupted (Ctrl+C
+or a termination signal), after every temporary file was removed.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import sys
 
 from funnel_xl.errors import FunnelError, UsageError
 
-DONE, FAULT, USAGE, BUG = 0, 1, 2, 3
+DONE, FAULT, USAGE, BUG, INTERRUPTED = 0, 1, 2, 3, 130
 
 # First match wins, so a subclass comes before its base. OSError: a missing file, a read-only folder, a full disk.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (KeyboardInterrupt, INTERRUPTED),
     (UsageError, USAGE),
     (FunnelError, FAULT),
     (OSError, FAULT),
@@ -30,6 +32,9 @@ def report(exc: BaseException, code: int) -> None:
     if code == BUG:
         print(f"funnel-xl: internal error {type(exc).__name__}: {one_line(exc)} (run with --debug for details)",
               file=sys.stderr)
+    elif code == INTERRUPTED:
+        print("funnel-xl: interrupted; a workbook being saved is either as it was or fully saved, never half "
+              "written", file=sys.stderr)
     else:
         print(f"funnel-xl: {one_line(exc)}", file=sys.stderr)
 

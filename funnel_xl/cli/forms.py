@@ -23,11 +23,21 @@ def add(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from funnel_xl.outputs import Folder
     from funnel_xl.services.forms import generate_forms
-    from funnel_xl.workbook.file_adapter import FileWorkbook
 
-    paths = generate_forms(FileWorkbook(Path(args.path), read_only=True, quiet=True), Folder(args.output),
-                           rep=args.rep, opportunity=args.opportunity, as_of=args.as_of,
-                           progress=None if args.quiet else options.stderr_progress, workers=args.workers)
+    as_of = options.as_of(args)
+    with open_master(Path(args.path)) as book:
+        paths = generate_forms(book, Folder(args.output), rep=args.rep, opportunity=args.opportunity, as_of=as_of,
+                               progress=None if args.quiet else options.stderr_progress, workers=args.workers)
     for p in paths:
         print(p)
     return 0
+
+
+def open_master(path: Path):
+    """The master for generating forms: read only (so Excel may hold it open) once it has its form key; the first
+    forms of a master write the key into it, so then it is opened for writing."""
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    with FileWorkbook(path, read_only=True, quiet=True) as book:
+        has_key = book.form_key() is not None
+    return FileWorkbook(path, read_only=has_key, quiet=True)

@@ -8,6 +8,12 @@ import json
 import sys
 from typing import Any
 
+from funnel_xl.errors import InputError
+
+# Report dates the figures can be computed for: Excel's dates start at 1900-03-01, and a report date plus the
+# years a plan looks ahead must stay within what a pandas timestamp holds (to 2262).
+FIRST_REPORT_DATE, LAST_REPORT_DATE = dt.date(1900, 3, 1), dt.date(2199, 12, 31)
+
 
 def date(text: str) -> dt.date:
     """An argparse type: YYYY-MM-DD."""
@@ -34,7 +40,12 @@ def add_output(p: argparse.ArgumentParser, help: str, *, required: bool = False,
 
 
 def as_of(args: argparse.Namespace) -> dt.date:
-    return args.as_of or dt.date.today()
+    """The report date (``--as-of``, else today), refused in one line when no figure can be computed for it."""
+    day = args.as_of or dt.date.today()
+    if not FIRST_REPORT_DATE <= day <= LAST_REPORT_DATE:
+        raise InputError(f"--as-of {day.isoformat()}: the report date must lie between {FIRST_REPORT_DATE} and "
+                         f"{LAST_REPORT_DATE}; give the date the figures are for as YYYY-MM-DD")
+    return day
 
 
 def print_json(data: Any, *, indent: int | None = 2) -> None:

@@ -22,6 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from funnel_xl.workbook.file_adapter import FileWorkbook
 
     for p in build_quota_sheets(FileWorkbook(Path(args.path), read_only=True, quiet=True), Folder(args.output),
-                                args.as_of, progress=options.stderr_progress):
+                                options.as_of(args), progress=options.stderr_progress):
         print(p)
     return 0

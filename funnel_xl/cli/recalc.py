@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import sys
 from pathlib import Path
 
 from funnel_xl.cli import options
@@ -24,19 +24,22 @@ def add(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from funnel_xl.history import default_team, history_path, open_history
+    from funnel_xl.labels import label
     from funnel_xl.services.recalculate import recalculate
     from funnel_xl.textreport import render
     from funnel_xl.workbook.file_adapter import FileWorkbook
+    from funnel_xl.workbook.saving import copy_file
 
     path = Path(args.path)
     output = Path(args.output) if args.output else path
+    as_of = options.as_of(args)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if not args.history and output != path and history_path(path).exists() and not history_path(output).exists():
-        shutil.copy2(history_path(path), history_path(output))
-    with FileWorkbook(path, output=output, quiet=args.json) as book:
+    with FileWorkbook(path, output=output, quiet=args.json) as book:  # holds the lock until the save
+        if not args.history and output != path and history_path(path).exists() and not history_path(output).exists():
+            copy_file(history_path(path), history_path(output))
         store = None if args.no_history else open_history(output, args.history, team=args.team or default_team(path))
         try:
-            result = recalculate(book, options.as_of(args), history=store)
+            result = recalculate(book, as_of, history=store)
         finally:
             if store is not None:
                 store.close()
@@ -46,4 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(render(result))
         backup = result.saved.backup
         print(f"\n-> {output}" + (f"  (backup: {backup.name})" if backup else ""))
+    kept = result.saved.backup.name if result.saved.backup else path.name
+    for sheet in result.overwritten:
+        print(f"funnel-xl: {label('out.user_content', result.language).format(sheet=sheet, kept=kept)}",
+              file=sys.stderr)
     return 0

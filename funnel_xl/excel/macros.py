@@ -125,10 +125,16 @@ def recalculate_forecast(as_of: dt.date | None = None) -> str:
 
 def generate_assessment_forms() -> str:
     """生成评估表: one form workbook per rep in forms/ beside the saved master."""
+    from funnel_xl.forms.version import new_form_key
     from funnel_xl.services.forms import generate_forms
 
     def action(book: Any, lang: str) -> str:
         master = _saved_file(book, lang)
+        if master.form_key() is None:  # the first forms of this master: its key goes into the open book, saved
+            live = LiveWorkbook(book)
+            live.set_form_key(new_form_key())
+            live.save()
+            master = _saved_file(book, lang)
         folder = master.path.parent / FORMS_DIR
         generate_forms(master, Folder(folder))
         return label("macro.forms_done", lang).format(folder=folder)

@@ -2,7 +2,9 @@
 to an outbox), and read .xlsx attachments back out of saved .eml messages for collecting.
 
 The SMTP password never comes from the command line (it would sit in the shell history and the process list):
-it is read from the environment variable FUNNEL_XL_SMTP_PASSWORD, or asked for with getpass.
+it is read from the environment variable FUNNEL_XL_SMTP_PASSWORD, or asked for with getpass; and it is never sent
+over a connection without TLS unless the caller says so (``allow_plain_auth``, ``--insecure-plain-auth``).
+A failure part way names who got mail and who did not.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from email.parser import BytesParser
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from funnel_xl.errors import FormError, InputError, MailError
+from funnel_xl.errors import FormError, InputError, MailError, UsageError
 from funnel_xl.labels import LANGUAGES, label
 
 PASSWORD_ENV = "FUNNEL_XL_SMTP_PASSWORD"
@@ -37,6 +39,15 @@ class SmtpSettings:
     use_ssl: bool = False
     user: str | None = None
     timeout: float = 30.0
+    allow_plain_auth: bool = False   # log in over a connection without TLS (the password travels in clear)
+
+
+def check_tls(smtp: SmtpSettings) -> None:
+    """Refuse to log in without TLS: the password would cross the network readable by anyone on the way."""
+    if smtp.user and not (smtp.starttls or smtp.use_ssl) and not smtp.allow_plain_auth:
+        raise UsageError(f"send: logging in as {smtp.user!r} without TLS would send the password in clear: add "
+                         "--starttls (port 587) or --ssl (port 465), or --insecure-plain-auth if the server is on a "
+                         "network you trust")
 
 
 def parse_host_port(text: str, default_port: int = 25) -> tuple[str, int]:
@@ -85,8 +96,11 @@ def form_message(*, to: str, sender: str, rep: str, count: int, attachment: Path
 
 
 def send_messages(messages: list[EmailMessage], smtp: SmtpSettings, password: str | None = None,
-                  progress: Callable[[int, int, str], None] | None = None) -> int:
-    """Send every message over one SMTP connection; returns how many were sent. Errors name the server."""
+                  progress: Callable[[int, int, str], None] | None = None,
+                  on_sent: Callable[[EmailMessage], None] | None = None) -> int:
+    """Send every message over one SMTP connection; returns how many were sent. ``on_sent`` is called as soon as
+    the server has accepted a message. Errors name the server and, part way, who got mail and who did not."""
+    check_tls(smtp)
     where = f"{smtp.host}:{smtp.port}"
     try:
         if smtp.use_ssl:
@@ -108,11 +122,19 @@ def send_messages(messages: list[EmailMessage], smtp: SmtpSettings, password: st
                     progress(i, len(messages), str(msg["To"]))
                 server.send_message(msg)
                 sent += 1
+                if on_sent is not None:
+                    on_sent(msg)
     except smtplib.SMTPAuthenticationError as exc:
         raise MailError(f"{where} refused the login of {smtp.user!r}: check the user and the password "
-                        f"({PASSWORD_ENV})") from exc
+                        f"({PASSWORD_ENV}); no message was sent") from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"{where}: sending failed after {sent} of {len(messages)} messages: {exc}") from exc
+        if sent == len(messages):
+            return sent  # every message was accepted; only the goodbye failed
+        got = ", ".join(str(m["To"]) for m in messages[:sent]) or "nobody"
+        missed = ", ".join(str(m["To"]) for m in messages[sent:])
+        raise MailError(f"{where}: sending stopped after {sent} of {len(messages)} messages "
+                        f"({' '.join(str(exc).split()) or type(exc).__name__}): sent to {got}; not sent to {missed}; "
+                        f"run send again with --resume to send only the rest") from exc
     return sent
 
 

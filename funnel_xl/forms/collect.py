@@ -18,9 +18,10 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, parse_bool, parse_text
 from funnel_xl.domain.schema import checklist_column
 from funnel_xl.errors import FormError, InputError
+from funnel_xl.forms.model import block_identity
 from funnel_xl.forms.read import FilledForm, check_size, read_returned_workbook
 from funnel_xl.forms.settings import FormSettings, form_settings
-from funnel_xl.forms.version import canonical_value, version_token
+from funnel_xl.forms.version import canonical_value, seal_verifies, version_token
 from funnel_xl.labels import LANGUAGES, label
 from funnel_xl.workbook.model import OutputSheet
 
@@ -29,7 +30,11 @@ AUDIT_HEADER_ROW = 4
 OUTCOMES: tuple[str, ...] = ("merged", "neutralised", "conflict", "rejected")
 FORM_SUFFIXES = (".xlsx",)
 MAIL_SUFFIXES = (".eml",)
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
 REJECTED_SUFFIX = ".rejected.txt"
+ZIP_MAGIC = b"PK\x03\x04"
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # an OLE compound file: an encrypted workbook or an old .xls
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 
 
 @dataclass(frozen=True)
@@ -83,49 +88,74 @@ class FormPlan:
 
 @dataclass
 class Candidate:
-    """A returned file or e-mail attachment: where it came from and its bytes (None when unreadable)."""
+    """A returned file or e-mail attachment: where it came from and its bytes (None when it is not read), with the
+    reason it is refused (``error``, noted beside it) or passed over (``skip``: a lock or hidden file)."""
 
     source: str           # as shown in the log: "张伟.xlsx" or "reply.eml/张伟.xlsx"
     path: Path            # the file in the inbox (the .eml for an attachment)
     data: bytes | None
     error: str = ""
+    skip: str = ""
+
+    @property
+    def file(self) -> str:
+        """The inbox file it came from (an attachment's message)."""
+        return self.path.name
 
 
-def find_candidates(inbox: Path, settings: FormSettings | None = None,
+def inbox_file(path: Path, size: int, read: Callable[[], bytes], settings: FormSettings, lang: str,
+               attachments: Callable[[Path, int], list[tuple[str, bytes]]] | None = None) -> list[Candidate]:
+    """What one file of the inbox is: a form workbook, a saved message with forms attached, or a file refused
+    (wrong type, macro-enabled, encrypted, renamed, too large) or passed over (Excel's lock file, a hidden file),
+    each with its reason in the workbook's language."""
+    name, suffix = path.name, path.suffix.lower()
+    why = lambda key: label(f"form.refused.{key}", lang).format(file=name)  # noqa: E731
+    if name.startswith("~$"):
+        return [Candidate(name, path, None, skip=why("lock_file"))]
+    if name.startswith("."):
+        return [Candidate(name, path, None, skip=why("hidden"))]
+    if suffix in MACRO_SUFFIXES:
+        return [Candidate(name, path, None, why("macro_enabled"))]
+    if suffix in MAIL_SUFFIXES:
+        if attachments is None:
+            from funnel_xl.exchange.mail import xlsx_attachments as attachments
+        try:
+            found = attachments(path, settings.limits["max_file_bytes"])
+        except FormError as exc:
+            return [Candidate(name, path, None, str(exc))]
+        if not found:
+            return [Candidate(name, path, None, f"{name}: the message has no .xlsx attachment")]
+        return [Candidate(f"{name}/{att}", path, data) for att, data in found]
+    if suffix not in FORM_SUFFIXES:
+        return [Candidate(name, path, None, why("wrong_type"))]
+    try:
+        check_size(size, name, settings)
+    except FormError as exc:
+        return [Candidate(name, path, None, str(exc))]
+    data = read()
+    if data.startswith(CFB_MAGIC):
+        return [Candidate(name, path, None, why("encrypted" if ENCRYPTED_STREAM in data else "renamed"))]
+    if not data.startswith(ZIP_MAGIC):
+        return [Candidate(name, path, None, why("renamed"))]
+    return [Candidate(name, path, data)]
+
+
+def find_candidates(inbox: Path, settings: FormSettings | None = None, lang: str = "zh-CN",
                     attachments: Callable[[Path, int], list[tuple[str, bytes]]] | None = None) -> list[Candidate]:
-    """Every .xlsx in the inbox and every .xlsx attached to a saved .eml, in name order; nothing is moved."""
+    """Every file of the inbox (its own notes aside), in name order, as ``inbox_file`` sees it; nothing is moved."""
     settings = settings or form_settings()
-    limit = settings.limits["max_file_bytes"]
-    if attachments is None:
-        from funnel_xl.exchange.mail import xlsx_attachments as attachments
     out: list[Candidate] = []
     for path in sorted(p for p in Path(inbox).iterdir() if p.is_file()):
-        name = path.name
-        if name.startswith(("~$", ".")) or name.endswith(REJECTED_SUFFIX):
+        if path.name.endswith(REJECTED_SUFFIX):
             continue
-        suffix = path.suffix.lower()
-        if suffix in FORM_SUFFIXES:
-            try:
-                check_size(path.stat().st_size, name, settings)
-                out.append(Candidate(name, path, path.read_bytes()))
-            except FormError as exc:
-                out.append(Candidate(name, path, None, str(exc)))
-        elif suffix in MAIL_SUFFIXES:
-            try:
-                found = attachments(path, limit)
-            except FormError as exc:
-                out.append(Candidate(name, path, None, str(exc)))
-                continue
-            if not found:
-                out.append(Candidate(name, path, None, f"{name}: the message has no .xlsx attachment"))
-            out += [Candidate(f"{name}/{att}", path, data) for att, data in found]
+        out += inbox_file(path, path.stat().st_size, path.read_bytes, settings, lang, attachments)
     return out
 
 
 class Inbox(Protocol):
     """Where returned forms come from: the collect use case reads candidates and leaves notes on refused ones."""
 
-    def candidates(self, settings: FormSettings) -> list[Candidate]: ...
+    def candidates(self, settings: FormSettings, lang: str) -> list[Candidate]: ...
 
     def refuse(self, path: Path, reasons: list[str]) -> Path:
         """Record why the file at ``path`` was refused (the file itself is kept); returns where the note went."""
@@ -137,8 +167,8 @@ class FolderInbox:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
-    def candidates(self, settings: FormSettings) -> list[Candidate]:
-        return find_candidates(self.folder, settings)
+    def candidates(self, settings: FormSettings, lang: str) -> list[Candidate]:
+        return find_candidates(self.folder, settings, lang)
 
     def refuse(self, path: Path, reasons: list[str]) -> Path:
         return write_rejection_note(path, reasons)
@@ -150,6 +180,8 @@ def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormS
     for i, cand in enumerate(candidates, start=1):
         if progress:
             progress(i, len(candidates), cand.source)
+        if cand.skip:
+            continue
         if cand.data is None:
             yield FormPlan(None, cand.source, "rejected", reason=cand.error)
             continue
@@ -188,15 +220,20 @@ def _cell_value(column: str, value: Any, m: Methodology, lang: str) -> Any:
     return _display(column, value, m, lang)
 
 
-def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, lang: str) -> FormPlan:
+def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, lang: str,
+              key: bytes | None) -> FormPlan:
     """Compare a form with its master row: nothing to do, the changes to merge, or a conflict (row changed since
-    the form was sent: token differs). A form with problems is refused whole, so no half-read form is merged."""
+    the form was sent: token differs). A form with problems is refused whole, so no half-read form is merged; so
+    is a form whose seal does not verify under the master's ``key`` or whose rep is not the row's rep."""
     if not form.ok:
         return FormPlan(form, form.source, "rejected", reason="; ".join(form.problems))
     if row is None:
         return FormPlan(form, form.source, "rejected",
                         reason=f"{form.source}, sheet {form.sheet}: opportunity {form.opportunity_id!r} is not in "
                                "the master's opportunities table")
+    refusal = _not_genuine(form, row, lang, key)
+    if refusal:
+        return FormPlan(form, form.source, "rejected", reason=refusal)
     wanted: dict[str, Any] = {checklist_column(k): v for k, v in form.answers.items()}
     wanted["stage"] = form.stage
     wanted["notes"] = form.notes
@@ -216,6 +253,19 @@ def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, l
     if version_token(row) != form.token:
         return FormPlan(form, form.source, "conflict", changes, reason=label("form.audit.conflict_reason", lang))
     return FormPlan(form, form.source, "merge", changes)
+
+
+def _not_genuine(form: FilledForm, row: Mapping[str, Any], lang: str, key: bytes | None) -> str | None:
+    """Why a form cannot be taken as the one sent to its rep for this row (in the workbook's language), or None."""
+    opp = form.opportunity_id
+    if key is None:
+        return label("form.refused.no_key", lang).format(opportunity=opp)
+    if not seal_verifies(key, opp, form.rep, form.token, form.seal):
+        return label("form.refused.seal", lang).format(opportunity=opp)
+    _, owner = block_identity(opp, parse_text(row.get("rep")) or "")
+    if form.rep != owner:
+        return label("form.refused.rep", lang).format(opportunity=opp, rep=form.rep, owner=owner)
+    return None
 
 
 def audit_entries(plan: FormPlan, when: str, field_names: Mapping[str, str], lang: str) -> list[AuditEntry]:

@@ -103,7 +103,7 @@ def write_title(ws: Worksheet, lay: FormLayout, st: Styles, lang: str) -> None:
 # The form's header grid, two slots a row; each slot shows the registry columns that name it (``ColumnSpec.form``),
 # joined by " / ", under the label form.<slot>. The date slot shows the report date.
 HEADER_SLOTS = ("project", "customer", "rep_pm", "products", "opportunity", "date")
-BLOCK_SLOTS = ("opportunity", "rep", "token", "sent")
+BLOCK_SLOTS = ("opportunity", "rep", "token", "seal", "sent")
 
 
 def header_texts(form: FormData) -> dict[str, str | None]:
@@ -123,7 +123,8 @@ def form_texts(form: FormData, m: Methodology, lang: str, as_of: dt.date) -> For
     yes, no = label("out.yes", lang), label("out.no", lang)
     cells: dict[str, str | None] = {
         **header_texts(form), "h:date": as_of.isoformat(), "notes": form.notes or None,
-        "b:opportunity": form.opportunity_id, "b:rep": form.rep, "b:token": form.token, "b:sent": as_of.isoformat(),
+        "b:opportunity": form.opportunity_id, "b:rep": form.rep, "b:token": form.token, "b:seal": form.seal,
+        "b:sent": as_of.isoformat(),
     }
     for s in m.stages:
         cells[f"m:{s.key}"] = MARK if form.stage == s.key else None
@@ -308,7 +309,7 @@ def write_form_sheet(ws: Worksheet, texts: FormTexts, m: Methodology, lang: str,
     block = [
         ("format", FORM_MARKER), ("format_version", str(settings.format_version)),
         ("opportunity", texts.get("b:opportunity")), ("methodology", m.key), ("rep", texts.get("b:rep")),
-        ("token", texts.get("b:token")), ("language", lang), ("sent", texts.get("b:sent")), ("notes", notes_cell),
+        ("token", texts.get("b:token")), ("seal", texts.get("b:seal")), ("language", lang), ("sent", texts.get("b:sent")), ("notes", notes_cell),
         *((f"marker:{k}", ref) for k, ref in markers.items()),
         *((f"chk:{k}", ref) for k, ref in cells.items()),
     ]

@@ -1,4 +1,4 @@
-"""What a form carries, independent of the spreadsheet file: one opportunity's header, answers and token.
+"""What a form carries, independent of the spreadsheet file: one opportunity's header, answers, token and seal.
 
 Which opportunity columns a form's header shows comes from the column registry (``ColumnSpec.form``, the header
 slot of the column).
@@ -15,6 +15,8 @@ from funnel_xl.domain.columns import OPPORTUNITIES, ColumnSpec, columns
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, parse_text
 from funnel_xl.domain.schema import checklist_column
+from funnel_xl.forms.version import seal
+from funnel_xl.workbook.ooxml import clean_text
 
 FORM_MARKER = "funnel_xl.assessment"   # first value of every form's hidden block
 MARK = "\u25cf"                        # ● marks the current stage
@@ -23,13 +25,14 @@ MARK = "\u25cf"                        # ● marks the current stage
 @dataclass(frozen=True)
 class FormData:
     """The master row a form is made from: the texts its header shows (by column key), the current stage key,
-    answers by criterion key, the notes and the row's version token."""
+    answers by criterion key, the notes, the row's version token and the seal binding id, rep and token."""
 
     fields: Mapping[str, str]
     stage: str | None
     answers: dict[str, bool | None]
     notes: str
     token: str
+    seal: str
     # The stage the answers support, when the caller worked it out for many forms at once (derive_stages);
     # otherwise the writer derives it per form.
     derived_stage: str | None = None
@@ -49,12 +52,21 @@ def form_columns() -> tuple[ColumnSpec, ...]:
     return tuple(spec for spec in columns(OPPORTUNITIES) if spec.form is not None)
 
 
-def form_data(row: Mapping[str, Any], m: Methodology, token: str, derived_stage: str | None = None) -> FormData:
-    """What a form carries of one clean master row; ``derived_stage`` is the stage its answers support."""
+def form_data(row: Mapping[str, Any], m: Methodology, token: str, key: bytes,
+              derived_stage: str | None = None) -> FormData:
+    """What a form carries of one clean master row, sealed with the master's ``key``; ``derived_stage`` is the
+    stage its answers support."""
     answers = {c.key: (None if is_blank(v := row.get(checklist_column(c.key))) else bool(v)) for c in m.criteria()}
     fields = {spec.key: parse_text(row.get(spec.key)) or "" for spec in form_columns()}
-    return FormData(fields, row.get("stage"), answers, parse_text(row.get("notes")) or "", token, derived_stage,
-                    True)
+    sealed = seal(key, *block_identity(fields.get("id", ""), fields.get("rep", "")), token)
+    return FormData(fields, row.get("stage"), answers, parse_text(row.get("notes")) or "", token, sealed,
+                    derived_stage, True)
+
+
+def block_identity(opportunity: str, rep: str) -> tuple[str, str]:
+    """The opportunity id and rep as a form's hidden block holds them (what XML cannot hold replaced, as written),
+    so the seal made when sending and the one checked when collecting cover the same texts."""
+    return clean_text(opportunity), clean_text(rep)
 
 
 @dataclass(frozen=True)

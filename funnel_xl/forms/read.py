@@ -48,6 +48,7 @@ class FilledForm:
     rep: str
     token: str
     language: str
+    seal: str = ""
     answers: dict[str, bool | None] = field(default_factory=dict)
     stage: str | None = None
     notes: str | None = None
@@ -227,14 +228,15 @@ def _valid_ref(ref: str) -> bool:
 def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, CellValue],
                m: Methodology, settings: FormSettings) -> FilledForm:
     form = FilledForm(source, sheet, block.get("opportunity", ""), block.get("methodology", ""),
-                      block.get("rep", ""), block.get("token", ""), block.get("language", "zh-CN"))
+                      block.get("rep", ""), block.get("token", ""), block.get("language", "zh-CN"),
+                      block.get("seal", ""))
     where = f"{source}, sheet {sheet}"
     if block.get("format_version") != str(settings.format_version):
         form.problems.append(f"{where}: form format version {block.get('format_version')!r}; this version of "
                              f"funnel_xl reads version {settings.format_version}")
         return form
-    if not form.opportunity_id or not form.token:
-        form.problems.append(f"{where}: the form's hidden block lacks the opportunity id or version token")
+    if not form.opportunity_id or not form.token or not form.seal:
+        form.problems.append(f"{where}: the form's hidden block lacks the opportunity id, version token or seal")
         return form
     if form.methodology != m.key:
         form.problems.append(f"{where}: the form was made for methodology {form.methodology!r}, the master uses "

@@ -9,9 +9,12 @@ so an e-mailed copy without the history file still reads right.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+from funnel_xl.errors import HistoryError
 from funnel_xl.history.codec import DatedSnapshot
 from funnel_xl.history.port import HistoryStore
 
@@ -41,8 +44,13 @@ class SnapshotStore(HistoryStore):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path)
-        self._db.executescript(_SCHEMA)
+        with self._errors("open"):
+            self._db = sqlite3.connect(self.path)
+            try:
+                self._db.executescript(_SCHEMA)
+            except BaseException:
+                self._db.close()
+                raise
 
     @classmethod
     def for_workbook(cls, workbook: str | Path) -> "SnapshotStore":
@@ -51,27 +59,54 @@ class SnapshotStore(HistoryStore):
     def close(self) -> None:
         self._db.close()
 
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._errors("read"):
+            return self._db.execute(sql, params).fetchall()
+
     def _date_rows(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT snapshot_date FROM snapshot ORDER BY 1")]
+        return [r[0] for r in self._rows("SELECT snapshot_date FROM snapshot ORDER BY 1")]
 
     def _latest(self, bound: str, inclusive: bool) -> str | None:
         op = "<=" if inclusive else "<"
-        return self._db.execute(f"SELECT MAX(snapshot_date) FROM snapshot WHERE snapshot_date {op} ?",
-                                (bound,)).fetchone()[0]
+        return self._rows(f"SELECT MAX(snapshot_date) FROM snapshot WHERE snapshot_date {op} ?", (bound,))[0][0]
 
     def _blob(self, date: str) -> bytes | None:
-        row = self._db.execute("SELECT data FROM snapshot WHERE snapshot_date = ?", (date,)).fetchone()
-        return None if row is None else row[0]
+        rows = self._rows("SELECT data FROM snapshot WHERE snapshot_date = ?", (date,))
+        return rows[0][0] if rows else None
 
     def _seen_rows(self) -> list[tuple]:
-        return self._db.execute("SELECT first_seen AS snapshot_date, id FROM seen").fetchall()
+        return self._rows("SELECT first_seen AS snapshot_date, id FROM seen")
 
     def _weekly_rows(self) -> list[tuple]:
-        return self._db.execute("SELECT snapshot_date, rep, forecast, achieved, open_count FROM weekly "
-                                "ORDER BY snapshot_date, rep").fetchall()
+        return self._rows("SELECT snapshot_date, rep, forecast, achieved, open_count FROM weekly "
+                          "ORDER BY snapshot_date, rep")
 
-    def _transaction(self):
-        return self._db
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._errors("save"), self._db:
+            yield
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """SQLite's faults as one line saying what to do: a file another program holds, a damaged file, no room."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            reason = str(exc)
+            name = self.path.name
+            if "locked" in reason or "busy" in reason:
+                advice = "another program (or funnel-xl run) holds it: close that program and run again"
+            elif "not a database" in reason or "malformed" in reason or "corrupt" in reason:
+                advice = ("it is damaged: restore it from a copy, or move it away and a new, empty history starts "
+                          "with the next recalculation")
+            elif "full" in reason:
+                advice = "the disk is full: free some space and run again"
+            elif "readonly" in reason or "unable to open" in reason:
+                advice = "it or its folder is read-only: make them writable and run again"
+            else:
+                advice = "check the file and run again"
+            raise HistoryError(f"the history file {name} cannot {doing} ({reason}): {advice}; the workbook was "
+                               f"not changed") from exc
 
     def _write(self, parts: list[DatedSnapshot], weekly_dates: list[str], weekly: list[tuple]) -> None:
         for part in parts:

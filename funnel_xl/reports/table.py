@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from funnel_xl.labels import label
-from funnel_xl.workbook.layout import STAMP_ROW, TITLE_ROW, Block
+from funnel_xl.workbook.layout import OWNED_ROW, STAMP_ROW, TITLE_ROW, Block
 from funnel_xl.workbook.model import OutputSheet
 
 WAN = 10_000.0
@@ -107,6 +107,7 @@ class SheetLayout:
         self.sheet.put(TITLE_ROW, 1, label(f"title.{key}", lang), "title")
         self.sheet.heights[TITLE_ROW] = 24
         self.sheet.put(STAMP_ROW, 1, stamp, "stamp")
+        self.sheet.put(OWNED_ROW, 1, label("out.owned", lang), "note")
 
     def label(self, key: str) -> str:
         return label(key, self.lang)

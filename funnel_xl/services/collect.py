@@ -18,9 +18,13 @@ from funnel_xl.workbook.port import WorkbookPort
 from funnel_xl.workbook.reader import read_inputs
 
 
+FILE_OUTCOMES = ("collected", "refused", "skipped")
+
+
 @dataclass
 class CollectReport:
-    """What one Collect run did: the log lines it added, how many forms it merged, and what it refused."""
+    """What one Collect run did: the log lines it added, how many forms it merged, what it refused, and what
+    became of every file of the inbox (``file_outcomes``: name -> (collected | refused | skipped, reason))."""
 
     files: int = 0
     forms: int = 0
@@ -32,9 +36,15 @@ class CollectReport:
     rejection_notes: list[Path] = field(default_factory=list)
     written: bool = False
     backup: Path | None = None
+    file_outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o, _ in self.file_outcomes.values() if o == outcome)
 
     def summary(self) -> dict:
-        return {"files": self.files, "forms": self.forms, "merged": self.merged, "unchanged": self.unchanged,
+        """Every file of the inbox is counted once: files = collected_files + refused_files + skipped_files."""
+        return {"files": self.files, **{f"{o}_files": self.count(o) for o in FILE_OUTCOMES},
+                "forms": self.forms, "merged": self.merged, "unchanged": self.unchanged,
                 "conflicts": self.conflicts, "rejected": self.rejected, "log_lines": len(self.entries),
                 "written": self.written}
 
@@ -68,9 +78,11 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
         rows[key] = idx
     working = raw.to_dict("index")  # one conversion: a .loc per row costs seconds on a 10,000-row table
 
-    candidates = inbox.candidates(settings)
+    key = book.form_key()
+    candidates = inbox.candidates(settings, lang)
     by_source = {c.source: c for c in candidates}
-    report = CollectReport(files=len(candidates))
+    report = CollectReport(files=len({c.file for c in candidates}))
+    plans: dict[str, list[fc.FormPlan]] = {}
     field_names = dict(inputs.opportunity_labels)
     changes: dict[tuple[int, str], object] = {}
     rejected_reasons: dict[Path, list[str]] = {}
@@ -85,7 +97,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
                                    reason=f"opportunity {opp!r} appears more than once in the opportunities table")
             else:
                 idx = rows.get(opp)
-                plan = fc.plan_form(item, None if idx is None else working[idx], m, lang)
+                plan = fc.plan_form(item, None if idx is None else working[idx], m, lang, key)
                 plan.row = idx
         if plan.action == "merge":
             report.merged += 1
@@ -100,6 +112,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
             report.rejected += 1
             path = by_source[plan.source.split("/")[0] if plan.source not in by_source else plan.source].path
             rejected_reasons.setdefault(path, []).append(plan.reason)
+        plans.setdefault(plan.source.split("/")[0], []).append(plan)
         report.entries += fc.audit_entries(plan, when, field_names, lang)
 
     for path, reasons in rejected_reasons.items():
@@ -108,6 +121,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
     existing = fc.existing_audit_rows(book.read_sheet(audit_name))
     seen = {tuple(r[1:]) for r in existing}
     report.entries = [e for e in report.entries if e.identity(lang) not in seen]
+    report.file_outcomes = _file_outcomes(candidates, plans, report.entries, existing, lang)
     if not changes and not report.entries:
         return report
     if progress:
@@ -118,3 +132,35 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
     report.backup = book.save().backup
     report.written = True
     return report
+
+
+def _file_outcomes(candidates: list[fc.Candidate], plans: dict[str, list[fc.FormPlan]],
+                   new_entries: list[fc.AuditEntry], existing: list[list[str]], lang: str) -> dict[str, tuple[str, str]]:
+    """What became of each inbox file: collected (a form merged, or a conflict logged this time), refused (the
+    file, or a form in it, and nothing collected), or skipped (a lock or hidden file, already collected, or the
+    master's values)."""
+    logged_files = {_file_of(row[1]) for row in existing}
+    conflicts = {_file_of(e.file) for e in new_entries if e.outcome == "conflict"}
+    out: dict[str, tuple[str, str]] = {}
+    for cand in candidates:
+        name = cand.file
+        if name in out:
+            continue
+        if cand.skip:
+            out[name] = ("skipped", cand.skip)
+            continue
+        mine = plans.get(name, [])
+        refused = [p.reason for p in mine if p.action == "rejected"]
+        if any(p.action == "merge" for p in mine) or name in conflicts:
+            out[name] = ("collected", "")
+        elif refused:
+            out[name] = ("refused", "; ".join(dict.fromkeys(refused)))
+        else:
+            why = "already_collected" if name in logged_files else "unchanged"
+            out[name] = ("skipped", label(f"form.refused.{why}", lang).format(file=name))
+    return out
+
+
+def _file_of(source: str) -> str:
+    """The inbox file of a log line's source ("reply.eml/张伟.xlsx [OPP-1]" -> "reply.eml")."""
+    return source.split(" [")[0].split("/")[0]

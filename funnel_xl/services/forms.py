@@ -5,8 +5,13 @@ stage-assessment forms, build the reps' quota sheets; and send the generated for
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +21,7 @@ from funnel_xl.domain.parsing import is_blank, parse_text
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import InputError
 from funnel_xl.forms.model import FormData, Milestone, QuotaData, form_data
-from funnel_xl.forms.version import version_token
+from funnel_xl.forms.version import new_form_key, version_token
 from funnel_xl.labels import catalogue, label
 from funnel_xl.outputs import FormWorkbook, OutputSink, Progress
 from funnel_xl.services.master import Master, read_master
@@ -28,8 +33,19 @@ _FILE_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 # --- generate ---------------------------------------------------------------------------------------------------
 
-def _form_data(raw: dict, clean: pd.Series, m, derived: str | None) -> FormData:
-    return form_data(clean, m, version_token(raw), derived)
+def _form_data(raw: dict, clean: pd.Series, m, key: bytes, derived: str | None) -> FormData:
+    return form_data(clean, m, version_token(raw), key, derived)
+
+
+def ensure_form_key(book: WorkbookPort) -> bytes:
+    """The master's form key; the first forms of a master create it and save it into the workbook (so the door
+    opens a master without one for writing)."""
+    key = book.form_key()
+    if key is None:
+        key = new_form_key()
+        book.set_form_key(key)
+        book.save()
+    return key
 
 
 def _quota_data(rep: str, figures, lang: str, as_of: dt.date) -> QuotaData | None:
@@ -61,8 +77,29 @@ def _figures(master: Master, as_of: dt.date) -> Figures:
                            default_roadmap(), settings=master.inputs.settings)
 
 
-def workbook_file_name(rep: str, lang: str, suffix: str = "") -> str:
-    return _FILE_UNSAFE.sub("_", f"{label('form.file_prefix', lang)}_{rep}{suffix}") + ".xlsx"
+def workbook_file_names(reps: Iterable[str], lang: str, suffix: str = "") -> dict[str, str]:
+    """Each rep's workbook file name (评估表_张伟.xlsx), unique per rep before anything is written: where two names
+    fold to the same file (张/伟 and 张:伟 both give 张_伟; Windows and macOS ignore case), each gets a short tag
+    of its own rep's name, so no rep's workbook replaces another's and the manifest never mixes them."""
+    prefix = label("form.file_prefix", lang)
+    base = {rep: _FILE_UNSAFE.sub("_", f"{prefix}_{rep}{suffix}").rstrip(". ") for rep in dict.fromkeys(reps)}
+    clashes = Counter(_folded(b) for b in base.values())
+    names = {rep: (b if clashes[_folded(b)] == 1 else f"{b}-{_tag(rep)}") + ".xlsx" for rep, b in base.items()}
+    folded = Counter(_folded(n) for n in names.values())
+    same = sorted(rep for rep, n in names.items() if folded[_folded(n)] > 1)
+    if same:
+        raise InputError(f"the reps {', '.join(map(repr, same))} would get the same file name; rename one of them "
+                         "in the reps table")
+    return names
+
+
+def _folded(name: str) -> str:
+    """A file name as a file system that ignores case and Unicode composition compares it."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _tag(rep: str) -> str:
+    return hashlib.sha256(rep.encode("utf-8", "surrogatepass")).hexdigest()[:6]
 
 
 def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = None, opportunity: str | None = None,
@@ -92,11 +129,14 @@ def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = Non
     reps = master.reps.clean
     emails = dict(zip(reps["rep"], reps.get("email", pd.Series(dtype=object))))
     derived = derive_stages(opps, m)["derived_stage"]
+    groups = list(opps.groupby("rep", sort=True))
+    file_names = workbook_file_names([rep_name for rep_name, _ in groups], lang)
+    key = ensure_form_key(book)
     books = []
-    for rep_name, group in opps.groupby("rep", sort=True):
-        forms = [_form_data(master.inputs.opportunities.loc[idx].to_dict(), row, m, derived.at[idx])
+    for rep_name, group in groups:
+        forms = [_form_data(master.inputs.opportunities.loc[idx].to_dict(), row, m, key, derived.at[idx])
                  for idx, row in group.iterrows()]
-        books.append(FormWorkbook(workbook_file_name(rep_name, lang), forms, _quota_data(rep_name, figures, lang, as_of),
+        books.append(FormWorkbook(file_names[rep_name], forms, _quota_data(rep_name, figures, lang, as_of),
                                   m, lang, as_of))
     written = out.form_workbooks(books, workers=workers, progress=progress)
     left_out = _left_out(master, rep, opportunity)
@@ -142,19 +182,32 @@ def build_quota_sheets(book: WorkbookPort, out: OutputSink, as_of: dt.date | Non
     master = read_master(book)
     figures = _figures(master, as_of)
     m, lang = master.methodology, master.language
-    suffix = "_" + label("form.quota_sheet", lang)
-    books = [FormWorkbook(workbook_file_name(rep, lang, suffix), [], _quota_data(rep, figures, lang, as_of), m, lang,
-                          as_of) for rep in master.reps.clean["rep"]]
+    reps = list(master.reps.clean["rep"])
+    names = workbook_file_names(reps, lang, "_" + label("form.quota_sheet", lang))
+    books = [FormWorkbook(names[rep], [], _quota_data(rep, figures, lang, as_of), m, lang, as_of) for rep in reps]
     return out.form_workbooks(books, progress=progress)
 
 
 # --- send -------------------------------------------------------------------------------------------------------
 
+@dataclass
+class SendReport:
+    """What a send did: the recipients mailed now, and those skipped because the sent-log holds their message."""
+
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
 def send_forms(forms_dir: str | Path, *, sender: str, smtp=None, password: str | None = None,
-               outbox: str | Path | None = None, progress: Progress | None = None) -> list[str]:
+               outbox: str | Path | None = None, progress: Progress | None = None, resume: bool = False) -> SendReport:
     """Mail each rep their workbook (addresses from the manifest, i.e. the reps table). With ``outbox`` the
-    messages are written there as .eml files instead (dry run). Returns the recipients."""
-    from funnel_xl.exchange.mail import check_address, form_message, send_messages, write_outbox
+    messages are written there as .eml files instead (dry run, no sent-log).
+
+    Every message the server accepts goes into ``sent-log.csv`` in the forms folder at once. A message the log
+    already holds (same recipient, same file, same content) is skipped with ``resume`` and refused without it, so
+    a re-run never mails a rep twice by accident."""
+    from funnel_xl.exchange.mail import check_address, check_tls, form_message, send_messages, write_outbox
+    from funnel_xl.exchange.sent_log import SENT_LOG, SentLog, file_digest
 
     forms_dir = Path(forms_dir)
     manifest_path = forms_dir / MANIFEST
@@ -163,17 +216,34 @@ def send_forms(forms_dir: str | Path, *, sender: str, smtp=None, password: str |
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     lang = manifest.get("language", "zh-CN")
     check_address(sender, "--from")
-    messages = []
-    for wb in manifest["workbooks"]:
-        to = check_address(wb["email"], f"rep {wb['rep']}")
-        messages.append(form_message(to=to, sender=sender, rep=wb["rep"], count=len(wb["opportunities"]),
-                                     attachment=forms_dir / wb["file"], lang=lang))
-    if outbox is not None:
-        write_outbox(messages, Path(outbox))
-    else:
+    files = [wb["file"] for wb in manifest["workbooks"]]
+    if len({_folded(f) for f in files}) != len(files):
+        raise InputError(f"{manifest_path}: two reps share a workbook file; generate the forms again")
+    if outbox is None:
         if smtp is None:
             raise InputError("no SMTP server given: use --smtp HOST:PORT, or --dry-run to write .eml files")
-        send_messages(messages, smtp, password, progress)
-    return [str(msg["To"]) for msg in messages]
+        check_tls(smtp)
+    planned = []
+    for wb in manifest["workbooks"]:
+        to = check_address(wb["email"], f"rep {wb['rep']}")
+        planned.append((wb, to, file_digest(forms_dir / wb["file"])))
+    messages = lambda items: [form_message(to=to, sender=sender, rep=wb["rep"], count=len(wb["opportunities"]),  # noqa: E731
+                                           attachment=forms_dir / wb["file"], lang=lang) for wb, to, _ in items]
+    if outbox is not None:
+        write_outbox(messages(planned), Path(outbox))
+        return SendReport(sent=[to for _, to, _ in planned])
+    log = SentLog(forms_dir / SENT_LOG)
+    done = [item for item in planned if log.holds(item[1], item[0]["file"], item[2])]
+    if done and not resume:
+        raise InputError(f"{len(done)} of the {len(planned)} messages of {forms_dir} were sent already ({SENT_LOG}: "
+                         f"{', '.join(to for _, to, _ in done)}): run with --resume to send only the other "
+                         f"{len(planned) - len(done)}, or remove {SENT_LOG} to send them all again")
+    todo = [item for item in planned if item not in done]
+    accepted = iter(todo)  # the server accepts the messages in the order they are sent
 
+    def sent(msg) -> None:
+        wb, to, digest = next(accepted)
+        log.record(to, wb["rep"], wb["file"], digest, str(msg["Message-ID"]))
 
+    send_messages(messages(todo), smtp, password, progress, on_sent=sent)
+    return SendReport(sent=[to for _, to, _ in todo], skipped=[to for _, to, _ in done])

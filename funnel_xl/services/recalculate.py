@@ -36,6 +36,11 @@ class RecalcResult:
     rejected_count: int = 0
     saved: Saved | None = None   # None: not saved (``save=False``)
 
+    @property
+    def overwritten(self) -> tuple[str, ...]:
+        """Output sheets on which the save found content the tool had not written (kept in the backup)."""
+        return self.saved.overwritten if self.saved else ()
+
     def summary(self) -> dict:
         """The JSON shape of ``funnel-xl recalc --json``."""
         f = self.figures
@@ -135,7 +140,7 @@ def recalculate(
     book.write_sheets({sheet_name(k, lang): s.sheet for k, s in sheets.items()})
     saved = None
     if save:
-        saved = book.save()
-        if history is not None:
-            history.save(figures.snapshot, figures.weekly)
+        # The snapshot is committed with the workbook: both, or (if the save fails) neither.
+        together = None if history is None else history.staged(figures.snapshot, figures.weekly)
+        saved = book.save(alongside=together)
     return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=rejected_count, saved=saved)

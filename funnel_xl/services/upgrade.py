@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -23,18 +22,18 @@ import pandas as pd
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import CHECKLIST_PREFIX, OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
-from funnel_xl.errors import InputError
 from funnel_xl.forms.collect import audit_sheet, existing_audit_rows
 from funnel_xl.labels import LANGUAGES, label
-from funnel_xl.workbook import carry, contract
+from funnel_xl.workbook import carry, contract, fingerprint
 from funnel_xl.workbook.build import write_workbook
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import Write, patch_cells, sheet_data_xml, splice_sheet_data, xml_unescape
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.reader import read_inputs
+from funnel_xl.workbook.saving import commit, copy_file, prepare_write
+from funnel_xl.workbook.zip_patch import new_zip
 from funnel_xl.workbook.sheets.config import SETTINGS
-from funnel_xl.workbook.zip_patch import backup_path, lock_file
 
 KEPT_SHEET = "upgrade_kept"  # label key of the sheet holding what has no column in the new tables
 
@@ -93,8 +92,16 @@ def upgrade_workbook(old: str | Path, output: str | Path | None = None, *,
     ``methodology`` replaces the one ``old``'s 阶段设置 holds."""
     old = Path(old)
     output = Path(output) if output else old
-    if lock_file(output) is not None:  # reading a workbook open in Excel is safe; writing over it is not
-        raise InputError(f"{output.name} is open in Excel: close it and run the upgrade again")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    locks = prepare_write(output, old)  # refused before any work if it cannot be saved; locked until it is
+    try:
+        return _upgrade(old, output, methodology)
+    finally:
+        for held in locks:
+            held.release()
+
+
+def _upgrade(old: Path, output: Path, methodology: Methodology | None) -> UpgradeReport:
     with FileWorkbook(old, read_only=True, quiet=True) as book:
         inputs = read_inputs(book, old.name)
         lang = inputs.language
@@ -141,17 +148,15 @@ def upgrade_workbook(old: str | Path, output: str | Path | None = None, *,
         with zipfile.ZipFile(old) as zf_old, zipfile.ZipFile(built) as zf_new:
             parts = {i.filename: zf_new.read(i.filename) for i in zf_new.infolist()}
             _carry_package(zf_old, parts, kept, conf, lang, report)
-        staged = Path(tmp) / f"staged{output.suffix}"
-        with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in parts.items():
-                zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
-        if output.exists():
-            report.backup = backup_path(output)
-            shutil.copy2(output, report.backup)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(staged, output)
+        report.backup = commit(output, lambda target: _write_package(target, parts))
     report.snapshots = _carry_history(old, output)
     return report
+
+
+def _write_package(target: Path, parts: dict[str, bytes]) -> None:
+    with new_zip(target) as zf:
+        for name, data in parts.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
 
 
 def _kept_sheet(opps: pd.DataFrame, raw: pd.DataFrame, removed: list[str], extra: list[str],
@@ -205,6 +210,8 @@ def _carry_package(zf_old: zipfile.ZipFile, parts: dict[str, bytes], kept: Outpu
     for n in carry.defined_names(zf_old):
         if (n.name, n.sheet) in new_names or n.name.startswith("_xlnm.") and n.sheet not in carried_sheets:
             continue
+        if n.name == fingerprint.NAME:  # what the tool wrote on the old output sheets says nothing of the new ones
+            continue
         if n.sheet is not None and n.sheet not in in_new:
             report.not_carried.append(label("upgrade.lost_name", lang).format(name=n.name, sheet=n.sheet))
             continue
@@ -252,7 +259,7 @@ def _carry_history(old: Path, output: Path) -> int:
     if not source.exists():
         return 0
     if source != target:
-        shutil.copy2(source, target)
+        copy_file(source, target)
     with SnapshotStore(target) as store:
         return len(store.dates())
 

@@ -22,6 +22,7 @@ from funnel_xl.domain.settings import ForecastSettings
 from funnel_xl.errors import InputError
 from funnel_xl.labels import label
 from funnel_xl.workbook import ribbon
+from funnel_xl.workbook.saving import temp_path
 from funnel_xl.workbook.sheets.config import write_config_sheet
 from funnel_xl.workbook.contract import SHEET_KEYS
 from funnel_xl.workbook.formula_cache import cached_figures
@@ -60,7 +61,7 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
     if output.suffix.lower() != expected:
         raise InputError(f"{output.name}: a workbook {'with' if vba else 'without'} macros must be named *{expected}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".build.tmp" + expected)
+    tmp = temp_path(output, f"build{expected}")
     workbook = xlsxwriter.Workbook(str(tmp), {
         "in_memory": True,  # members get XlsxWriter's fixed 1980 date instead of the file time
         "default_format_properties": dict(DEFAULT_FORMAT),
@@ -73,9 +74,12 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
         tmp.unlink(missing_ok=True)
         raise
     workbook.close()
-    if vba:
-        ribbon.add_ribbon(tmp, lang)
-    tmp.replace(output)
+    try:
+        if vba:
+            ribbon.add_ribbon(tmp, lang)
+        tmp.replace(output)
+    finally:
+        tmp.unlink(missing_ok=True)
     return output
 
 

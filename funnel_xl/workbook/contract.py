@@ -24,8 +24,15 @@ SHEET_KEYS: tuple[str, ...] = (
 )
 INPUT_SHEETS: tuple[str, ...] = ("stages", "opportunities", "reps")
 OUTPUT_SHEETS: tuple[str, ...] = ("forecast", "funnel", "quota", "progress", "problems", "audit")
+RECALCULATED_SHEETS: tuple[str, ...] = OUTPUT_SHEETS[:5]  # rewritten whole by every Recalculate (audit is a log)
 CONFIG_SHEET = "xlwings.conf"      # name fixed by xlwings
 STYLES_SHEET = "_styles"           # hidden: the style palette output sheets take their formats from
+
+# The tool keeps what it owns in a workbook as hidden defined names under this prefix: the key sealing this
+# master's assessment forms (see forms/version.py), and a fingerprint of each output sheet it wrote. None of them
+# leaves the master (the export drops them; forms and quota sheets are new workbooks).
+TOOL_NAME_PREFIX = "_funnel_xl_"
+FORM_KEY_NAME = TOOL_NAME_PREFIX + "form_key"
 
 # ListObject names (language independent, so a translated workbook keeps working).
 TABLE_STAGES = "tblStages"

@@ -13,6 +13,7 @@ from funnel_xl.domain.schema import BUCKETS, FORECAST_CATEGORIES
 
 TITLE_ROW = 1
 STAMP_ROW = 2
+OWNED_ROW = 3  # "this sheet is the tool's": every recalculation rewrites it whole
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,16 @@ columns are Excel's calculated columns, which Excel fills and computes itself.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 import pandas as pd
 
 from funnel_xl.domain.parsing import looks_like_formula
 from funnel_xl.errors import NotSupportedError, WorkbookFormatError
-from funnel_xl.workbook import contract, layout
+from funnel_xl.workbook import contract, fingerprint, layout
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.port import RawTable, Saved
 from funnel_xl.workbook.reader import Inputs, read_inputs
@@ -128,6 +129,35 @@ class LiveWorkbook:
                 raise WorkbookFormatError(f"{self.book.name}: the output sheet {name!r} is missing")
         for name, sheet in sheets.items():
             self._write(self.book.sheets[name], sheet)
+            self._forget_fingerprint(self.book.sheets[name])
+
+    def _forget_fingerprint(self, target: Any) -> None:
+        """Drop the fingerprint the file adapter kept of what it last wrote on this sheet: what Excel will store of
+        this write is Excel's to say, and a stale fingerprint would later pass the tool's own cells off as a
+        user's. The next file save writes a new one."""
+        with contextlib.suppress(Exception):  # no such name, or an engine without sheet names: nothing to drop
+            target.names[fingerprint.NAME].delete()
+
+    def form_key(self) -> bytes | None:
+        """The form key kept in the book as a hidden name (``="<hex>"``); an engine that does not hand names over
+        gets it from the saved file (the key is written once and never changes), else None."""
+        try:
+            text = str(self.book.names[contract.FORM_KEY_NAME].refers_to).removeprefix("=").strip().strip('"')
+            return bytes.fromhex(text) if text else None
+        except Exception:  # noqa: BLE001 - no such name (xlwings raises per engine), no names at all, or no hex
+            pass
+        if self.file is None:
+            return None
+        from funnel_xl.workbook.file_adapter import FileWorkbook
+
+        with FileWorkbook(self.file, read_only=True, quiet=True) as saved:
+            return saved.form_key()
+
+    def set_form_key(self, key: bytes) -> None:
+        """Add the key as a hidden name at once (Excel has no staging); ``save`` writes it to the file."""
+        name = self.book.names.add(contract.FORM_KEY_NAME, f'="{key.hex()}"')
+        with contextlib.suppress(Exception):  # hiding needs COM; elsewhere the name stays visible in Name Manager
+            name.api.Visible = False
 
     def _columns(self, table: str) -> tuple[Any, Any, dict[str, int]]:
         """The table's sheet and object, and canonical column -> sheet column of the columns a user types in."""
@@ -248,9 +278,11 @@ class LiveWorkbook:
         except Exception:  # noqa: BLE001
             pass
 
-    def save(self) -> Saved:
-        if self.save_book:
-            self.book.save()
+    def save(self, alongside: ContextManager[None] | None = None) -> Saved:
+        """Excel saves the book; ``alongside`` (the history's transaction) commits once that save succeeded."""
+        with alongside or contextlib.nullcontext():
+            if self.save_book:
+                self.book.save()
         return Saved(str(self.book.fullname))
 
 

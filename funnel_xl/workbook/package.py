@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from defusedxml import ElementTree as ET
 
+from funnel_xl.workbook.ooxml.names import DefinedName, defined_names
 from funnel_xl.workbook.ooxml.parts import rels_part, resolve_target
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -35,12 +36,18 @@ class SheetInfo:
     part: str         # e.g. "xl/worksheets/sheet3.xml"
     state: str        # visible | hidden | veryHidden
     charts: tuple[str, ...] = ()
+    position: int = 0  # its place in the workbook's sheet list (what a sheet's defined name calls localSheetId)
 
 
 @dataclass
 class PackageIndex:
     sheets: list[SheetInfo] = field(default_factory=list)
     tables: dict[str, TableInfo] = field(default_factory=dict)
+    names: list[DefinedName] = field(default_factory=list)
+
+    def name(self, name: str, local_sheet: int | None = None) -> DefinedName | None:
+        """A defined name of the whole workbook (or of the sheet at ``local_sheet``), if present."""
+        return next((n for n in self.names if n.name == name and n.local_sheet == local_sheet), None)
 
     def sheet(self, name: str) -> SheetInfo | None:
         for s in self.sheets:
@@ -51,10 +58,11 @@ class PackageIndex:
     @classmethod
     def read(cls, zf: zipfile.ZipFile) -> "PackageIndex":
         names = set(zf.namelist())
-        workbook = ET.fromstring(zf.read("xl/workbook.xml"))
+        workbook_xml = zf.read("xl/workbook.xml")
+        workbook = ET.fromstring(workbook_xml)
         wb_rels = _rels(zf, "xl/workbook.xml", names)
-        index = cls()
-        for el in workbook.iter(f"{{{NS_MAIN}}}sheet"):
+        index = cls(names=defined_names(workbook_xml.decode("utf-8")))
+        for position, el in enumerate(workbook.iter(f"{{{NS_MAIN}}}sheet")):
             rid = el.get(f"{{{NS_REL}}}id")
             part = wb_rels.get(rid, (None, None))[1]
             if part is None:
@@ -68,7 +76,8 @@ class PackageIndex:
                     index.tables[name] = TableInfo(name, el.get("name"), t.get("ref"), target)
                 elif rtype == REL_DRAWING and target in names:
                     charts += [tg for rt, tg in _rels(zf, target, names).values() if rt == REL_CHART]
-            index.sheets.append(SheetInfo(el.get("name"), part, el.get("state", "visible"), tuple(sorted(charts))))
+            index.sheets.append(SheetInfo(el.get("name"), part, el.get("state", "visible"), tuple(sorted(charts)),
+                                          position))
         return index
 
 

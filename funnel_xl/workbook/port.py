@@ -2,15 +2,15 @@
 
 Every use case (recalculate, calibrate, forms, quota sheets, export, collect, import) takes an object with these
 methods and nothing else of the workbook: the file adapter (``FileWorkbook``), the live adapter (``LiveWorkbook``)
-and the tests' in-memory fake all offer them. Edits are staged and written by ``save`` in one go, so a door can
-wrap the whole read-modify-write (and, later, a lock) around one use case.
+and the tests' in-memory fake all offer them. Edits are staged and written by ``save`` in one go, with the
+history's transaction committed alongside, and the file adapter holds a lock from the first read to the save.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ContextManager, Protocol
 
 import pandas as pd
 
@@ -28,10 +28,12 @@ class RawTable:
 
 @dataclass(frozen=True)
 class Saved:
-    """Where a save went (a file, or the open book's name) and the backup of what it replaced, if one was kept."""
+    """Where a save went (a file, or the open book's name), the backup of what it replaced, if one was kept, and
+    the output sheets that held content the tool had not written (which the backup keeps)."""
 
     target: str
     backup: Path | None = None
+    overwritten: tuple[str, ...] = ()
 
 
 class WorkbookPort(Protocol):
@@ -60,11 +62,21 @@ class WorkbookPort(Protocol):
     def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Add rows (canonical column -> canonical value) at the end of an input table."""
 
+    def form_key(self) -> bytes | None:
+        """The secret that seals this master's assessment forms, kept in the workbook; None until one is set."""
+
+    def set_form_key(self, key: bytes) -> None:
+        """Keep ``key`` in the workbook (written by the next ``save``)."""
+
     def values_only_copy(self) -> bytes:
         """The workbook as a macro-free .xlsx holding values only (formulas replaced by what they show)."""
 
     def status(self, message: str) -> None:
         """Tell the user what is happening (Excel's status bar, or stderr)."""
 
-    def save(self) -> Saved:
-        """Write every staged change (output sheets, cell updates, appended rows) at once."""
+    def save(self, alongside: ContextManager[None] | None = None) -> Saved:
+        """Write every staged change (output sheets, cell updates, appended rows, the form key) at once.
+
+        ``alongside`` is a transaction that goes with the workbook (the history's ``staged`` save): it commits
+        once the new workbook is safely written and before it replaces the old one, so the two are saved
+        together; if the write fails, it rolls back."""

@@ -2,7 +2,8 @@
 
 The copy is made at the zip level, like every write to the master: the VBA project, the ribbon part, macro
 buttons and the calculation chain are dropped with their relationships and content types, the workbook's content
-type changes from macro-enabled to the plain sheet type, and each formula cell keeps only its cached value. Every
+type changes from macro-enabled to the plain sheet type, each formula cell keeps only its cached value, and the
+tool's hidden names (the form key that seals the reps' forms among them) stay in the master. Every
 sheet, chart, style, table and print setting is copied unchanged, so the file opens without a macro warning and
 reads right in a mail preview or on a phone.
 """
@@ -14,10 +15,12 @@ import zipfile
 from pathlib import Path
 
 from funnel_xl.errors import InputError, WorkbookFormatError
+from funnel_xl.workbook.contract import TOOL_NAME_PREFIX
 from funnel_xl.workbook.ooxml import (
-    CALC_CHAIN, CONTENT_TYPES, drop_calculated_columns, drop_parts, set_override, values_only,
+    CALC_CHAIN, CONTENT_TYPES, drop_calculated_columns, drop_defined_names, drop_parts, set_override, values_only,
 )
-from funnel_xl.workbook.zip_patch import lock_file, patch_package
+from funnel_xl.workbook.lock import excel_lock
+from funnel_xl.workbook.zip_patch import patch_package
 
 PLAIN_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 _VBA_PART = re.compile(r"xl/vbaProject.*\.bin$")
@@ -43,7 +46,7 @@ def export_values_only(master: Path, out: Path) -> Path:
         raise InputError(f"{out.name}: the export is a workbook without macros and must be named *.xlsx")
     if out.resolve() == master.resolve():
         raise InputError(f"{out.name}: the export must not overwrite the master workbook")
-    if lock_file(out) is not None:
+    if excel_lock(out) is not None:
         raise InputError(f"{out.name} is open in Excel: close it and export again")
     try:
         zf = zipfile.ZipFile(master)
@@ -51,7 +54,10 @@ def export_values_only(master: Path, out: Path) -> Path:
         raise WorkbookFormatError(f"{master.name} is not an Excel workbook: {exc}") from exc
     with zf:
         types = set_override(zf.read(CONTENT_TYPES).decode("utf-8"), "xl/workbook.xml", PLAIN_WORKBOOK)
-        drop = drop_parts(zf, _macro_parts(zf), {CONTENT_TYPES: types.encode("utf-8")})
+        workbook = drop_defined_names(zf.read("xl/workbook.xml").decode("utf-8"),
+                                      lambda n: n.name.startswith(TOOL_NAME_PREFIX))
+        drop = drop_parts(zf, _macro_parts(zf), {CONTENT_TYPES: types.encode("utf-8"),
+                                                  "xl/workbook.xml": workbook.encode("utf-8")})
         replaced = drop.replaced
         for n in zf.namelist():
             if n in drop.dropped:

@@ -1,24 +1,27 @@
 """Write a new package from an old one: replaced parts are written fresh, every other member is copied raw.
 
-Raw copy moves each member's compressed bytes across untouched (no inflate/deflate), which keeps the VBA
-project, ribbon, images and user sheets exactly as they were and keeps a save of a large workbook cheap.
+Raw copy moves each member's compressed bytes across untouched (no deflate), which keeps the VBA project,
+ribbon, images and user sheets exactly as they were and keeps a save of a large workbook cheap. A member can be
+checked against its CRC as it goes (inflated, not re-compressed), so damage is refused instead of carried on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import os
-import shutil
 import struct
 import zipfile
-from collections.abc import Collection
+import zlib
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+
+from funnel_xl.workbook.saving import commit
 
 _DATA_DESCRIPTOR = 0x08
 _CHUNK = 1 << 20
 
 
-def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo, verify: bool = False) -> None:
     src.fp.seek(info.header_offset)
     header = src.fp.read(30)
     if header[:4] != b"PK\x03\x04":
@@ -32,12 +35,18 @@ def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo)
     new.header_offset = dst.fp.tell()
     dst.fp.write(new.FileHeader())
     remaining = info.compress_size
+    inflate = zlib.decompressobj(-15) if verify and info.compress_type == zipfile.ZIP_DEFLATED else None
+    crc = 0
     while remaining:
         chunk = src.fp.read(min(_CHUNK, remaining))
         if not chunk:
             raise zipfile.BadZipFile(f"truncated member {info.filename}")
         dst.fp.write(chunk)
         remaining -= len(chunk)
+        if verify:
+            crc = zlib.crc32(inflate.decompress(chunk) if inflate else chunk, crc)
+    if verify and crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
     dst.filelist.append(new)
     dst.NameToInfo[new.filename] = new
     dst.start_dir = dst.fp.tell()
@@ -45,11 +54,11 @@ def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo)
 
 
 def patch_package(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
-                  added: dict[str, bytes] | None = None) -> None:
+                  added: dict[str, bytes] | None = None, verify: Callable[[str], bool] | None = None) -> None:
     """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``dropped`` ones left
-    out, ``added`` at the end."""
+    out, ``added`` at the end; members ``verify`` picks are checked against their CRC as they are copied."""
     added = added or {}
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(source) as src, new_zip(target) as dst:
         for info in src.infolist():
             if info.filename in dropped:
                 continue
@@ -59,41 +68,30 @@ def patch_package(source: Path, target: Path, replaced: dict[str, bytes], droppe
                 new.external_attr = info.external_attr
                 dst.writestr(new, replaced[info.filename], compresslevel=6)
             else:
-                _copy_raw(src, dst, info)
+                _copy_raw(src, dst, info, verify is not None and verify(info.filename))
         for name, data in added.items():
             dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
 
 
-def lock_file(path: Path) -> Path | None:
-    """Excel's owner file ('~$' + name; for long names Excel drops the first two characters) if present."""
-    for candidate in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def backup_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.bak{path.suffix}")
+@contextlib.contextmanager
+def new_zip(target: Path) -> Iterator[zipfile.ZipFile]:
+    """A zip being written to ``target``, finished (its central directory written) only when the block ends
+    without an error. Interrupted part way (Ctrl+C, a termination signal, a full disk), the half-written file is
+    left for the caller to remove, and the interruption itself is what propagates: zipfile's own ``with`` would
+    replace it with "Can't close the ZIP file while there is an open writing handle"."""
+    with open(target, "wb") as fh:
+        zf = zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED)
+        try:
+            yield zf
+        except BaseException:
+            zf.fp = None  # abandoned: no central directory is written, not even when the object is collected
+            raise
+        zf.close()
 
 
 def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
                  added: dict[str, bytes] | None = None) -> Path | None:
-    """Patch into a temporary file beside ``target``, back up an existing ``target``, then rename into place.
-
-    Returns the backup's path (None when ``target`` did not exist). A crash at any point leaves either the old
-    file or the new one, never half of one.
-    """
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        patch_package(source, tmp, replaced, dropped, added)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        backup = None
-        if target.exists():
-            backup = backup_path(target)
-            shutil.copy2(target, backup)
-        os.replace(tmp, target)
-        return backup
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Patch ``source`` into ``target`` through the one save path (``saving.commit``): a temporary file beside
+    ``target``, a backup of an existing ``target``, then a rename. Returns the backup's path (None when ``target``
+    did not exist). A crash at any point leaves either the old file or the new one, never half of one."""
+    return commit(target, lambda tmp: patch_package(source, tmp, replaced, dropped, added))

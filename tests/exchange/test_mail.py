@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -14,34 +13,13 @@ from funnel_xl.exchange.mail import (
     PASSWORD_ENV, SmtpSettings, form_message, parse_host_port, send_messages, smtp_password, write_outbox,
     xlsx_attachments,
 )
-
-
-class Recorder:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.smtp import free_port, smtp_server
 
 
 @pytest.fixture
 def server():
-    from aiosmtpd.controller import Controller
-
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, recorder
-    finally:
-        controller.stop()
+    with smtp_server() as (host, port, recorder):
+        yield host, port, recorder
 
 
 @pytest.fixture
@@ -67,9 +45,9 @@ def test_the_message_is_bilingual_with_the_workbooks_language_first_and_carries_
 
 
 def test_messages_go_through_a_real_smtp_server_with_the_attachment_intact(server, attachment):
-    controller, recorder = server
+    host, port, recorder = server
     sent = send_messages([message(attachment), message(attachment, to="wang.fang@example.com")],
-                         SmtpSettings(controller.hostname, controller.port))
+                         SmtpSettings(host, port))
     assert sent == 2
     assert [e.rcpt_tos for e in recorder.envelopes] == [["zhang.wei@example.com"], ["wang.fang@example.com"]]
     received = BytesParser(policy=policy.default).parsebytes(recorder.envelopes[0].original_content)

@@ -16,9 +16,14 @@ AS_OF = dt.date(2026, 11, 20)  # the sample's report date (templates/sample/READ
 
 @pytest.fixture(scope="session")
 def built_master(tmp_path_factory) -> Path:
+    """The sample master with its form key (which its first forms would write), so every copy seals alike."""
+    from formtools import give_form_key
+
     from funnel_xl.services.build import build_workbook
 
-    return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm")
+    path = build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm")
+    give_form_key(path)
+    return path
 
 
 @pytest.fixture
@@ -57,31 +62,10 @@ def workbook_of(generated):
     return lambda rep: next(p for p in generated if p.stem.endswith("_" + rep))
 
 
-class _Recorder:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_server():
     """A real SMTP server on 127.0.0.1 (free port); yields (host, port, recorder)."""
-    import socket
+    from tests.smtp import smtp_server as running
 
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    recorder = _Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield "127.0.0.1", port, recorder
-    finally:
-        controller.stop()
+    with running() as server:
+        yield server

@@ -14,11 +14,12 @@ def refs(ws) -> dict[str, str]:
 
 def generate_from_file(master, out, **kwargs):
     """The forms use case on a master file, written into a folder (what ``funnel-xl forms`` does)."""
+    from funnel_xl.cli.forms import open_master
     from funnel_xl.outputs import Folder
     from funnel_xl.services.forms import generate_forms
-    from funnel_xl.workbook.file_adapter import FileWorkbook
 
-    return generate_forms(FileWorkbook(master, read_only=True, quiet=True), Folder(out), **kwargs)
+    with open_master(master) as book:
+        return generate_forms(book, Folder(out), **kwargs)
 
 
 def collect_into_file(master, inbox, **kwargs):
@@ -28,3 +29,28 @@ def collect_into_file(master, inbox, **kwargs):
     from funnel_xl.workbook.file_adapter import FileWorkbook
 
     return collect_forms(FileWorkbook(master, quiet=True), FolderInbox(inbox), **kwargs)
+
+
+def fill_notes(form, target, opportunity: str, notes: str):
+    """A rep's return of ``form``: the notes of ``opportunity`` set to ``notes``, saved as ``target`` (openpyxl, as
+    a spreadsheet program saves it)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(form)
+    ws = wb[opportunity]
+    ws[refs(ws)["notes"]] = notes
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+    return target
+
+
+def give_form_key(master) -> bytes:
+    """A new form key written into ``master`` (as its first forms would), returned."""
+    from funnel_xl.forms.version import new_form_key
+    from funnel_xl.workbook.file_adapter import FileWorkbook
+
+    key = new_form_key()
+    with FileWorkbook(master, quiet=True) as book:
+        book.set_form_key(key)
+        book.save()
+    return key

@@ -16,7 +16,7 @@ from funnel_xl.workbook import contract
 from funnel_xl.workbook.ooxml import Write, patch_cells, split_ref
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.zip_patch import atomic_patch
-from formtools import collect_into_file, generate_from_file, refs  # noqa: E402
+from formtools import collect_into_file, fill_notes, generate_from_file, refs  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 MANAGER = "manager@example.com"
@@ -69,7 +69,7 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     generate_from_file(master, out / "wang", rep="王芳", as_of=AS_OF)
 
     # 1. The manager mails the forms out; each rep saves the attachment they received.
-    sent = send_forms(out, sender=MANAGER, smtp=smtp) + send_forms(out / "wang", sender=MANAGER, smtp=smtp)
+    sent = send_forms(out, sender=MANAGER, smtp=smtp).sent + send_forms(out / "wang", sender=MANAGER, smtp=smtp).sent
     assert sent == ["li.qiang@example.com", "wang.fang@example.com"]
     received = save_received(recorder.envelopes, tmp_path / "reps_mail")
     li_file = tmp_path / "li" / xlsx_attachments(received[0], 10_000_000)[0][0]
@@ -169,11 +169,7 @@ def test_the_collected_master_is_still_a_sound_package_with_its_macros(master, t
     from funnel_xl.workbook.opc import validate_package
 
     inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    wb = openpyxl.load_workbook(workbook_of("李强"))
-    ws = wb["OPP-1001"]
-    ws[refs(ws)["notes"]] = "已补充资料"
-    wb.save(inbox / "li.xlsx")
+    fill_notes(workbook_of("李强"), inbox / "li.xlsx", "OPP-1001", "已补充资料")
     report = collect_into_file(master, inbox)
     assert report.written and report.merged == 1
     assert validate_package(master) == []

@@ -94,12 +94,15 @@ def _cells(rng) -> set[str]:
             for c in range(rng.min_col, rng.max_col + 1)}
 
 
-def test_hidden_block_names_opportunity_methodology_rep_token_and_format_version(workbook_of):
+def test_hidden_block_names_opportunity_methodology_rep_token_seal_and_format_version(workbook_of):
+    from funnel_xl.forms.settings import form_settings
+
     ws = openpyxl.load_workbook(workbook_of("李强"))["OPP-1001"]
     b = block(ws)
     assert b["format"] == "funnel_xl.assessment"
-    assert (b["opportunity"], b["methodology"], b["rep"], b["format_version"]) == ("OPP-1001", "big_project", "李强", "1")
-    assert len(b["token"]) == 16
+    assert (b["opportunity"], b["methodology"], b["rep"], b["format_version"]) == (
+        "OPP-1001", "big_project", "李强", str(form_settings().format_version))
+    assert len(b["token"]) == 16 and len(b["seal"]) == 32
     assert ws.column_dimensions["AN"].hidden and ws.column_dimensions["AO"].hidden
 
 

@@ -1,10 +1,9 @@
-"""Fixtures for the use cases: the sample workbook built once, copied (with its history) for each test, and its
-tables in an in-memory workbook (the fake port) for the tests that need no file."""
+"""Fixtures for the use cases: the sample master's tables in an in-memory workbook (the fake port) for the tests
+that need no file (the master itself, and a private copy with its history, are tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from funnel_xl.history import history_path
-from funnel_xl.services.build import build_workbook
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from tests.fakes import FakeWorkbook
 
@@ -22,23 +19,13 @@ BAD_SAMPLE_IDS = {"OPP-1054", "OPP-1062"}
 
 
 @pytest.fixture(scope="session")
-def sample_master(tmp_path_factory) -> Path:
-    """Funnel.xlsm built from the shipped sample (already recalculated as of the sample's report date)."""
-    return build_workbook(tmp_path_factory.mktemp("master") / "Funnel.xlsm", data="sample")
-
-
-@pytest.fixture
-def workbook(sample_master, tmp_path) -> Path:
-    """A private copy of the sample master and its snapshot history."""
-    target = tmp_path / "Funnel.xlsm"
-    shutil.copy2(sample_master, target)
-    shutil.copy2(history_path(sample_master), history_path(target))
-    return target
-
-
-@pytest.fixture(scope="session")
 def sample_tables(sample_master) -> FakeWorkbook:
-    return FakeWorkbook.copy_of(FileWorkbook(sample_master, read_only=True, quiet=True))
+    """The sample master's tables, with the form key its first forms would have written."""
+    from funnel_xl.forms.version import new_form_key
+
+    book = FakeWorkbook.copy_of(FileWorkbook(sample_master, read_only=True, quiet=True))
+    book.key = new_form_key()
+    return book
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def test_a_returned_form_is_merged_as_cell_updates_and_logged_in_one_save(fake_m
     merged = [r for r in log if r[7] == label("form.audit.merged")]
     assert {(r[3], r[5], r[6]) for r in merged} >= {("OPP-1001", "否", "是")}
     assert [r[1] for r in log if r[7] == label("form.audit.rejected")] == ["报价.xlsx"]
-    assert list(inbox.refused) == ["报价.xlsx"] and "not an Excel workbook" in inbox.refused["报价.xlsx"][0]
+    assert inbox.refused == {"报价.xlsx": [label("form.refused.renamed").format(file="报价.xlsx")]}
     assert (report.merged, report.rejected) == (1, 1)
 
 

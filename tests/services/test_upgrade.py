@@ -180,6 +180,26 @@ def test_the_command_line_upgrades_in_place_keeping_a_backup(used_workbook, tmp_
     assert validate_package(path) == []
 
 
+def test_the_upgrade_keeps_the_form_key_so_forms_out_in_the_field_still_verify_and_drops_old_fingerprints(
+        sample_master, tmp_path):
+    from funnel_xl.sample import SAMPLE_AS_OF
+    from funnel_xl.services.recalculate import recalculate
+    from funnel_xl.workbook import fingerprint
+    from tests.forms.formtools import give_form_key
+
+    old = shutil.copy(sample_master, tmp_path / "Funnel.xlsm")
+    key = give_form_key(old)
+    with zipfile.ZipFile(old) as zf:
+        assert any(n.name == fingerprint.NAME for n in PackageIndex.read(zf).names)
+    new = tmp_path / "new" / "Funnel.xlsm"
+    upgrade_workbook(old, new)
+    with FileWorkbook(new, read_only=True, quiet=True) as book:
+        assert book.form_key() == key
+        assert not any(n.name == fingerprint.NAME for n in book.index.names)
+    with FileWorkbook(new, quiet=True) as book:  # the first recalculation finds nothing typed on the new sheets
+        assert recalculate(book, SAMPLE_AS_OF, history=None).overwritten == ()
+
+
 def test_the_forecast_settings_of_the_stages_sheet_are_carried(sample_master, tmp_path):
     from funnel_xl.domain.settings import CLAIMED, ForecastSettings
     from funnel_xl.workbook.reader import read_inputs

@@ -16,7 +16,8 @@ from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import excel_serial
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.sheet_xml import splice_sheet
-from funnel_xl.workbook.zip_patch import atomic_patch, backup_path
+from funnel_xl.workbook.saving import backup_path
+from funnel_xl.workbook.zip_patch import atomic_patch
 
 
 @pytest.fixture
@@ -127,3 +128,16 @@ def test_a_chart_drawn_over_a_single_row_stretches_too(small_book):
     spec = ChartSpec("funnel", FUNNEL_STAGES, "stage", ("pipeline_wan",), "bar", "L4")
     out = patch_chart(xml, "漏斗", sheet, [spec])
     assert f"'漏斗'!$A${first}:$A${first + 3}" in out and f"'漏斗'!$D${first}:$D${first + 3}" in out
+
+
+def test_an_interrupted_patch_propagates_the_interruption_not_a_zip_error(small_book, tmp_path, monkeypatch):
+    """Ctrl+C (or SIGTERM, which the command line turns into one) half way through writing a member: the caller
+    sees the interruption (exit 130), not zipfile's complaint about an open writing handle (exit 3)."""
+    from funnel_xl.workbook import zip_patch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zip_patch, "_copy_raw", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        zip_patch.patch_package(small_book, tmp_path / "out.xlsx", {})

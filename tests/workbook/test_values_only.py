@@ -77,3 +77,18 @@ def test_the_export_refuses_to_overwrite_the_master_or_to_be_named_xlsm(master, 
     shutil.copy2(master, plain)
     with pytest.raises(InputError, match="overwrite"):
         export_values_only(plain, plain)
+
+
+def test_the_export_carries_none_of_the_tools_hidden_names_so_no_reader_gets_the_form_key(master, tmp_path):
+    from funnel_xl.workbook.contract import TOOL_NAME_PREFIX
+    from tests.forms.formtools import give_form_key
+
+    keyed = shutil.copy2(master, tmp_path / "Funnel.xlsm")
+    key = give_form_key(keyed)
+    with zipfile.ZipFile(keyed) as zf:
+        assert key.hex() in zf.read("xl/workbook.xml").decode()
+    out = export_values_only(keyed, tmp_path / "Funnel_readers.xlsx")
+    with zipfile.ZipFile(out) as zf:
+        everything = b"".join(zf.read(n) for n in zf.namelist())
+    assert key.hex().encode() not in everything and TOOL_NAME_PREFIX.encode() not in everything
+    assert validate_package(out) == []

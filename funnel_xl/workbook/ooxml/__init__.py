@@ -13,6 +13,7 @@ way (``cells``), and Excel's limits are enforced once:
 - ``charts``: series references and their caches (values never a ``strRef``).
 - ``styles``: text that starts like a formula stored with Excel's quote prefix, so F2-Enter never runs it.
 - ``parts``: relationships, content types, dropping a part with everything that names it.
+- ``names``: defined names of the workbook part (the tool's own are hidden text constants).
 
 Parsing what others wrote (forms coming back, the package index) reads with defusedxml instead.
 """
@@ -22,6 +23,9 @@ from funnel_xl.workbook.ooxml.cells import (
     move_formula, patch_cells, row_formulas, row_xml, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
 )
 from funnel_xl.workbook.ooxml.charts import refresh_series, series_ref_xml
+from funnel_xl.workbook.ooxml.names import (
+    DefinedName, constant_text, defined_names, drop_defined_names, set_defined_name, text_constant,
+)
 from funnel_xl.workbook.ooxml.parts import (
     CALC_CHAIN, CONTENT_TYPES, PartDrop, add_relationship, attr, drop_defaults, drop_overrides,
     drop_parts, drop_references, drop_relationships, owner_part, rels_part, resolve_target, set_override,
@@ -37,7 +41,8 @@ from funnel_xl.workbook.ooxml.text import (
 )
 
 __all__ = [
-    "CALC_CHAIN", "CONTENT_TYPES", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
+    "CALC_CHAIN", "CONTENT_TYPES", "DefinedName", "constant_text", "defined_names", "drop_defined_names",
+    "set_defined_name", "text_constant", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
     "Write", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
     "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns", "drop_elements",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",

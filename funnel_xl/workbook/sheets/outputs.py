@@ -1,4 +1,5 @@
-"""The output sheets (预测, 漏斗, 配额, 进展, 数据问题) as built: a title, a "not calculated yet" line and the charts.
+"""The output sheets (预测, 漏斗, 配额, 进展, 数据问题) as built: a title, a "not calculated yet" line, the line
+saying the sheet is the tool's, and the charts.
 
 Recalculate fills the blocks the charts point at (``layout.CHARTS``) and stretches each chart to the rows it
 wrote; here each chart gets the rows the build's data implies (one per stage, one per rep, 5 categories, 7
@@ -10,8 +11,8 @@ from __future__ import annotations
 from xlsxwriter.worksheet import Worksheet
 
 from funnel_xl.labels import catalogue
-from funnel_xl.workbook.contract import OUTPUT_SHEETS, sheet_name
-from funnel_xl.workbook.layout import CHARTS, STAMP_ROW, TITLE_ROW, ChartSpec
+from funnel_xl.workbook.contract import OUTPUT_SHEETS, RECALCULATED_SHEETS, sheet_name
+from funnel_xl.workbook.layout import CHARTS, OWNED_ROW, STAMP_ROW, TITLE_ROW, ChartSpec
 from funnel_xl.workbook.sheets.context import BuildContext
 
 _PERCENT_SERIES = {"coverage", "attainment", "win_rate"}
@@ -30,6 +31,8 @@ def write_output_sheet(ctx: BuildContext, key: str) -> Worksheet:
                        ctx.formats["title"])
     sheet.set_row(TITLE_ROW - 1, 26)
     sheet.write_string(STAMP_ROW - 1, 0, ctx.label("out.not_calculated"), ctx.formats["stamp"])
+    if key in RECALCULATED_SHEETS:
+        sheet.write_string(OWNED_ROW - 1, 0, ctx.label("out.owned"), ctx.formats["note"])
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 12, 13)
     for spec in CHARTS:
