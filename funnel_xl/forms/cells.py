@@ -30,6 +30,10 @@ class Styles:
     header: Font
     marker: Font
     small: Font
+    hint: Font
+    problem: Font
+    link: Font
+    note_fill: PatternFill
     header_fill: PatternFill
     label_fill: PatternFill
     input_fill: PatternFill
@@ -53,6 +57,10 @@ def make_styles(settings: FormSettings, lang: str) -> Styles:
         header=Font(name=name, size=size, bold=True, color=c["header_font"]),
         marker=Font(name=name, size=size + 5, bold=True, color=c["marker"]),
         small=Font(name=name, size=size - 1, italic=True, color="595959"),
+        hint=Font(name=name, size=size, color=c["hint"]),
+        problem=Font(name=name, size=size, bold=True, color=c["problem"]),
+        link=Font(name=name, size=size, color=c["link"], underline="single"),
+        note_fill=PatternFill("solid", fgColor=c["note_fill"]),
         header_fill=PatternFill("solid", fgColor=c["header_fill"]),
         label_fill=PatternFill("solid", fgColor=c["label_fill"]),
         input_fill=PatternFill("solid", fgColor=c["input_fill"]),
@@ -144,13 +152,15 @@ def protect(ws: Worksheet) -> None:
     ws.protection.formatRows = True
 
 
-def print_setup(ws: Worksheet, last_row: int, last_col: int, settings: FormSettings) -> None:
-    """One A4 page: fit to one page wide and tall, centred, the print area limited to the visible form."""
+def print_setup(ws: Worksheet, last_row: int, last_col: int, settings: FormSettings, *,
+                fit_height: bool = True) -> None:
+    """A4, fit to one page wide (and, with ``fit_height``, tall; else as many pages as it takes), centred, the print
+    area limited to the visible sheet."""
     p = settings.page
     ws.page_setup.paperSize = int(p["paper_size"])
     ws.page_setup.orientation = p["orientation"]
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1
+    ws.page_setup.fitToHeight = 1 if fit_height else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = p["margin_left_cm"] / CM_PER_INCH

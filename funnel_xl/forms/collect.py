@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, parse_bool, parse_text
-from funnel_xl.domain.schema import checklist_column
+from funnel_xl.domain.schema import STATUSES, checklist_column
 from funnel_xl.errors import FormError, InputError
-from funnel_xl.forms.model import block_identity
+from funnel_xl.domain.kinds import kind_of
+from funnel_xl.forms.model import EDITABLE, block_identity
 from funnel_xl.forms.read import FilledForm, check_size, read_returned_workbook
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.version import canonical_value, seal_verifies, version_token
@@ -200,6 +201,13 @@ def master_value(column: str, raw: Any, m: Methodology) -> Any:
             return raw  # a bad master value differs from any answer, so the form's answer replaces it
     if column == "stage":
         return m.resolve_stage(raw) or (None if is_blank(raw) else str(raw))
+    if column in EDITABLE:
+        if is_blank(raw):
+            return None
+        try:
+            return kind_of(column).parse(raw)
+        except (InputError, ValueError, TypeError):
+            return raw  # what recalc could not read differs from any value the form gives, so the fix replaces it
     return parse_text(raw)
 
 
@@ -210,13 +218,20 @@ def _display(column: str, value: Any, m: Methodology, lang: str) -> str:
         return label("out.yes" if value else "out.no", lang)
     if column == "stage" and value in m.stage_keys:
         return m.stage(value).name(lang)
+    if column == "status" and value in STATUSES:
+        return label(f"status.{value}", lang)
+    if column == "amount" and isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     return canonical_value(value)
 
 
 def _cell_value(column: str, value: Any, m: Methodology, lang: str) -> Any:
-    """What goes into the master cell: 是/否 and stage names in the workbook's language, the text as is."""
+    """What goes into the master cell: 是/否 and stage names in the workbook's language, the text as is; an
+    amount, a date and a status as canonical values (the table writer shows them as the builder does)."""
     if value is None:
         return None
+    if column in EDITABLE:
+        return value
     return _display(column, value, m, lang)
 
 
@@ -237,6 +252,7 @@ def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, l
     wanted: dict[str, Any] = {checklist_column(k): v for k, v in form.answers.items()}
     wanted["stage"] = form.stage
     wanted["notes"] = form.notes
+    wanted.update(form.fields)
     changes = []
     for column, new in wanted.items():
         old = master_value(column, row.get(column), m)

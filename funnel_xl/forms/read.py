@@ -18,9 +18,10 @@ from defusedxml import ElementTree as ET
 from defusedxml.common import DefusedXmlException
 
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import neutralise, parse_bool
+from funnel_xl.domain.kinds import kind_of
+from funnel_xl.domain.parsing import is_blank, neutralise, parse_bool
 from funnel_xl.errors import FormError, InputError
-from funnel_xl.forms.model import FORM_MARKER, MARK
+from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.labels import LANGUAGES, label
 from funnel_xl.workbook.ooxml import cell_to_rowcol, col_letter
@@ -50,6 +51,8 @@ class FilledForm:
     language: str
     seal: str = ""
     answers: dict[str, bool | None] = field(default_factory=dict)
+    # The deal's fields the rep filled in (amount, close date, status) as canonical values; a blank is not given.
+    fields: dict[str, object] = field(default_factory=dict)
     stage: str | None = None
     notes: str | None = None
     notes_neutralised: bool = False
@@ -242,7 +245,7 @@ def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, 
         form.problems.append(f"{where}: the form was made for methodology {form.methodology!r}, the master uses "
                              f"{m.key!r}")
         return form
-    refs = {k: v for k, v in block.items() if k.startswith(("chk:", "marker:")) or k == "notes"}
+    refs = {k: v for k, v in block.items() if k.startswith(("chk:", "marker:", "field:")) or k == "notes"}
     bad_refs = [k for k, v in refs.items() if not _valid_ref(v)]
     if bad_refs:
         form.problems.append(f"{where}: the hidden block is damaged (keys {', '.join(bad_refs)})")
@@ -250,7 +253,40 @@ def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, 
     _read_answers(form, block, cells, m, where)
     _read_stage(form, block, cells, m, where)
     _read_notes(form, block, cells, settings, where)
+    _read_fields(form, block, cells, where)
     return form
+
+
+def _read_fields(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], where: str) -> None:
+    """The amount, close date and status the rep corrected, each read as the master column reads it; a value
+    that does not read refuses the form with what was expected, in the form's language."""
+    lang = form.language if form.language in LANGUAGES else "zh-CN"
+    for key, ref in block.items():
+        if not key.startswith("field:"):
+            continue
+        column = key[len("field:"):]
+        if column not in EDITABLE:
+            form.problems.append(f"{where}: field {column!r} cannot be edited on a form")
+            continue
+        cell = cells.get(ref, CellValue(None))
+        name = label(f"field.{column}", lang)
+        if cell.formula is not None:
+            form.problems.append(label("form.refused.field", lang).format(
+                where=where, cell=ref, field=name, value="=" + cell.formula,
+                expected=label(f"form.field_error.{column}", lang)))
+            continue
+        if is_blank(cell.value):
+            continue
+        try:
+            value = kind_of(column).parse(cell.value)
+            if column == "amount" and value < 0:
+                raise InputError(f"{value} is negative")
+        except (InputError, ValueError, TypeError):
+            form.problems.append(label("form.refused.field", lang).format(
+                where=where, cell=ref, field=name, value=cell.value,
+                expected=label(f"form.field_error.{column}", lang)))
+            continue
+        form.fields[column] = value
 
 
 def _read_answers(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,

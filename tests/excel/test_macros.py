@@ -131,7 +131,7 @@ def _returned_forms(master: Path, folder: Path) -> None:
     (folder / macros.INBOX_DIR / "报价.xlsx").write_bytes(b"not a workbook")
     with FileWorkbook(master, quiet=True) as book:  # the manager's own edit of the second form's opportunity
         rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
-        row = int(rows.index[rows["id"] == second.title][0])
+        row = int(rows.index[rows["id"] == refs(second)["opportunity"]][0])
         book.update_cells(contract.TABLE_OPPORTUNITIES, {(row, "competitors"): "经理已改"})
         book.save()
 
