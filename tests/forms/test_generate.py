@@ -289,3 +289,41 @@ def test_a_customer_name_that_starts_like_a_formula_stays_quoted_text_in_the_for
     ws = form_sheet(openpyxl.load_workbook(path), "OPP-1001")
     cell = next(ws.cell(row=r[0].row, column=2) for r in ws.iter_rows(max_col=1) if r[0].value == "客户名称")
     assert (cell.value, cell.data_type, cell.quotePrefix) == (attack, "s", True)
+
+
+@pytest.mark.libreoffice
+def test_the_assessed_stage_turns_red_two_stages_below_the_mark_and_lists_what_the_mark_lacks(workbook_of,
+                                                                                              tmp_path):
+    from funnel_xl.domain.stages import derive_stage_from_answers
+    from funnel_xl.forms.generate import missing_criteria
+    from funnel_xl.forms.settings import form_settings
+    from funnel_xl.libreoffice import recalculate
+
+    wb = openpyxl.load_workbook(workbook_of("李强"))
+    ws = form_sheet(wb, "OPP-1001")
+    b = block(ws)
+    answers = {c.key: i < 3 for i, s in enumerate(BIG.stages) for c in s.criteria}  # stages 1-3 met, the rest not
+    for key, value in answers.items():
+        ws[b[f"chk:{key}"]] = "是" if value else "否"
+    for s in BIG.stages:
+        ws[b[f"marker:{s.key}"]] = MARK if s.key == "recognition" else None       # ● on stage 5
+    wb.save(tmp_path / "filled.xlsx")
+    assert BIG.stage(derive_stage_from_answers(answers, BIG)).order == 3
+    lacking = missing_criteria(BIG, "recognition", answers)
+    assert lacking and all(n.split(".")[0] in ("4", "5") for n in lacking)
+
+    done = openpyxl.load_workbook(recalculate(tmp_path / "filled.xlsx", tmp_path / "lo"), data_only=True)[ws.title]
+    derived = next(c for row in ws.iter_rows(max_col=3) for c in row
+                   if isinstance(c.value, str) and c.value.startswith("=IF(COUNTA("))
+    below = done.cell(row=derived.row + 1, column=2).value
+    assert done[derived.coordinate].value == BIG.stages[2].zh
+    assert below == label("form.missing_some", "zh-CN") + " ".join(lacking)
+    red = form_settings().colours["gap_red"]
+    rules = [r for cf in ws.conditional_formatting for r in cf.rules if derived.coordinate in str(cf.sqref)]
+    fired = [r for r in rules if r.dxf.fill.fgColor.rgb.endswith(red)]
+    assert len(fired) == 1
+    from funnel_xl.forms.generate import form_layout
+
+    lay = form_layout(BIG, form_settings())
+    claimed, found = (done[lay.helper_cell(n)].value for n in ("claimed_order", "derived_order"))
+    assert (claimed, found) == (5, 3)   # the red rule's condition: ● two or more stages above the answers
