@@ -20,7 +20,7 @@ from funnel_xl.domain.schema import STATUSES, checklist_column
 from funnel_xl.errors import FormError, InputError
 from funnel_xl.domain.kinds import kind_of
 from funnel_xl.forms.model import EDITABLE, block_identity
-from funnel_xl.forms.read import FilledForm, check_size, read_returned_workbook
+from funnel_xl.forms.read import FilledForm, check_size, read_returned_package
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.version import canonical_value, seal_verifies, version_token
 from funnel_xl.labels import LANGUAGES, label
@@ -187,7 +187,9 @@ def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormS
             yield FormPlan(None, cand.source, "rejected", reason=cand.error)
             continue
         try:
-            yield from read_returned_workbook(cand.data, cand.source, m, settings)
+            forms, activity = read_returned_package(cand.data, cand.source, m, settings)
+            yield from forms
+            yield from activity
         except FormError as exc:
             yield FormPlan(None, cand.source, "rejected", reason=str(exc))
 

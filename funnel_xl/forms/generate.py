@@ -29,6 +29,7 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import STATUSES
 from funnel_xl.domain.stages import derive_stage_from_answers
 from funnel_xl.forms.cells import Styles, box, keep_as_text, make_styles, merge, print_setup, protect, put
+from funnel_xl.forms.activity import ActivitySheet, write_activity_sheet
 from funnel_xl.forms.index_sheet import IndexEntry, tab_name, write_index_sheet
 from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK, FormData, QuotaData, form_columns
 from funnel_xl.forms.quota_sheet import write_quota_sheet
@@ -500,9 +501,10 @@ def page_setup(ws: Worksheet, lay: FormLayout, settings: FormSettings) -> None:
 # --- the workbook ---------------------------------------------------------------------------------------------
 
 def write_form_workbook(path: Path, forms: list[FormData], m: Methodology, lang: str, as_of: dt.date,
-                        quota: QuotaData | None = None, settings: FormSettings | None = None) -> Path:
+                        quota: QuotaData | None = None, settings: FormSettings | None = None, *,
+                        activity: ActivitySheet | None = None) -> Path:
     """One workbook: the index of the rep's deals, a form sheet per opportunity (in the order given, each tab named
-    by customer and id), then the quota sheet when given.
+    by customer and id), the week's activity sheet and the quota sheet when given.
 
     openpyxl writes the first form sheet once, with placeholders in the variable cells, and an empty sheet (with
     its print area) for every other form; each form sheet's part is then that template with the form's texts put
@@ -527,6 +529,9 @@ def write_form_workbook(path: Path, forms: list[FormData], m: Methodology, lang:
             ws.print_title_rows = f"{lay.checklist_head_row}:{lay.checklist_head_row}"
     if index is not None:
         write_index_sheet(index, [index_entry(f, tab, m, lang) for f, tab in zip(forms, tabs)], lang, settings, st)
+    if activity is not None:
+        title = safe_sheet_name(label("form.activity.sheet", lang), taken=taken)
+        write_activity_sheet(wb.create_sheet(title), activity, lang, settings, st)
     if quota is not None:
         title = safe_sheet_name(label("form.quota_sheet", lang), taken=taken)
         write_quota_sheet(wb.create_sheet(title), quota, lang, settings, st)

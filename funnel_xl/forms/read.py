@@ -21,6 +21,7 @@ from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.kinds import kind_of
 from funnel_xl.domain.parsing import is_blank, neutralise, parse_bool
 from funnel_xl.errors import FormError, InputError
+from funnel_xl.forms.activity import ACTIVITY_MARKER, ActivityReport, read_activity
 from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.labels import LANGUAGES, label
@@ -182,6 +183,13 @@ def read_returned_workbook(data: bytes, source: str, methodology: Methodology,
                            settings: FormSettings | None = None) -> list[FilledForm]:
     """Every form sheet of a returned workbook, each with its problems; raises FormError for a file that is not a
     form at all (damaged, too large, unsafe, or without any form sheet)."""
+    return read_returned_package(data, source, methodology, settings)[0]
+
+
+def read_returned_package(data: bytes, source: str, methodology: Methodology, settings: FormSettings | None = None
+                          ) -> tuple[list[FilledForm], list[ActivityReport]]:
+    """The form sheets and the week's activity sheets of a returned workbook; raises FormError for a file that
+    holds neither (damaged, too large, unsafe, or not made by the tool)."""
     settings = settings or form_settings()
     zf = open_package(data, source, settings)
     with zf:
@@ -189,35 +197,40 @@ def read_returned_workbook(data: bytes, source: str, methodology: Methodology,
         if len(sheets) > settings.limits["max_sheets"]:
             raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}")
         strings = _shared_strings(zf, source, settings)
-        forms = []
+        forms, activity = [], []
         for name, part in sheets:
             cells = _cells(_xml(zf, part, source, settings), strings)
-            block = _block(cells, settings)
-            if block is None:
-                continue
-            forms.append(_read_form(source, name, block, cells, methodology, settings))
-    if not forms:
+            marker, block = _block(cells, settings)
+            if marker == FORM_MARKER:
+                forms.append(_read_form(source, name, block, cells, methodology, settings))
+            elif marker == ACTIVITY_MARKER:
+                def value(ref: str, cells=cells) -> tuple[object, str | None]:
+                    cell = cells.get(ref, CellValue(None)) if _valid_ref(ref) else CellValue(None)
+                    return cell.value, cell.formula
+                activity.append(read_activity(source, name, block, value, settings))
+    if not forms and not activity:
         raise FormError(f"{source}: no stage-assessment form in this workbook (no sheet carries the form's "
                         "hidden block); only files made by 'Generate assessment forms' can be collected")
-    return forms
+    return forms, activity
 
 
-def _block(cells: dict[str, CellValue], settings: FormSettings) -> dict[str, str] | None:
+def _block(cells: dict[str, CellValue], settings: FormSettings) -> tuple[str | None, dict[str, str]]:
+    """(the marker, key -> value) of a sheet's hidden block: a form's or an activity sheet's; (None, {}) else."""
     kc = col_letter(int(settings.layout["block_column"]))
     vc = col_letter(int(settings.layout["block_column"]) + 1)
     first = cells.get(f"{kc}1")
     if first is None or first.value != "format":
-        return None
+        return None, {}
     marker = cells.get(f"{vc}1")
-    if marker is None or marker.value != FORM_MARKER:
-        return None
+    if marker is None or marker.value not in (FORM_MARKER, ACTIVITY_MARKER):
+        return None, {}
     block: dict[str, str] = {}
     row = 1
     while (key := cells.get(f"{kc}{row}")) is not None and isinstance(key.value, str) and key.value:
         value = cells.get(f"{vc}{row}")
         block[key.value] = "" if value is None or value.value is None else str(value.value)
         row += 1
-    return block
+    return str(marker.value), block
 
 
 def _valid_ref(ref: str) -> bool:

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from funnel_xl.domain.activity import standards_of, week_of
 from funnel_xl.domain.figures import Figures, compute_figures
 from funnel_xl.domain.parsing import is_blank, parse_status, parse_text
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import InputError
+from funnel_xl.forms.activity import ActivitySheet, activity_for
 from funnel_xl.forms.model import FormData, Milestone, QuotaData, form_data
 from funnel_xl.forms.version import new_form_key, version_token
 from funnel_xl.labels import catalogue, label
@@ -142,11 +144,12 @@ def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = Non
         data = form_data(values, m, version_token(values), key, derived_given=False, problems=shown.get(idx, ()))
         per_rep.setdefault(row["rep"], []).append((idx, data))
     file_names = workbook_file_names(sorted(per_rep), lang)
+    rep_rows = {r["rep"]: r for _, r in reps.iterrows()}
     books = []
     for rep_name in sorted(per_rep):
         forms = [data for _, data in sorted(per_rep[rep_name], key=lambda item: item[0])]
         books.append(FormWorkbook(file_names[rep_name], forms, _quota_data(rep_name, figures, lang, as_of),
-                                  m, lang, as_of))
+                                  m, lang, as_of, _activity(rep_rows.get(rep_name), as_of, key)))
     written = out.form_workbooks(books, workers=workers, progress=progress)
     left_out = _left_out(master, rep, opportunity, {f.opportunity_id for b in books for f in b.forms})
     if skipped is not None:
@@ -159,6 +162,16 @@ def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = Non
     }
     out.write(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     return written
+
+
+def _activity(rep_row: pd.Series | None, as_of: dt.date, key: bytes) -> ActivitySheet | None:
+    """The 本周工作 sheet of a rep of 销售人员: their phase's weekly standards for the report date's week."""
+    if rep_row is None:
+        return None
+    from funnel_xl.services.recalculate import default_roadmap
+
+    phase, standards = standards_of(rep_row, default_roadmap(), as_of)
+    return activity_for(rep_row["rep"], week_of(as_of), phase, standards, key)
 
 
 def _selected(rows: pd.DataFrame, rep: str | None, opportunity: str | None) -> pd.DataFrame:
