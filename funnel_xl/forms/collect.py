@@ -246,8 +246,9 @@ def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, l
         return FormPlan(form, form.source, "rejected", reason="; ".join(form.problems))
     if row is None:
         return FormPlan(form, form.source, "rejected",
-                        reason=f"{form.source}, sheet {form.sheet}: opportunity {form.opportunity_id!r} is not in "
-                               "the master's opportunities table")
+                        reason=label("form.read.not_in_master", lang).format(
+                            where=label("form.read.where", lang).format(source=form.source, sheet=form.sheet),
+                            opportunity=form.opportunity_id))
     refusal = _not_genuine(form, row, lang, key)
     if refusal:
         return FormPlan(form, form.source, "rejected", reason=refusal)

@@ -246,22 +246,21 @@ def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, 
     form = FilledForm(source, sheet, block.get("opportunity", ""), block.get("methodology", ""),
                       block.get("rep", ""), block.get("token", ""), block.get("language", "zh-CN"),
                       block.get("seal", ""))
-    where = f"{source}, sheet {sheet}"
+    where = _says(form, "where", source=source, sheet=sheet)
     if block.get("format_version") != str(settings.format_version):
-        form.problems.append(f"{where}: form format version {block.get('format_version')!r}; this version of "
-                             f"funnel_xl reads version {settings.format_version}")
+        form.problems.append(_says(form, "version", where=where, found=block.get("format_version", ""),
+                                   reads=settings.format_version))
         return form
     if not form.opportunity_id or not form.token or not form.seal:
-        form.problems.append(f"{where}: the form's hidden block lacks the opportunity id, version token or seal")
+        form.problems.append(_says(form, "damaged", where=where))
         return form
     if form.methodology != m.key:
-        form.problems.append(f"{where}: the form was made for methodology {form.methodology!r}, the master uses "
-                             f"{m.key!r}")
+        form.problems.append(_says(form, "methodology", where=where, found=form.methodology, master=m.key))
         return form
     refs = {k: v for k, v in block.items() if k.startswith(("chk:", "marker:", "field:")) or k == "notes"}
     bad_refs = [k for k, v in refs.items() if not _valid_ref(v)]
     if bad_refs:
-        form.problems.append(f"{where}: the hidden block is damaged (keys {', '.join(bad_refs)})")
+        form.problems.append(_says(form, "damaged", where=where))
         return form
     _read_answers(form, block, cells, m, where)
     _read_stage(form, block, cells, m, where)
@@ -270,16 +269,42 @@ def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, 
     return form
 
 
+def _lang(form: FilledForm) -> str:
+    return form.language if form.language in LANGUAGES else "zh-CN"
+
+
+def _says(form: FilledForm, key: str, **params) -> str:
+    """A reason to refuse a form, in the form's language (label form.read.<key>)."""
+    return label(f"form.read.{key}", _lang(form)).format(**params)
+
+
+def _is_answer(value: object) -> bool:
+    try:
+        parse_bool(value)
+    except InputError:
+        return False
+    return True
+
+
+def _criterion_text(m: Methodology, key: str, form: FilledForm) -> str:
+    """The criterion as the form numbers and words it ("2.3 已了解参与竞争的软件厂商")."""
+    for stage in m.stages:
+        for j, c in enumerate(stage.criteria):
+            if c.key == key:
+                return f"{stage.order}.{j + 1} {c.text(_lang(form))}"
+    return key
+
+
 def _read_fields(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], where: str) -> None:
     """The amount, close date and status the rep corrected, each read as the master column reads it; a value
     that does not read refuses the form with what was expected, in the form's language."""
-    lang = form.language if form.language in LANGUAGES else "zh-CN"
+    lang = _lang(form)
     for key, ref in block.items():
         if not key.startswith("field:"):
             continue
         column = key[len("field:"):]
         if column not in EDITABLE:
-            form.problems.append(f"{where}: field {column!r} cannot be edited on a form")
+            form.problems.append(_says(form, "damaged", where=where))
             continue
         cell = cells.get(ref, CellValue(None))
         name = label(f"field.{column}", lang)
@@ -305,24 +330,20 @@ def _read_fields(form: FilledForm, block: dict[str, str], cells: dict[str, CellV
 def _read_answers(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,
                   where: str) -> None:
     known = {c.key for c in m.criteria()}
-    lang = form.language if form.language in LANGUAGES else "zh-CN"
-    expected = f"expected {label('out.yes', lang)} or {label('out.no', lang)}"
     for key, ref in block.items():
         if not key.startswith("chk:"):
             continue
         criterion = key[4:]
         if criterion not in known:
-            form.problems.append(f"{where}: criterion {criterion!r} is not in methodology {m.key!r}")
+            form.problems.append(_says(form, "damaged", where=where))
             continue
         cell = cells.get(ref, CellValue(None))
-        if cell.formula is not None:
-            form.problems.append(f"{where}, cell {ref}: holds a formula (={cell.formula}); {expected}")
+        if cell.formula is not None or not _is_answer(cell.value):
+            shown = "=" + cell.formula if cell.formula is not None else cell.value
+            form.problems.append(_says(form, "answer", where=where, cell=ref, value=shown,
+                                       criterion=_criterion_text(m, criterion, form)))
             continue
-        try:
-            form.answers[criterion] = parse_bool(cell.value)
-        except InputError:
-            form.problems.append(f"{where}, cell {ref}: {cell.value!r} is not an answer; {expected}, "
-                                 "or blank for not assessed")
+        form.answers[criterion] = parse_bool(cell.value)
 
 
 def _read_stage(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,
@@ -335,18 +356,19 @@ def _read_stage(form: FilledForm, block: dict[str, str], cells: dict[str, CellVa
         cell = cells.get(ref, CellValue(None))
         text = "" if cell.value is None else str(cell.value).strip()
         if cell.formula is not None or (text and text != MARK):
-            form.problems.append(f"{where}, cell {ref}: {text or '=' + str(cell.formula)!r} is not a stage mark; "
-                                 f"expected {MARK} or blank")
+            form.problems.append(_says(form, "mark", where=where, cell=ref,
+                                       value=text if cell.formula is None else "=" + cell.formula))
             bad_mark = True
         elif text == MARK:
             marked.append(key[len("marker:"):])
     if len(marked) != 1 and not bad_mark:
-        span = f"{refs[0]}:{refs[-1]}" if refs else "?"
-        found = "none" if not marked else ", ".join(marked)
-        form.problems.append(f"{where}, cells {span}: mark exactly one stage with {MARK}; marked: {found}")
+        lang = _lang(form)
+        names = label("form.read.list_separator", lang).join(
+            m.stage(k).name(lang) if k in m.stage_keys else k for k in marked)
+        form.problems.append(_says(form, "no_mark" if not marked else "marks", where=where, stages=names))
     elif len(marked) == 1:
         if marked[0] not in m.stage_keys:
-            form.problems.append(f"{where}: stage {marked[0]!r} is not in methodology {m.key!r}")
+            form.problems.append(_says(form, "damaged", where=where))
         else:
             form.stage = marked[0]
 
@@ -368,7 +390,7 @@ def _read_notes(form: FilledForm, block: dict[str, str], cells: dict[str, CellVa
         text = str(cell.value)
     text = _CONTROL.sub("", text).strip()
     if len(text) > settings.limits["max_notes_chars"]:
-        form.problems.append(f"{where}, cell {ref}: the notes are {len(text)} characters long, more than "
-                             f"{settings.limits['max_notes_chars']}")
+        form.problems.append(_says(form, "notes", where=where, cell=ref, length=len(text),
+                                   limit=settings.limits["max_notes_chars"]))
         return
     form.notes, form.notes_neutralised = neutralise(text) if text else (None, False)

@@ -41,6 +41,7 @@ class CollectReport:
     backup: Path | None = None
     file_outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     activity: int = 0   # values of the week's activity written into 工作记录
+    language: str = "zh-CN"   # the master's: the summary speaks it
 
     def count(self, outcome: str) -> int:
         return sum(1 for o, _ in self.file_outcomes.values() if o == outcome)
@@ -86,7 +87,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
     key = book.form_key()
     candidates = inbox.candidates(settings, lang)
     by_source = {c.source: c for c in candidates}
-    report = CollectReport(files=len({c.file for c in candidates}))
+    report = CollectReport(files=len({c.file for c in candidates}), language=lang)
     plans: dict[str, list[fc.FormPlan]] = {}
     field_names = dict(inputs.opportunity_labels)
     changes: dict[tuple[int, str], object] = {}
@@ -103,7 +104,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
             opp = item.opportunity_id
             if opp in duplicated:
                 plan = fc.FormPlan(item, item.source, "rejected",
-                                   reason=f"opportunity {opp!r} appears more than once in the opportunities table")
+                                   reason=label("form.read.duplicate", lang).format(opportunity=opp))
             else:
                 idx = rows.get(opp)
                 plan = fc.plan_form(item, None if idx is None else working[idx], m, lang, key)

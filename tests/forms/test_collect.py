@@ -146,7 +146,7 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     # Refused: the bad value (named with its cell) and the junk file; both files kept, a note beside each.
     refused = [e for e in log if e["结果"] == "拒收"]
     assert len(refused) == 2
-    assert any(bad_sheet in e["文件"] and "'也许'" in e["说明"] for e in refused)
+    assert any(bad_sheet in e["文件"] and "“也许”不是回答" in e["说明"] for e in refused)
     assert any("报价.xlsx" in e["文件"] and "not an Excel workbook" in e["说明"] for e in refused)
     assert after[bad_id] == before[bad_id]
     for eml in emls[0], emls[2]:

@@ -4,6 +4,7 @@ beside the file), or skipped as a lock file, a hidden file or one already collec
 from __future__ import annotations
 
 import datetime as dt
+import json
 import io
 import shutil
 import zipfile
@@ -83,5 +84,9 @@ def test_the_command_line_lists_each_file_it_did_not_collect_with_its_reason(mas
     assert cli.main(["collect", str(master), str(inbox)]) == 0
     out = capsys.readouterr().out
     for name, why in REFUSED.items():
-        assert f"refused\t{name}\t{label(f'form.refused.{why}').format(file=name)}" in out
-    assert '"files": 11' in out and '"skipped_files": 2' in out
+        reason = label(f"form.refused.{why}").format(file=name)
+        assert "  " + label("collect_summary.file_line").format(file=name, reason=reason) in out
+    assert "{" not in out                                   # JSON only with --json
+    assert cli.main(["collect", str(master), str(inbox), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)["files"] == 11

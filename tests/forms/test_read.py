@@ -64,9 +64,12 @@ def test_a_bad_answer_a_formula_in_an_answer_and_two_marked_stages_are_each_name
     form = next(f for f in forms if f.opportunity_id == "OPP-1001")
     text = "\n".join(form.problems)
     r = refs(form_sheet(openpyxl.load_workbook(workbook_of("李强")), "OPP-1001"))
-    assert "'也许' is not an answer" in text and r["chk:target_industry"] in text
-    assert "holds a formula" in text and r["chk:target_needs_it"] in text
-    assert "mark exactly one stage" in text and "approved, recognition" in text
+    # Each named in the form's language, by its cell and the criterion as the form words it, no internal key.
+    first, second = BIG.stages[0].criteria[:2]
+    assert f"单元格 {r['chk:target_industry']}(特征 1.1 {first.zh})：“也许”不是回答" in text
+    assert f"单元格 {r['chk:target_needs_it']}(特征 1.2 {second.zh})：“=IF(1,\"是\",\"否\")”不是回答" in text
+    assert f"标记了多个阶段({BIG.stage('approved').zh}、{BIG.stage('recognition').zh})" in text
+    assert "approved" not in text and "target_industry" not in text
 
 
 def test_a_file_that_is_not_a_zip_is_refused_as_damaged():
