@@ -327,3 +327,15 @@ def test_the_assessed_stage_turns_red_two_stages_below_the_mark_and_lists_what_t
     lay = form_layout(BIG, form_settings())
     claimed, found = (done[lay.helper_cell(n)].value for n in ("claimed_order", "derived_order"))
     assert (claimed, found) == (5, 3)   # the red rule's condition: ● two or more stages above the answers
+
+
+def test_everything_but_the_inputs_is_protected_on_every_sheet_of_the_written_file(workbook_of):
+    wb = openpyxl.load_workbook(workbook_of("李强"))
+    for ws in wb.worksheets:
+        assert ws.protection.sheet is True, ws.title
+        b = block(ws)
+        inputs = {v for k, v in b.items() if k.startswith(("chk:", "marker:", "field:", "value:"))}
+        inputs |= {b["notes"]} if "notes" in b else set()
+        merged_inner = {c for rng in ws.merged_cells.ranges for c in _cells(rng) if c != rng.coord.split(":")[0]}
+        unlocked = {c.coordinate for row in ws.iter_rows() for c in row if c.protection.locked is False}
+        assert unlocked - merged_inner == inputs, ws.title
