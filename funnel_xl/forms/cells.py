@@ -6,6 +6,7 @@ combination is copied onto the next cell that wants it; the form and quota sheet
 
 from __future__ import annotations
 
+import math
 from copy import copy
 from dataclasses import dataclass
 
@@ -168,3 +169,13 @@ def print_setup(ws: Worksheet, last_row: int, last_col: int, settings: FormSetti
     ws.page_margins.top = p["margin_top_cm"] / CM_PER_INCH
     ws.page_margins.bottom = p["margin_bottom_cm"] / CM_PER_INCH
     ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
+
+
+def text_units(text: str) -> float:
+    """Width of a text in Excel column units: a CJK character takes about two."""
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+
+
+def lines_needed(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` units wide (explicit line breaks kept)."""
+    return sum(max(1, math.ceil(text_units(part) * 1.1 / max(width - 1, 1))) for part in text.split("\n"))

@@ -28,7 +28,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import STATUSES
 from funnel_xl.domain.stages import derive_stage_from_answers
-from funnel_xl.forms.cells import Styles, box, keep_as_text, make_styles, merge, print_setup, protect, put
+from funnel_xl.forms.cells import (
+    Styles, box, keep_as_text, lines_needed, make_styles, merge, print_setup, protect, put,
+)
 from funnel_xl.forms.activity import ActivitySheet, write_activity_sheet
 from funnel_xl.forms.index_sheet import IndexEntry, tab_name, write_index_sheet
 from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK, FormData, QuotaData, form_columns
@@ -113,16 +115,6 @@ def form_layout(m: Methodology, settings: FormSettings) -> FormLayout:
         row += 1 + n
     return FormLayout(tuple(rows), int(settings.layout["notes_rows"]), int(settings.layout["block_column"]), counts,
                       float(settings.layout["label_width"]))
-
-
-def text_units(text: str) -> float:
-    """Width of a text in Excel column units: a CJK character takes about two."""
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
-
-
-def lines_needed(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column ``width`` units wide (explicit line breaks kept)."""
-    return sum(max(1, math.ceil(text_units(part) * 1.1 / max(width - 1, 1))) for part in text.split("\n"))
 
 
 def fit_row(ws: Worksheet, row: int, text: str, width: float, minimum: float) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from funnel_xl.forms.cells import Styles, print_setup, protect, put
+from funnel_xl.forms.cells import Styles, lines_needed, print_setup, protect, put
 from funnel_xl.forms.model import FormData
 from funnel_xl.forms.settings import FormSettings
 from funnel_xl.labels import label
@@ -78,6 +78,8 @@ def write_index_sheet(ws: Worksheet, entries: list[IndexEntry], lang: str, setti
                 cell.number_format = "#,##0.0"
             elif col == 7:
                 cell.number_format = "yyyy-mm-dd"
+        ws.row_dimensions[row].height = 14 * max(lines_needed(str(v), w) for v, w in zip(values, WIDTHS)
+                                                 if v is not None) + 4
         link = ws.cell(row=row, column=1)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{e.tab}'!A1", display=e.tab)
         link.font = st.link
@@ -93,7 +95,7 @@ def write_index_sheet(ws: Worksheet, entries: list[IndexEntry], lang: str, setti
             put(ws, row, 2, f"{text}{label('form.index.what_to_do', lang)}", font=st.problem, align=st.wrap,
                 border=st.border)
             ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=len(COLUMNS))
-            ws.row_dimensions[row].height = 30
+            ws.row_dimensions[row].height = 14 * lines_needed(text, sum(WIDTHS[1:])) + 6
             row += 1
     for col, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = width
