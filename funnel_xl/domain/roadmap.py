@@ -147,48 +147,46 @@ def _parse_phase(raw: dict, number: int, faults: Faults) -> Phase:
         faults.add(where, f"to_months {end} must be greater than from_months {start}")
     milestones = [m for j, m_raw in enumerate(faults.tables(raw, "milestones", where, "phases.milestones"), 1)
                   if (m := _parse_milestone(m_raw, f"{where}, milestone {j}", faults)) is not None]
-    keys = [m.key for m in milestones]
-    for twice in sorted({k for k in keys if keys.count(k) > 1}):
-        faults.add(where, f"milestone key {twice!r} is used twice")
     standards = [s for j, s_raw in enumerate(faults.tables(raw, "standards", where, "phases.standards"), 1)
                  if (s := _parse_standard(s_raw, f"{where}, standard {j}", faults)) is not None]
-    keys = [s.key for s in standards]
-    for twice in sorted({k for k in keys if keys.count(k) > 1}):
-        faults.add(where, f"standard key {twice!r} is used twice")
+    for what, entries in (("milestone", milestones), ("standard", standards)):
+        keys = [e.key for e in entries]
+        for twice in sorted({k for k in keys if keys.count(k) > 1}):
+            faults.add(where, f"{what} key {twice!r} is used twice")
     return Phase(key, tuple(milestones), requires_quota, start, end, tuple(standards))
+
+
+def _entry(raw: dict, where: str, faults: Faults, what: str, allowed: tuple[str, ...]) -> tuple[str, str, float]:
+    """The key of a milestone or standard, where it is (named by its key), and its threshold (0 when wrong)."""
+    key = faults.identifier(raw, "key", where, what=f"{what} key")
+    if key:
+        where = f"{where} ({key})"
+    faults.unknown_keys(raw, allowed, where)
+    threshold = raw.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
+        faults.add(where, f"threshold {threshold!r} must be a number, 0 or more")
+        threshold = 0
+    return key, where, float(threshold)
 
 
 def _parse_standard(raw: dict, where: str, faults: Faults) -> Standard | None:
     before = len(faults)
-    key = faults.identifier(raw, "key", where, what="standard key")
-    if key:
-        where = f"{where} ({key})"
-    faults.unknown_keys(raw, _STANDARD_KEYS, where)
-    threshold = raw.get("threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
-        faults.add(where, f"threshold {threshold!r} must be a number, 0 or more")
+    key, where, threshold = _entry(raw, where, faults, "standard", _STANDARD_KEYS)
     names = {lang: raw.get(lang) for lang in ("zh", "en")}
     for lang, text in names.items():
         if not (isinstance(text, str) and text.strip()):
             faults.add(where, f"{lang} = \"<what the rep reports, with its unit>\" is missing")
     if len(faults) > before:
         return None
-    return Standard(key, float(threshold), names["zh"].strip(), names["en"].strip())
+    return Standard(key, threshold, names["zh"].strip(), names["en"].strip())
 
 
 def _parse_milestone(raw: dict, where: str, faults: Faults) -> Milestone | None:
     before = len(faults)
-    key = faults.identifier(raw, "key", where, what="milestone key")
-    if key:
-        where = f"{where} ({key})"
-    faults.unknown_keys(raw, _MILESTONE_KEYS, where)
+    key, where, threshold = _entry(raw, where, faults, "milestone", _MILESTONE_KEYS)
     measure = raw.get("measure")
     if measure not in MEASURES:
         faults.add(where, f"measure {measure!r} is not known; expected one of {', '.join(MEASURES)}")
-    threshold = raw.get("threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
-        faults.add(where, f"threshold {threshold!r} must be a number, 0 or more")
-        threshold = 0
     stage, quarter = raw.get("stage"), raw.get("quarter")
     if measure in STAGE_MEASURES and not (isinstance(stage, str) and stage.strip()):
         faults.add(where, f"measure {measure} needs stage = \"<stage key>\"")
