@@ -88,8 +88,9 @@ def activity_block(out: SheetLayout, row: int, status: pd.DataFrame, names: dict
     weeks = sorted(status["week"].unique()) if len(status) else []
     out.sheet.put(row, 1, out.label("block.activity"), "section")
     out.sheet.put(row + 1, 1, out.label("out.activity_note"), "note")
-    header = [out.label("outcol.rep"), out.label("outcol.phase"), out.label("outcol.standard"),
-              out.label("outcol.standard_target"), *(f"{w:%m-%d}" for w in weeks)]
+    # The standard's name goes last, where it can run on to the right (as the milestones' text does above).
+    header = [out.label("outcol.rep"), out.label("outcol.phase"), out.label("outcol.standard_target"),
+              *(f"{w:%m-%d}" for w in weeks), out.label("outcol.standard")]
     out.sheet.put_row(row + 2, 1, header, "header")
     row += 3
     met, missed, none = out.label("out.met"), out.label("out.missed"), out.label("out.not_reported")
@@ -98,13 +99,14 @@ def activity_block(out: SheetLayout, row: int, status: pd.DataFrame, names: dict
         return row + 1
     for (rep, phase, standard), group in status.groupby(["rep", "phase", "standard"], sort=False):
         by_week = dict(zip(group["week"], zip(group["value"], group["met"])))
-        out.sheet.put_row(row, 1, [rep, out.label(f"roadmap.phase.{phase}"), names.get((phase, standard), standard),
-                                   group["target"].iloc[0]], ["text", "text", "text", "decimal"])
+        out.sheet.put_row(row, 1, [rep, out.label(f"roadmap.phase.{phase}"), group["target"].iloc[0]],
+                          ["text", "text", "decimal"])
         for i, week in enumerate(weeks):
             value, ok = by_week.get(week, (None, None))
             if pd.isna(ok):
-                out.sheet.put(row, 5 + i, none, "note")
+                out.sheet.put(row, 4 + i, none, "text")
             else:
-                out.sheet.put(row, 5 + i, f"{value:g} {met if ok else missed}", "good" if ok else "bad")
+                out.sheet.put(row, 4 + i, f"{value:g} {met if ok else missed}", "good" if ok else "bad")
+        out.sheet.put(row, 4 + len(weeks), names.get((phase, standard), standard), "note")
         row += 1
     return row
