@@ -1,16 +1,17 @@
-"""Write a rep's form workbook with openpyxl: one protected A4 sheet per opportunity, plus their quota sheet.
+"""Write a rep's workbook with openpyxl: the index, one protected A4 form per opportunity, the week's activity and
+their quota sheet.
 
-One small function per part of a form (header, stage columns, criteria, derived-stage formula, notes box, hidden
-machine-readable block) so each can be read and changed on its own; the cells are styled through ``cells``, the
-quota sheet is ``quota_sheet``'s. openpyxl cannot write a formula's cached value, so the first form is written as
-a template (``template``) that every form's sheet part is rendered from, the derived stage carried as a value
-too (mail previews and phones show it without recalculating).
+A form runs down the page: how to fill it in, the deal's header, the fields a rep may correct (amount, close date,
+status), each stage with its ● cell and its criteria with their 是/否 cells, the stage the answers support (amber or
+red when ● is above it) with what the ● stage still lacks, and the notes. One small function per part, so each can
+be read and changed on its own; the cells are styled through ``cells``. openpyxl cannot write a formula's cached
+value, so the first form is written as a template (``template``) that every form's sheet part is rendered from, the
+formulas' results carried as values too (mail previews and phones show them without recalculating).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import re
 import tempfile
@@ -165,9 +166,6 @@ def write_problem(ws: Worksheet, lay: FormLayout, st: Styles, width: float, line
     put(ws, PROBLEM_ROW, 1, slot("problem"), font=st.problem, align=st.top_left)
     merge(ws, PROBLEM_ROW, 1, PROBLEM_ROW, lay.last_col)
     ws.row_dimensions[PROBLEM_ROW].height = LINE_POINTS * lines + 4
-
-
-HEADER_FIELD_SLOTS = ("project", "customer", "rep_pm", "products", "opportunity")
 
 
 def header_texts(form: FormData) -> dict[str, str | None]:
@@ -442,11 +440,6 @@ def problem_line(problems: tuple[str, ...], lang: str) -> str | None:
     if not problems:
         return None
     return label("form.problem", lang) + label("form.problem_separator", lang).join(problems)
-
-
-def slot_texts(m: Methodology) -> list[str]:
-    return [*(f"h:{k}" for k in HEADER_SLOTS), "notes", "problem", *(f"f:{k}" for k in EDITABLE),
-            *(f"b:{k}" for k in BLOCK_SLOTS), *(f"m:{s.key}" for s in m.stages), *(f"a:{c.key}" for c in m.criteria())]
 
 
 def write_form_sheet(ws: Worksheet, m: Methodology, lang: str, settings: FormSettings, st: Styles,
