@@ -20,7 +20,8 @@ from funnel_xl.domain.schema import STATUSES, checklist_column
 from funnel_xl.errors import FormError, InputError
 from funnel_xl.domain.kinds import kind_of
 from funnel_xl.forms.model import EDITABLE, block_identity
-from funnel_xl.forms.read import FilledForm, check_size, read_returned_package
+from funnel_xl.forms.activity import ActivityReport
+from funnel_xl.forms.read import FilledForm, check_size, read_returned_package, refusal_text
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.version import canonical_value, seal_verifies, version_token
 from funnel_xl.labels import LANGUAGES, label
@@ -132,7 +133,7 @@ def inbox_file(path: Path, size: int, read: Callable[[], bytes], settings: FormS
     try:
         check_size(size, name, settings)
     except FormError as exc:
-        return [Candidate(name, path, None, str(exc))]
+        return [Candidate(name, path, None, refusal_text(exc, name, lang))]
     data = read()
     if data.startswith(CFB_MAGIC):
         return [Candidate(name, path, None, why("encrypted" if ENCRYPTED_STREAM in data else "renamed"))]
@@ -176,8 +177,10 @@ class FolderInbox:
 
 
 def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormSettings | None = None,
-                    progress: Callable[[int, int, str], None] | None = None) -> Iterator[FormPlan | FilledForm]:
-    """The forms in each candidate, or a 'rejected' plan for a file that is not a readable form."""
+                    progress: Callable[[int, int, str], None] | None = None, lang: str = "zh-CN"
+                    ) -> Iterator[FormPlan | FilledForm | ActivityReport]:
+    """The forms and activity sheets in each candidate, or a 'rejected' plan (its reason in ``lang``) for a file
+    that is not a readable form."""
     for i, cand in enumerate(candidates, start=1):
         if progress:
             progress(i, len(candidates), cand.source)
@@ -191,7 +194,7 @@ def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormS
             yield from forms
             yield from activity
         except FormError as exc:
-            yield FormPlan(None, cand.source, "rejected", reason=str(exc))
+            yield FormPlan(None, cand.source, "rejected", reason=refusal_text(exc, cand.source, lang))
 
 
 def master_value(column: str, raw: Any, m: Methodology) -> Any:

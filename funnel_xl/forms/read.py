@@ -24,7 +24,7 @@ from funnel_xl.errors import FormError, InputError
 from funnel_xl.forms.activity import ACTIVITY_MARKER, ActivityReport, read_activity
 from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK
 from funnel_xl.forms.settings import FormSettings, form_settings
-from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.labels import LANGUAGES, catalogue, label
 from funnel_xl.workbook.ooxml import cell_to_rowcol, col_letter
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -66,11 +66,17 @@ class FilledForm:
 
 # --- the package ------------------------------------------------------------------------------------------------
 
+def refusal_text(exc: FormError, source: str, lang: str) -> str:
+    """Why a file is refused, in ``lang`` (its kind's label, naming the file); the English text when it has none."""
+    key = f"form.package.{exc.code}"
+    return label(key, lang).format(file=source) if exc.code and key in catalogue() else str(exc)
+
+
 def check_size(size: int, source: str, settings: FormSettings) -> None:
     limit = settings.limits["max_file_bytes"]
     if size > limit:
         raise FormError(f"{source}: the file is {size:,} bytes, more than the {limit:,} a form may have; "
-                        "a filled-in form is far smaller, so this is not one")
+                        "a filled-in form is far smaller, so this is not one", code="too_large")
 
 
 def open_package(data: bytes, source: str, settings: FormSettings) -> zipfile.ZipFile:
@@ -81,23 +87,24 @@ def open_package(data: bytes, source: str, settings: FormSettings) -> zipfile.Zi
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise FormError(f"{source}: not an Excel workbook (.xlsx) or damaged: {exc}") from exc
+        raise FormError(f"{source}: not an Excel workbook (.xlsx) or damaged: {exc}", code="damaged") from exc
     if len(infos) > lim["max_members"]:
-        raise FormError(f"{source}: {len(infos)} parts in the package, more than {lim['max_members']}")
+        raise FormError(f"{source}: {len(infos)} parts in the package, more than {lim['max_members']}",
+                        code="too_large")
     total = 0
     for info in infos:
         total += info.file_size
         if info.file_size > lim["max_member_bytes"]:
             raise FormError(f"{source}: part {info.filename} unpacks to {info.file_size:,} bytes, more than "
-                            f"{lim['max_member_bytes']:,}")
+                            f"{lim['max_member_bytes']:,}", code="too_large")
         if info.compress_size and info.file_size / info.compress_size > lim["max_ratio"]:
             raise FormError(f"{source}: part {info.filename} is compressed {info.file_size // info.compress_size}"
-                            f" to 1, beyond {lim['max_ratio']} to 1: refused as a possible zip bomb")
+                            f" to 1, beyond {lim['max_ratio']} to 1: refused as a possible zip bomb", code="unsafe")
     if total > lim["max_uncompressed_bytes"]:
         raise FormError(f"{source}: the package unpacks to {total:,} bytes, more than "
-                        f"{lim['max_uncompressed_bytes']:,}")
+                        f"{lim['max_uncompressed_bytes']:,}", code="too_large")
     if "xl/workbook.xml" not in zf.namelist():
-        raise FormError(f"{source}: not an Excel workbook (no xl/workbook.xml)")
+        raise FormError(f"{source}: not an Excel workbook (no xl/workbook.xml)", code="damaged")
     return zf
 
 
@@ -108,9 +115,9 @@ def _read(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings) -
         with zf.open(part) as fh:
             data = fh.read(limit + 1)
     except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise FormError(f"{source}: part {part} is damaged or missing: {exc}") from exc
+        raise FormError(f"{source}: part {part} is damaged or missing: {exc}", code="damaged") from exc
     if len(data) > limit:
-        raise FormError(f"{source}: part {part} is larger than {limit:,} bytes")
+        raise FormError(f"{source}: part {part} is larger than {limit:,} bytes", code="too_large")
     return data
 
 
@@ -118,9 +125,10 @@ def _xml(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings):
     try:
         return ET.fromstring(_read(zf, part, source, settings))
     except DefusedXmlException as exc:
-        raise FormError(f"{source}: part {part} holds forbidden XML ({type(exc).__name__}): refused") from exc
+        raise FormError(f"{source}: part {part} holds forbidden XML ({type(exc).__name__}): refused",
+                        code="unsafe") from exc
     except ET.ParseError as exc:
-        raise FormError(f"{source}: part {part} is not well-formed XML: {exc}") from exc
+        raise FormError(f"{source}: part {part} is not well-formed XML: {exc}", code="damaged") from exc
 
 
 def _sheet_parts(zf: zipfile.ZipFile, source: str, settings: FormSettings) -> list[tuple[str, str]]:
@@ -195,7 +203,8 @@ def read_returned_package(data: bytes, source: str, methodology: Methodology, se
     with zf:
         sheets = _sheet_parts(zf, source, settings)
         if len(sheets) > settings.limits["max_sheets"]:
-            raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}")
+            raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}",
+                            code="too_large")
         strings = _shared_strings(zf, source, settings)
         forms, activity = [], []
         for name, part in sheets:
@@ -210,7 +219,7 @@ def read_returned_package(data: bytes, source: str, methodology: Methodology, se
                 activity.append(read_activity(source, name, block, value, settings))
     if not forms and not activity:
         raise FormError(f"{source}: no stage-assessment form in this workbook (no sheet carries the form's "
-                        "hidden block); only files made by 'Generate assessment forms' can be collected")
+                        "hidden block); only files made by 'Generate assessment forms' can be collected", code="no_form")
     return forms, activity
 
 

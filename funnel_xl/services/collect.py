@@ -93,7 +93,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
     changes: dict[tuple[int, str], object] = {}
     rejected_reasons: dict[Path, list[str]] = {}
     activity: list[ActivityReport] = []
-    for item in fc.read_candidates(candidates, m, settings, progress):
+    for item in fc.read_candidates(candidates, m, settings, progress, lang):
         if isinstance(item, ActivityReport):
             activity.append(item)
             continue

@@ -11,6 +11,7 @@ import pytest
 import python_calamine
 
 from funnel_xl.exchange.mail import SmtpSettings, form_message, send_messages, xlsx_attachments
+from funnel_xl.labels import label
 from funnel_xl.services.forms import send_forms
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.ooxml import Write, patch_cells, split_ref
@@ -147,7 +148,8 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     refused = [e for e in log if e["结果"] == "拒收"]
     assert len(refused) == 2
     assert any(bad_sheet in e["文件"] and "“也许”不是回答" in e["说明"] for e in refused)
-    assert any("报价.xlsx" in e["文件"] and "not an Excel workbook" in e["说明"] for e in refused)
+    assert any("报价.xlsx" in e["文件"] and e["说明"] == label("form.package.damaged").format(file=e["文件"])
+               for e in refused)
     assert after[bad_id] == before[bad_id]
     for eml in emls[0], emls[2]:
         assert eml.exists() and eml.with_name(eml.name + ".rejected.txt").exists()
