@@ -131,6 +131,13 @@ def fresh_copy(path: Path) -> Path:
     return copy
 
 
+def save_results(kind: str, results) -> None:
+    """The figures as JSON in benchmarks/results/ (git-ignored), named by kind and time."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS_DIR / f"{kind}-{stamp}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
 def median_run(make_cmd, runs: int, check=None) -> dict:
     """Median wall time and the highest peak RSS, over ``runs`` runs of ``make_cmd()``."""
     samples = []
@@ -279,9 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:,} rows ...", file=sys.stderr)
         results.append(bench_size(n, args.runs, args.as_of))
     print_table(results)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS_DIR / f"recalc-{stamp}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    save_results("recalc", results)
     return 0
 
 

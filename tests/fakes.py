@@ -17,7 +17,7 @@ from funnel_xl.forms.collect import Candidate, inbox_file
 from funnel_xl.outputs import FormWorkbook
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.port import RawTable, Saved, WorkbookPort
+from funnel_xl.workbook.port import RawTable, Saved, WorkbookPort, row_records
 from funnel_xl.workbook.reader import read_inputs
 from funnel_xl.workbook.cell_values import canonical_frame, display_value
 
@@ -81,8 +81,8 @@ class FakeWorkbook:
     def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
         self.updated.setdefault(table, {}).update(values)
 
-    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        self.appended.setdefault(table, []).extend(rows)
+    def append_rows(self, table: str, rows: pd.DataFrame | list[dict[str, Any]]) -> None:
+        self.appended.setdefault(table, []).extend(row_records(rows))
 
     def form_key(self) -> bytes | None:
         return self.staged_key or self.key

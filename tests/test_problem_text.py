@@ -9,7 +9,8 @@ import pytest
 from funnel_xl.domain.normalize import normalize_opportunities
 from funnel_xl.domain.schema import Problem
 from funnel_xl.methodologies import load_methodology
-from funnel_xl.reports.problem_text import problem_line, problem_message
+from funnel_xl.labels import catalogue
+from funnel_xl.reports.problem_text import problem_line, problem_message, problem_messages
 from funnel_xl.reports.problems_sheet import problems_sheet
 
 
@@ -91,3 +92,16 @@ def test_the_data_issues_sheet_of_a_chinese_workbook_shows_the_chinese_message(e
     texts = {cell.value for cell in sheet.cells.values()}
     assert "金额“约100万”是估计值，请填写确切金额，如 120万 或 1,200,000" in texts
     assert estimate.message not in texts
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_messages_worked_out_once_per_kind_are_each_problem_s_own_message(monkeypatch, lang):
+    """Tens of thousands of alike problems share their text, but never across a value, a kind or a shown row."""
+    monkeypatch.setitem(catalogue(), "problem.test_row_shown", {"zh-CN": "第 {row} 行：{value}", "en": "row {row}: {value}"})
+    problems = [Problem("商机", row, "客户优先级", value, f"'{value}' is not a priority; left blank", "warning",
+                        code=code, params=(("value", value), ("left_blank", True)))
+                for row in (3, 4, 5) for value in ("超高", "极高", True, 1, ["unhashable"])
+                for code in ("priority_unreadable", "test_row_shown", None)]
+    messages = problem_messages(problems, lang)
+    assert messages == [problem_message(p, lang) for p in problems]
+    assert len(set(messages)) < len(messages)  # alike problems are alike

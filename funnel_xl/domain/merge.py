@@ -36,6 +36,11 @@ class MergeResult:
         return tuple(dict.fromkeys(self.updated["id"]))
 
     @property
+    def added(self) -> pd.DataFrame:
+        """The merged table's appended rows (the last ``len(added_ids)``, in the incoming order)."""
+        return self.merged.iloc[len(self.merged) - len(self.added_ids):]
+
+    @property
     def changes_anything(self) -> bool:
         return bool(self.added_ids) or not self.updated.empty
 

@@ -8,7 +8,7 @@ key of the header a user sees. Checklist evidence sits in one column per criteri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from funnel_xl.domain.columns import EXPECTED, OPPORTUNITIES, REPS, REQUIRED, SNAPSHOTS, ColumnKeys
@@ -67,10 +67,11 @@ class Problem:
     params: tuple[tuple[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["value"] = None if self.value is None else display_value(self.value)
-        del d["params"]  # raw values (dates, tuples) for the label texts; JSON keeps the English message
-        return d
+        """The fields for a table or JSON (params left out: raw values for the label texts; JSON keeps the English
+        message); built directly, as ``dataclasses.asdict`` would deep-copy every value."""
+        return {"sheet": self.sheet, "row": self.row, "column": self.column,
+                "value": None if self.value is None else display_value(self.value), "message": self.message,
+                "severity": self.severity, "code": self.code}
 
     def __str__(self) -> str:
         where = self.sheet

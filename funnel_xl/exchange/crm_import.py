@@ -14,9 +14,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from funnel_xl.domain.columns import AMOUNT, EXPECTED, OPPORTUNITIES, REPS, YES_NO, ColumnKeys, column
+from funnel_xl.domain.distinct import distinct
 from funnel_xl.domain.funnel import sales_cycle_days
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, looks_like_formula, parse_bool, parse_status, parse_text
@@ -125,24 +127,19 @@ class _Translator:
     def report(self, line, column, value, message, severity="warning", code=None, params=()):
         self.problems.append(Problem(self.source, line, column, value, message, severity, code, tuple(params)))
 
-    def stage(self, record: dict) -> str | None:
+    def stage(self, value: object, report) -> str | None:
         """The stage key: the mapping's [stages] first, then the methodology's own names (key, label, synonym)."""
-        column = self.mapping.columns["stage"]
-        value = record[column]
         key = self.stage_keys.get(fold_name(value)) or self.methodology.resolve_stage(fold_name(value))
         if key is None:
             names = ", ".join(s.zh for s in self.methodology.stages)
-            self.report(record[LINE], column, value,
-                        f"not a stage of methodology {self.methodology.key!r} ({names}), and [stages] of "
-                        f"{self.mapping.path.name} does not list it: say there which stage it is; the row is left "
-                        "out", "error", "import_stage_unknown",
-                        (("value", value), ("stages", tuple(s.zh for s in self.methodology.stages))))
+            report(value, f"not a stage of methodology {self.methodology.key!r} ({names}), and [stages] of "
+                          f"{self.mapping.path.name} does not list it: say there which stage it is; the row is left "
+                          "out", "error", "import_stage_unknown",
+                   (("value", value), ("stages", tuple(s.zh for s in self.methodology.stages))))
         return key
 
-    def status(self, record: dict) -> str | None:
+    def status(self, value: object, report) -> str | None:
         """The status: [status] first; a separate status column may also use the workbook's words (进行中, 赢单)."""
-        column = self.mapping.status_column
-        value = record[column]
         status = self.status_of.get(fold_name(value))
         if status is None and "status" in self.mapping.columns:
             try:
@@ -150,18 +147,37 @@ class _Translator:
             except InputError:
                 status = None
         if status is None:
-            self.report(record[LINE], column, value,
-                        f"not in [status] of {self.mapping.path.name}; expected one of "
-                        f"{', '.join(self.mapping.status) or 'open, won, lost (进行中, 赢单, 丢单)'}; the row is left "
-                        "out", "error", "import_status_unknown",
-                        (("value", value), ("listed", tuple(self.mapping.status) or ("进行中", "赢单", "丢单"))))
+            report(value, f"not in [status] of {self.mapping.path.name}; expected one of "
+                          f"{', '.join(self.mapping.status) or 'open, won, lost (进行中, 赢单, 丢单)'}; the row is left "
+                          "out", "error", "import_status_unknown",
+                   (("value", value), ("listed", tuple(self.mapping.status) or ("进行中", "赢单", "丢单"))))
         return status
 
-    def cell(self, record: dict, field: str) -> object:
-        """One field's value (None when blank): see ``read_cell``."""
-        column = self.mapping.columns[field]
-        return read_cell(record[column], field, OPPORTUNITIES, self.mapping.date_formats,
-                         _reporter(self.problems, self.source, record[LINE], column))
+    def column(self, raw: pd.DataFrame, rows: np.ndarray, column: str, read) -> np.ndarray:
+        """``read(value, report)`` of column ``column`` for the rows at ``rows``, once per distinct value; what it
+        reports of a value is reported on every row holding it, with the row's line."""
+        values = raw[column].to_numpy(dtype=object)[rows]
+        lines = raw[LINE].to_numpy()[rows]
+        uniques, codes = distinct(values)
+        results, reports = [], []
+        for value in [*uniques, None]:  # the last stands for a blank the codes give as -1
+            found: list[tuple] = []
+            results.append(read(value, _capture(found)))
+            reports.append(found)
+        for at in np.flatnonzero(np.array([bool(r) for r in reports])[codes]):
+            for args in reports[codes[at]]:
+                self.problems.append(Problem(self.source, int(lines[at]), column, *args))
+        out = np.empty(len(results), dtype=object)
+        out[:] = results
+        return out[codes]
+
+
+def _capture(found: list[tuple]):
+    """A report function that keeps what is reported: (value, message, severity, code, params)."""
+    def report(value, message, severity="warning", code=None, params=()):
+        found.append((value, message, severity, code, tuple(params)))
+
+    return report
 
 
 def _reporter(problems: list[Problem], source: str, line: int, column: str):
@@ -175,71 +191,122 @@ def _reporter(problems: list[Problem], source: str, line: int, column: str):
 def read_cell(value: object, field: str, table: str, formats: tuple[str, ...], report) -> object:
     """``value`` read as ``field`` of ``table`` (None when blank). An unreadable value is reported and left blank;
     text that starts like a formula is kept as text and reported (the workbook stores it so that it never runs)."""
-    if is_blank(value):
-        return None
+    return cell_reader(field, table, formats)(value, report)
+
+
+def cell_reader(field: str, table: str, formats: tuple[str, ...]):
+    """``read_cell`` for one field, its kind looked up once: a function of (value, report)."""
     numbers, dates = (NUMBER_FIELDS, DATE_FIELDS) if table == OPPORTUNITIES else (REP_NUMBER_FIELDS, REPS_DATE_FIELDS)
-    try:
-        if field in numbers:
-            return read_amount(value)
-        if field in dates:
+    if field in numbers:
+        parse = read_amount
+    elif field in dates:
+        def parse(value):
             return read_date(value, formats)
-        if table == OPPORTUNITIES and field in BOOL_FIELDS:
-            return parse_bool(value)
-    except InputError as exc:
-        report(value, f"{exc}; left blank", "warning", exc.code, (*exc.params, ("left_blank", True)))
-        return None
-    text = parse_text(value)
-    if looks_like_formula(text):
-        report(value, "text that starts like a formula (= + - @); kept as text, which the workbook stores so that "
-                      "it never runs", "warning", "import_formula_text", (("value", value),))
-    return text
+    elif table == OPPORTUNITIES and field in BOOL_FIELDS:
+        parse = parse_bool
+    else:
+        parse = None
+
+    def read(value: object, report) -> object:
+        if is_blank(value):
+            return None
+        if parse is not None:
+            try:
+                return parse(value)
+            except InputError as exc:
+                report(value, f"{exc}; left blank", "warning", exc.code, (*exc.params, ("left_blank", True)))
+                return None
+        text = parse_text(value)
+        if looks_like_formula(text):
+            report(value, "text that starts like a formula (= + - @); kept as text, which the workbook stores so "
+                          "that it never runs", "warning", "import_formula_text", (("value", value),))
+        return text
+
+    return read
 
 
 def _translate_rows(raw: pd.DataFrame, tr: _Translator, prices: dict[str, float] | None,
                     price_file: str) -> pd.DataFrame:
+    """The export's rows that can be deals, in canonical fields, column by column (each column's distinct values
+    read once); a row is reported and left out when it is a total row, has no id, or names an unknown stage or
+    status."""
     cols = tr.mapping.columns
-    out = []
-    for record in raw.to_dict("records"):
-        line, ident = record[LINE], parse_text(record[cols["id"]])
-        if (ident is None or is_total_word(ident)) and any(is_total_word(v) for v in record.values()):
-            tr.report(line, cols["id"], ident, "a total row: it sums the deals above and is no deal itself, so it "
-                      "is left out (the workbook adds up the deals itself)", "error", "import_total_row")
+    lines = raw[LINE].to_numpy()
+    everyone = np.arange(len(raw))
+    ids = tr.column(raw, everyone, cols["id"], lambda v, report: parse_text(v))
+    no_id = pd.isna(ids)
+    total = np.zeros(len(raw), dtype=bool)
+    candidates = np.flatnonzero(no_id | _flags(tr.column(raw, everyone, cols["id"], _total_word)))
+    if len(candidates):
+        for name in columns_of(raw):
+            total[candidates] |= _flags(tr.column(raw, candidates, name, _total_word))
+    for i in np.flatnonzero(total):
+        tr.report(int(lines[i]), cols["id"], ids[i], "a total row: it sums the deals above and is no deal itself, so "
+                  "it is left out (the workbook adds up the deals itself)", "error", "import_total_row")
+    for i in np.flatnonzero(no_id & ~total):
+        tr.report(int(lines[i]), cols["id"], None, "blank; every opportunity needs an id, so the row is left out",
+                  "error", "import_id_blank", (("column", cols["id"]),))
+    rows = np.flatnonzero(~no_id & ~total)
+    stages = tr.column(raw, rows, cols["stage"], tr.stage)
+    known = ~pd.isna(stages)
+    rows, stages = rows[known], stages[known]
+    statuses = tr.column(raw, rows, tr.mapping.status_column, tr.status)
+    known = ~pd.isna(statuses)
+    rows, stages, statuses = rows[known], stages[known], statuses[known]
+
+    out: dict[str, np.ndarray] = {LINE: lines[rows], "stage": stages, "status": statuses,
+                                  ESTIMATED: np.zeros(len(rows), dtype=bool)}
+    amount_blank = (_flags(tr.column(raw, rows, cols["amount"], lambda v, report: is_blank(v)))
+                    if "amount" in cols else np.ones(len(rows), dtype=bool))
+    for field in cols:
+        if field in ("stage", "status"):
             continue
-        if ident is None:
-            tr.report(line, cols["id"], None, "blank; every opportunity needs an id, so the row is left out",
-                      "error", "import_id_blank", (("column", cols["id"]),))
-            continue
-        stage = tr.stage(record)
-        status = tr.status(record) if stage is not None else None
-        if stage is None or status is None:
-            continue
-        row = {LINE: line, "stage": stage, "status": status, ESTIMATED: False}
-        amount_blank = is_blank(record[cols["amount"]]) if "amount" in cols else True
-        for field in cols:
-            if field not in ("stage", "status") and not (field == "amount" and amount_blank):
-                row[field] = tr.cell(record, field)
-        if tr.mapping.price_list is not None and row.get("product") is not None:
-            row["product"] = tr.mapping.price_list.canonical_product(row["product"])
-        if amount_blank:
-            _fill_amount(row, record, tr, prices, price_file)
-        out.append(row)
-    return pd.DataFrame(out) if out else pd.DataFrame(columns=list(dict.fromkeys([LINE, *OPPORTUNITY_COLUMNS,
-                                                                                    ESTIMATED])))
+
+        read = cell_reader(field, OPPORTUNITIES, tr.mapping.date_formats)
+        if field == "amount":  # a blank amount is filled from the price list below
+            out[field] = np.full(len(rows), None, dtype=object)
+            out[field][~amount_blank] = tr.column(raw, rows[~amount_blank], cols[field], read)
+        else:
+            out[field] = tr.column(raw, rows, cols[field], read)
+    if tr.mapping.price_list is not None and "product" in out:
+        out["product"] = np.array([None if p is None else tr.mapping.price_list.canonical_product(p)
+                                   for p in out["product"]], dtype=object)
+    if prices is not None and amount_blank.any():
+        _fill_amounts(out, raw, rows, amount_blank, tr, prices, price_file)
+    if not len(rows):
+        return pd.DataFrame(columns=list(dict.fromkeys([LINE, *OPPORTUNITY_COLUMNS, ESTIMATED])))
+    # Lists, so each column's type is inferred as from one record per row (floats and None make float64).
+    return pd.DataFrame({k: v.tolist() if v.dtype == object else v for k, v in out.items()})
 
 
-def _fill_amount(row: dict, record: dict, tr: _Translator, prices: dict[str, float] | None,
-                 price_file: str) -> None:
-    """A blank amount takes the product's list price (marked estimated), or is left blank."""
-    cols, line = tr.mapping.columns, record[LINE]
-    product = row.get("product")
-    if prices is not None and product in prices:
-        row["amount"] = prices[product]
-        row[ESTIMATED] = True
-    elif prices is not None and product is not None:
-        tr.report(line, cols["product"], record[cols["product"]],
-                  f"no list price for this product in {price_file} (it lists {', '.join(prices)}); add an alias "
-                  "under [price_list.aliases]; amount left blank", "warning", "import_no_price",
-                  (("value", record[cols["product"]]), ("file", price_file), ("products", tuple(prices))))
+def _flags(values: np.ndarray) -> np.ndarray:
+    """A column of True/False results as a boolean array."""
+    return values.astype(bool)
+
+
+def _total_word(value: object, report) -> bool:
+    return is_total_word(parse_text(value))
+
+
+def _fill_amounts(out: dict[str, np.ndarray], raw: pd.DataFrame, rows: np.ndarray, blank: np.ndarray,
+                  tr: _Translator, prices: dict[str, float], price_file: str) -> None:
+    """A blank amount takes the product's list price (marked estimated), or is left blank and reported."""
+    cols = tr.mapping.columns
+    products = out.get("product", np.full(len(rows), None, dtype=object))
+    amounts, estimated = out["amount"] if "amount" in out else np.full(len(rows), None, dtype=object), out[ESTIMATED]
+    out["amount"] = amounts
+    raw_products = raw[cols["product"]].to_numpy(dtype=object) if "product" in cols else None
+    lines = raw[LINE].to_numpy()
+    for i in np.flatnonzero(blank):
+        product = products[i]
+        if product in prices:
+            amounts[i], estimated[i] = prices[product], True
+        elif product is not None:
+            value = raw_products[rows[i]]
+            tr.report(int(lines[rows[i]]), cols["product"], value,
+                      f"no list price for this product in {price_file} (it lists {', '.join(prices)}); add an alias "
+                      "under [price_list.aliases]; amount left blank", "warning", "import_no_price",
+                      (("value", value), ("file", price_file), ("products", tuple(prices))))
 
 
 def _drop_duplicate_ids(frame: pd.DataFrame, tr: _Translator) -> pd.DataFrame:

@@ -44,7 +44,7 @@ def _csv_records(path: Path, encoding: str, delimiter: str) -> list[tuple[int, l
             start = 1
             for record in reader:
                 line, start = start, reader.line_num + 1
-                if record and not _blank_record(record):
+                if record and "".join(record).strip():  # CSV fields are text: blank when only white space
                     records.append((line, list(record)))
     except UnicodeDecodeError as exc:
         raise MappingError(f"export {path.name} is not {encoding} text ({exc}); set [source].encoding "

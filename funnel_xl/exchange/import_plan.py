@@ -22,7 +22,7 @@ from funnel_xl.domain.schema import Problem
 from funnel_xl.exchange.crm_import import ESTIMATED, ImportResult, as_mapping, import_export
 from funnel_xl.exchange.mapping import Mapping
 from funnel_xl.labels import label
-from funnel_xl.reports.problem_text import problem_message
+from funnel_xl.reports.problem_text import problem_message, problem_messages
 
 NOT_COUNTED = "Recalculate leaves the row out of the figures until this is fixed"
 
@@ -30,9 +30,10 @@ NOT_COUNTED = "Recalculate leaves the row out of the figures until this is fixed
 def problem_table(problems, lang: str | None = None) -> pd.DataFrame:
     """Problems as a table (sheet/file, row, column, value, message, severity) for a file or a screen; rows are whole
     numbers, messages in ``lang`` (the English text when None)."""
-    table = pd.DataFrame(
-        [{**p.as_dict(), "message": problem_message(p, lang) if lang else p.message} for p in problems],
-        columns=["sheet", "row", "column", "value", "message", "severity"])
+    problems = list(problems)
+    messages = problem_messages(problems, lang) if lang else [p.message for p in problems]
+    table = pd.DataFrame([{**p.as_dict(), "message": m} for p, m in zip(problems, messages)],
+                         columns=["sheet", "row", "column", "value", "message", "severity"])
     table["row"] = table["row"].astype("Int64")
     return table
 
@@ -45,7 +46,8 @@ def summarize_problems(problems, lang: str | None = None) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=["severity", "sheet", "column", "message", "count", "first_rows", "example"])
     table["column"] = table["column"].fillna("")
-    table["kind"] = [_kind(p) for p in problems]
+    kinds: dict[object, str] = {}
+    table["kind"] = [_kind(p, kinds) for p in problems]
     grouped = table.groupby(["severity", "sheet", "column", "kind"], sort=False, dropna=False)
     out = grouped.agg(message=("message", "first"), count=("row", "size"),
                       first_rows=("row", lambda r: ", ".join(str(int(x)) for x in r.dropna().head(5))),
@@ -53,12 +55,24 @@ def summarize_problems(problems, lang: str | None = None) -> pd.DataFrame:
     return out.reset_index().drop(columns="kind")
 
 
-def _kind(problem: Problem) -> str:
-    """What groups problems in a summary: the same code and text but for the cell's value."""
+def _kind(problem: Problem, seen: dict[object, str]) -> str:
+    """What groups problems in a summary: the same code and text but for the cell's value and row (worked out once
+    per code, place and params in ``seen``)."""
     if problem.code is None:
         return problem.message
-    blank = replace(problem, value=None, params=tuple((k, v) for k, v in problem.params if k != "value"))
-    return f"{problem.code}|{problem_message(blank, 'en')}"
+    params = tuple((k, v) for k, v in problem.params if k != "value")
+    key = (problem.code, problem.sheet, problem.column, params)
+    try:
+        return seen[key]
+    except TypeError:  # a param that cannot be a key: work it out each time
+        key = None
+    except KeyError:
+        pass
+    blank = replace(problem, value=None, row=None, params=params)
+    kind = f"{problem.code}|{problem_message(blank, 'en')}"
+    if key is not None:
+        seen[key] = kind
+    return kind
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,7 @@ def check_as_recalc(result: ImportResult, merged: pd.DataFrame, rep_names, mappi
     that adds, on the export's lines and columns. A cell the translation already reported is not reported again, but
     if the figures cannot count its row, that report says so."""
     ids = set(result.opportunities["id"])
-    rows = merged[merged["id"].isin(ids)]
+    rows = merged[pd.Index(merged["id"].to_numpy(dtype=object), dtype=object).isin(list(ids))]
     rows = rows.set_axis(pd.Index(rows["id"].map(result.lines).astype("int64").to_numpy()))
     verdict = normalize_opportunities(rows, methodology, reps=list(rep_names), sheet=result.source,
                                       column_labels=dict(mapping.columns))

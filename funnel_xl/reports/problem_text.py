@@ -7,6 +7,9 @@ turns them into a sentence for the sheet and the terminal. A problem without a k
 
 from __future__ import annotations
 
+import re
+import string
+from functools import lru_cache
 from typing import Any
 
 from funnel_xl.domain.schema import Problem, display_value
@@ -25,14 +28,48 @@ def problem_message(problem: Problem, lang: str) -> str:
     params = dict(problem.params)
     fields = {"value": problem.value, "column": problem.column, "sheet": problem.sheet, "row": problem.row,
               **params}
+    template = label(key, lang)
     try:
-        text = label(key, lang).format_map({name: _shown(v, lang) for name, v in fields.items()})
+        text = template.format_map({name: _shown(fields[name], lang) for name in _placeholders(template)
+                                    if name in fields})
     except (KeyError, IndexError, ValueError):  # a label naming a param this problem lacks: keep the message
         return problem.message
     for note in ("left_blank", "not_counted"):
         if params.get(note):
             text += label(f"problem_note.{note}", lang)
     return text
+
+
+def problem_messages(problems: list[Problem], lang: str) -> list[str]:
+    """``problem_message`` of each problem, worked out once per kind of problem and value (a recalculation of an
+    imported table may find tens of thousands, most of them alike); the row counts only where a label shows it."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for problem in problems:
+        key = (problem.code, problem.sheet, problem.column, problem.value.__class__, problem.value, problem.params,
+               problem.row if _shows_row(problem.code, lang) else None, problem.message)
+        try:
+            text = seen.get(key)
+        except TypeError:  # a value or param that cannot be a key
+            out.append(problem_message(problem, lang))
+            continue
+        if text is None:
+            text = seen[key] = problem_message(problem, lang)
+        out.append(text)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _shows_row(code: str | None, lang: str) -> bool:
+    key = f"problem.{code}"
+    return code is not None and key in catalogue() and "row" in _placeholders(label(key, lang))
+
+
+@lru_cache(maxsize=None)
+def _placeholders(template: str) -> frozenset[str]:
+    """The names a label's placeholders use ({value}, {rows[0]} -> value, rows): only those are shown."""
+    return frozenset(re.split(r"[.\[!:]", name, maxsplit=1)[0]
+                     for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def problem_line(problem: Problem, lang: str) -> str:

@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from funnel_xl.domain.parsing import parse_text
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.forms import collect as fc
@@ -82,7 +84,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
         if key in rows:
             duplicated.add(key)
         rows[key] = idx
-    working = raw.to_dict("index")  # one conversion: a .loc per row costs seconds on a 10,000-row table
+    working = _RowsOnDemand(raw)
 
     key = book.form_key()
     candidates = inbox.candidates(settings, lang)
@@ -182,6 +184,20 @@ def _activity_entries(item: ActivityReport, table, when: str) -> list[fc.AuditEn
                                  f"{item.names.get(measure, measure)} {item.week.isoformat()}", shown(old),
                                  shown(value), "merged"))
     return out
+
+
+class _RowsOnDemand(dict):
+    """The master's rows as dicts (sheet row -> {column: value}), each converted the first time a form asks for it
+    and then kept, edits included: converting a 100,000-row table at once takes seconds, a form needs one row."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self._frame = frame
+
+    def __missing__(self, row: object) -> dict:
+        record = self._frame.iloc[[self._frame.index.get_loc(row)]].to_dict("records")[0]
+        self[row] = record
+        return record
 
 
 def _file_outcomes(candidates: list[fc.Candidate], plans: dict[str, list[fc.FormPlan]],

@@ -177,8 +177,7 @@ def _only_columns_of(columns: set[str], table: str, merge: MergeResult, sheet: s
     keep = merge.updated["column"].map(lambda c: c in columns).astype(bool)
     lacking = merge.updated.loc[~keep, "column"].value_counts()
     if merge.added_ids:
-        key = "id" if table == contract.TABLE_OPPORTUNITIES else "rep"
-        added = merge.merged[merge.merged[key].isin(set(merge.added_ids))]
+        added = merge.added
         for column in added.columns:
             if column not in columns:
                 filled = int((~added[column].map(_missing)).sum())
@@ -202,9 +201,8 @@ def _stage_writes(book: WorkbookPort, table: str, key: str, merge: MergeResult, 
     row_of = dict(zip(existing[key].tolist(), existing.index.tolist()))
     book.update_cells(table, {(row_of[rec.id], rec.column): rec.new for rec in merge.updated.itertuples(index=False)})
     if merge.added_ids:
-        added = merge.merged[merge.merged[key].isin(set(merge.added_ids))]
-        book.append_rows(table, [{c: v for c, v in record.items() if c in columns}
-                                 for record in added.to_dict("records")])
+        added = merge.added
+        book.append_rows(table, added[[c for c in added.columns if c in columns]].reset_index(drop=True))
 
 
 def _missing(value: object) -> bool:

@@ -29,7 +29,8 @@ from funnel_xl.workbook.contract import FORM_KEY_NAME, STYLES_SHEET
 from funnel_xl.workbook.lock import WorkbookLock
 from funnel_xl.workbook.model import OutputSheet
 from funnel_xl.workbook.ooxml import (
-    CALC_CHAIN, STYLES_PART, cell_styles, constant_text, drop_parts, quote_formula_parts, set_defined_name, split_ref, text_constant,
+    CALC_CHAIN, STYLES_PART, QuotePrefixStyles, cell_styles, constant_text, drop_parts, quote_formula_parts,
+    set_defined_name, split_ref, text_constant,
 )
 from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.port import RawTable, Saved
@@ -250,10 +251,8 @@ class FileWorkbook:
         for (row, column), value in values.items():
             writer.update(table, row, column, value)
 
-    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        writer = self._table_writer()
-        for values in rows:
-            writer.append(table, values)
+    def append_rows(self, table: str, rows: pd.DataFrame | list[dict[str, Any]]) -> None:
+        self._table_writer().append(table, rows)
 
     def _table_writer(self) -> TableWriter:
         if self._writer is None:
@@ -291,6 +290,7 @@ class FileWorkbook:
         overwritten: list[str] = []
         with zipfile.ZipFile(self.path) as zf, self._damaged():
             styles = self.styles(zf)
+            quote = QuotePrefixStyles(zf.read(STYLES_PART).decode("utf-8"))
             strings = _SharedStrings(zf)
             for name, sheet in self._pending.items():
                 info = self.index.sheet(name)
@@ -305,7 +305,7 @@ class FileWorkbook:
                 for chart in info.charts:
                     replaced[chart] = patch_chart(zf.read(chart).decode("utf-8"), name, sheet, specs).encode("utf-8")
             if self._writer is not None:
-                replaced.update(self._writer.parts(zf, styles))
+                replaced.update(self._writer.parts(zf, styles, quote))
             if names:
                 workbook_xml = replaced.get(WORKBOOK_PART) or zf.read(WORKBOOK_PART)
                 replaced[WORKBOOK_PART] = _with_names(workbook_xml.decode("utf-8"), names).encode("utf-8")
@@ -313,7 +313,7 @@ class FileWorkbook:
                 with alongside or contextlib.nullcontext():
                     pass
                 return Saved(str(self.output))
-            replaced = quote_formula_parts(zf.read(STYLES_PART).decode("utf-8"), replaced)
+            replaced = quote_formula_parts(quote, replaced)
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         # Members copied as they are are checked against their CRC, but for the input tables' sheets and the shared
         # strings: the readers parsed those already, and at 100,000 rows inflating them again would take 0.6 s.

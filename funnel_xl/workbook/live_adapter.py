@@ -27,7 +27,7 @@ from funnel_xl.domain.parsing import looks_like_formula
 from funnel_xl.errors import NotSupportedError, WorkbookFormatError
 from funnel_xl.workbook import contract, fingerprint, layout
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.port import RawTable, Saved
+from funnel_xl.workbook.port import RawTable, Saved, row_records
 from funnel_xl.workbook.reader import Inputs, read_inputs
 
 class LiveWorkbook:
@@ -187,10 +187,11 @@ class LiveWorkbook:
             sheet.range((row, cols[column])).value = as_text(self._shown(column, value))
         self._forget(table)
 
-    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+    def append_rows(self, table: str, rows: pd.DataFrame | list[dict[str, Any]]) -> None:
         """Fill the table's blank rows at its end first, then grow it: one block per run of adjacent columns."""
         from funnel_xl.workbook.table_writer import blank_rows_at_end
 
+        rows = row_records(rows)
         if not rows:
             return
         sheet, tbl, cols = self._columns(table)

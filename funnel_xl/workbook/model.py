@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """One cell: its value and its palette style key (a tuple: an output sheet holds hundreds of thousands)."""
+
     value: Any
     style: str = "text"
 
@@ -34,8 +35,9 @@ class OutputSheet:
     def put_row(self, row: int, first_col: int, values: Sequence[Any], styles: Sequence[str] | str) -> None:
         if isinstance(styles, str):
             styles = [styles] * len(values)
+        cells = self.cells
         for i, (value, style) in enumerate(zip(values, styles, strict=True)):
-            self.put(row, first_col + i, value, style)
+            cells[(row, first_col + i)] = Cell(clean_value(value), style)
 
     def value(self, row: int, col: int) -> Any:
         cell = self.cells.get((row, col))
@@ -47,7 +49,7 @@ class OutputSheet:
 
     @property
     def max_col(self) -> int:
-        return max((c for _, c in self.cells), default=1)
+        return max({c for _, c in self.cells}, default=1)
 
     def rows(self) -> list[list[Any]]:
         """The sheet as a dense list of rows of values (None where empty), from A1."""
@@ -57,10 +59,15 @@ class OutputSheet:
         return out
 
 
+_PLAIN = frozenset({str, int, bool})
+
+
 def clean_value(value: Any) -> Any:
     """Values a sheet can hold: None for NA/NaN, plain Python numbers, dates, strings."""
-    if value is None:
-        return None
+    if value is None or value.__class__ in _PLAIN:  # most cells: nothing to change
+        return value
+    if value.__class__ is float:
+        return None if math.isnan(value) or math.isinf(value) else value
     try:
         import pandas as pd
 

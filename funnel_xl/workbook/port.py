@@ -36,6 +36,15 @@ class Saved:
     overwritten: tuple[str, ...] = ()
 
 
+def row_records(rows: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of an append as one dict each, a missing value (NaN, NaT, NA) as None: for a door that writes row
+    by row."""
+    if not isinstance(rows, pd.DataFrame):
+        return list(rows)
+    frame = rows.astype(object).where(rows.notna(), None)
+    return frame.to_dict("records")
+
+
 class WorkbookPort(Protocol):
     @property
     def name(self) -> str:
@@ -59,8 +68,9 @@ class WorkbookPort(Protocol):
     def update_cells(self, table: str, values: dict[tuple[int, str], Any]) -> None:
         """Set cells of existing rows of an input table: (sheet row, canonical column) -> canonical value."""
 
-    def append_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        """Add rows (canonical column -> canonical value) at the end of an input table."""
+    def append_rows(self, table: str, rows: pd.DataFrame | list[dict[str, Any]]) -> None:
+        """Add rows at the end of an input table: a frame of canonical columns (one row each), or one dict (canonical
+        column -> canonical value) per row."""
 
     def form_key(self) -> bytes | None:
         """The secret that seals this master's assessment forms, kept in the workbook; None until one is set."""

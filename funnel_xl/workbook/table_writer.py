@@ -4,8 +4,12 @@ The file adapter stages a use case's edits here (``FileWorkbook.update_cells`` /
 parts this module patches in the same atomic save as the output sheets. Values are canonical; this module shows
 them the way the builder does (stage names in the workbook's language, status labels, 是/否, real dates), grows
 the table with the styles and formulas of its last row, and stores in every derived formula cell it writes the
-value the domain computes, so the file reads right before any spreadsheet recalculates. Cell-level splicing
-(``ooxml``) keeps every other cell, style, validation and the VBA project as they were.
+value the domain computes, so the file reads right before any spreadsheet recalculates.
+
+Rows the sheet already has (an update, or a blank table row an append fills) are patched cell by cell
+(``ooxml.patch_cells``), which keeps every other cell as it was. New rows are written column-wise
+(``ooxml.row_block``): each column's distinct values shown once, the formula columns from one template each, the
+rows joined while the sheet is zipped. Either way a cell is written by the one rule of ``ooxml.cells``.
 """
 
 from __future__ import annotations
@@ -14,22 +18,26 @@ import datetime as dt
 import math
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from defusedxml import ElementTree as ET
 
 from funnel_xl.domain.columns import AMOUNT, DATE, OPPORTUNITIES, REPS, ColumnKeys
-from funnel_xl.domain.parsing import is_blank
+from funnel_xl.domain.distinct import distinct
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.cell_values import canonical_frame, display_value, plain as _plain
-from funnel_xl.workbook.formula_cache import derived_cell_values, number_or_blank
+from funnel_xl.workbook.formula_cache import derived_cell_values
 from funnel_xl.workbook.ooxml import (
-    Write, excel_serial, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table, has_row, insert_rows,
-    move_formula, patch_cells, row_formulas, row_xml, split_ref,
+    QuotePrefixStyles, RowBlock, RowTemplate, SheetPart, StreamedXml, Write, cell_body, column_cells,
+    constant_column, excel_serial, formulas_in_row, grow_dimension, grow_print_area, grow_sheet_ranges, grow_table,
+    move_formula, patch_row, row_xml, split_ref, template_of, writes_by_row,
 )
+from funnel_xl.workbook.ooxml.row_block import ROW_MARK
 from funnel_xl.workbook.package import NS_MAIN
 from funnel_xl.workbook.reader import Inputs, read_inputs
 
@@ -66,7 +74,7 @@ class _Table:
     headers: dict[str, str]              # header text -> canonical column (derived columns included)
     existing: pd.DataFrame               # canonical values, index = sheet rows
     updates: dict[tuple[int, str], Any] = field(default_factory=dict)
-    appends: list[dict[str, Any]] = field(default_factory=list)
+    appends: list[pd.DataFrame] = field(default_factory=list)
 
     @property
     def first_row(self) -> int:
@@ -79,17 +87,39 @@ class _Table:
     def blank_rows_at_end(self) -> list[int]:
         return blank_rows_at_end(self.existing)
 
+    def appended(self) -> pd.DataFrame:
+        """Every appended row, in order (canonical columns; a column no row gave is absent)."""
+        if len(self.appends) == 1:
+            return self.appends[0].reset_index(drop=True)
+        return pd.concat(self.appends, ignore_index=True) if self.appends else pd.DataFrame()
+
 
 def blank_rows_at_end(rows: pd.DataFrame) -> list[int]:
     """Trailing table rows with no value in any canonical column: the first places appended rows go (both
-    adapters fill them before growing the table)."""
-    blank = rows.map(is_blank).all(axis=1) if len(rows.columns) else pd.Series(True, index=rows.index)
-    out: list[int] = []
-    for row in reversed(rows.index.tolist()):
-        if not blank[row]:
-            break
-        out.append(row)
-    return out[::-1]
+    adapters fill them before growing the table). Only the end of the table is looked at, more of it while every
+    row looked at is blank."""
+    size = 16
+    while True:
+        tail = rows.iloc[-size:]
+        blank = blank_cells(tail).all(axis=1).to_numpy() if len(rows.columns) else np.ones(len(tail), dtype=bool)
+        filled = np.flatnonzero(~blank)
+        trailing = len(tail) - (filled[-1] + 1 if len(filled) else 0)
+        if trailing < len(tail) or len(tail) == len(rows):
+            return tail.index[len(tail) - trailing:].tolist()
+        size *= 8
+
+
+def blank_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``is_blank`` of every cell, column by column: missing values, and text of white space only."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        blank = values.isna().to_numpy()
+        if values.dtype == object:
+            text = values.map(lambda v: isinstance(v, str) and not v.strip(), na_action="ignore")
+            blank = blank | text.fillna(False).to_numpy(dtype=bool)
+        out[column] = blank
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _table_columns(table_xml: bytes) -> list[str]:
@@ -161,29 +191,34 @@ class TableWriter:
                                       f"({t.ref})")
         t.updates[(row, column)] = value
 
-    def append(self, name: str, values: dict[str, object]) -> None:
-        """Add a row at the end of the table; columns the table lacks are an error, not silently dropped."""
+    def append(self, name: str, rows: pd.DataFrame | Sequence[dict[str, object]]) -> None:
+        """Add rows at the end of the table (a frame of canonical columns, or one dict per row); columns the table
+        lacks are an error when they hold a value, not silently dropped."""
         t = self.table(name)
-        unknown = [c for c, v in values.items() if c not in t.keys and not is_blank(v)]
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), dtype=object)
+        if frame.empty and not len(frame):
+            return
+        unknown = [c for c in frame.columns if c not in t.keys and not blank_cells(frame[[c]]).all(axis=None)]
         if unknown:
             raise WorkbookFormatError(f"{self.book.name}: table {name} on sheet {t.sheet} has no column for "
                                       f"{', '.join(map(repr, unknown))}")
-        t.appends.append({c: v for c, v in values.items() if c in t.keys})
+        t.appends.append(frame[[c for c in frame.columns if c in t.keys]])
 
     # -- writing ------------------------------------------------------------------------------------------
-    def parts(self, zf: zipfile.ZipFile, styles: dict[str, int]) -> dict[str, bytes]:
+    def parts(self, zf: zipfile.ZipFile, styles: dict[str, int],
+              quote: QuotePrefixStyles) -> dict[str, bytes | StreamedXml]:
         """The package parts every staged edit changes (sheets, table parts, the print area in workbook.xml),
-        patched from ``zf``; the caller writes them in one atomic save."""
-        replaced: dict[str, bytes] = {}
+        patched from ``zf``; the caller writes them in one atomic save. A sheet comes as a ``StreamedXml``: its
+        untouched rows copied as they were read, new rows joined as it is written; text that starts like a formula
+        takes ``quote``'s twin styles."""
+        replaced: dict[str, bytes | StreamedXml] = {}
         workbook_xml = zf.read("xl/workbook.xml").decode("utf-8")
         for t in self._tables.values():
             if not (t.updates or t.appends):
                 continue
-            sheet_xml = zf.read(t.sheet_part).decode("utf-8")
+            sheet = SheetPart(zf.read(t.sheet_part))
             table_xml = zf.read(t.table_part).decode("utf-8")
-            sheet_xml = _ensure_styled_row(sheet_xml, t, styles)
-            sheet_xml, table_xml, new_last = self._write_table(t, sheet_xml, table_xml)
-            replaced[t.sheet_part] = sheet_xml.encode("utf-8")
+            replaced[t.sheet_part], table_xml, new_last = self._write_table(t, sheet, table_xml, styles, quote)
             if new_last != t.last_row:
                 replaced[t.table_part] = table_xml.encode("utf-8")
                 workbook_xml = grow_print_area(workbook_xml, t.sheet, t.last_row, new_last)
@@ -191,78 +226,139 @@ class TableWriter:
             replaced["xl/workbook.xml"] = workbook_xml.encode("utf-8")
         return replaced
 
-    def _write_table(self, t: _Table, sheet_xml: str, table_xml: str) -> tuple[str, str, int]:
+    def _write_table(self, t: _Table, sheet: SheetPart, table_xml: str, palette: dict[str, int],
+                     quote: QuotePrefixStyles) -> tuple[StreamedXml, str, int]:
         old_last = t.last_row
-        slots = t.blank_rows_at_end()
-        rows_of_appends = slots[: len(t.appends)]
-        beyond = len(t.appends) - len(rows_of_appends)
-        rows_of_appends += list(range(old_last + 1, old_last + 1 + beyond))
-        new_last = max(old_last, rows_of_appends[-1]) if rows_of_appends else old_last
+        new = t.appended()
+        slots = t.blank_rows_at_end()[: len(new)]
+        rows_of_appends = np.array(slots + list(range(old_last + 1, old_last + 1 + len(new) - len(slots))),
+                                   dtype=np.int64)
+        new_last = max(old_last, int(rows_of_appends[-1])) if len(new) else old_last
+        after = self._after(t, new, rows_of_appends)
+        derived = self.derived_values(after) if t.name == contract.TABLE_OPPORTUNITIES and any(
+            c in t.keys for c in contract.DERIVED_OPPORTUNITY_COLUMNS) else None
 
-        # The table after the edits, canonical: what the derived figures are computed from.
+        # The rows this write puts into the sheet, as text. A table whose last row has no cells in the XML (an empty
+        # reps table) gets a styled blank one first, which new rows copy.
+        rows: dict[int, str] = {}
+        template_xml = sheet.row(old_last)
+        if template_xml is None:
+            template_xml = rows[old_last] = _styled_row(t, palette)
+
+        def current(row: int) -> str | None:
+            return rows.get(row) or sheet.row(row)
+
+        # Appended rows the sheet already has (blank table rows, rows below the table) are patched cell by cell.
+        in_sheet = np.array([r in sheet or r in rows for r in rows_of_appends.tolist()], dtype=bool)
+        writes: dict[tuple[int, int], Write] = {}
+        for (row, column), value in t.updates.items():
+            writes[(row, t.keys[column])] = Write(_excel_value(display_value(column, value, self.methodology,
+                                                                             self.language)))
+        data_columns = {c: col for c, col in t.keys.items() if c not in contract.DERIVED_OPPORTUNITY_COLUMNS}
+        for at in np.flatnonzero(in_sheet):
+            row, values = int(rows_of_appends[at]), new.iloc[at]
+            for column, col in data_columns.items():
+                value = values.get(column)
+                writes[(row, col)] = Write(_excel_value(display_value(column, value, self.methodology,
+                                                                      self.language)))
+        touched = sorted({r for r, _ in t.updates} | set(rows_of_appends[in_sheet].tolist()))
+        if derived is not None:
+            writes.update(self._derived_writes(t, current, derived, touched, old_last))
+            writes.update(self._total_writes(t, current, after, derived))
+        for row, cols in writes_by_row(writes).items():
+            rows[row] = patch_row(current(row), row, cols, template_xml)
+        if new_last != old_last:
+            first_col, last_col = split_ref(t.ref)[1], split_ref(t.ref)[3]
+            sheet.tail = grow_sheet_ranges(sheet.tail, t.first_row, old_last, new_last, first_col, last_col)
+            sheet.head = grow_dimension(sheet.head, new_last)
+            table_xml = grow_table(table_xml, new_last)
+        fresh = ~in_sheet
+        block = self._row_block(t, template_of(template_xml, ROW_MARK), new[fresh], derived,
+                                rows_of_appends[fresh], quote) if fresh.any() else None
+        return sheet.written(rows, block), table_xml, new_last
+
+    def _after(self, t: _Table, new: pd.DataFrame, rows_of_appends: np.ndarray) -> pd.DataFrame:
+        """The table after the edits, canonical, index = sheet rows: what the derived figures are computed from."""
         after = t.existing.copy()
         for (row, column), value in t.updates.items():
             if column not in after.columns:
                 after[column] = pd.Series(None, index=after.index, dtype=object)
             after.at[row, column] = value
-        if t.appends:
-            new = pd.DataFrame(t.appends, index=rows_of_appends, dtype=object)
-            after = after.astype(object)
-            for column in new.columns:
-                if column not in after.columns:
-                    after[column] = pd.Series(None, index=after.index, dtype=object)
-            after = pd.concat([after.drop(index=[r for r in rows_of_appends if r in after.index]), new])
-            after = after.sort_index()
+        if not len(new):
+            return after
+        placed = new.set_axis(pd.Index(rows_of_appends))
+        kept = after.drop(index=[r for r in rows_of_appends[: len(t.blank_rows_at_end())].tolist()
+                                 if r in after.index])
+        if kept.empty:
+            return placed.reindex(columns=list(dict.fromkeys([*after.columns, *placed.columns])))
+        return pd.concat([kept.astype(object), placed.astype(object)]).sort_index()
 
-        writes: dict[tuple[int, int], Write] = {}
-        for (row, column), value in t.updates.items():
-            writes[(row, t.keys[column])] = Write(_excel_value(display_value(column, value, self.methodology,
-                                                                             self.language)))
-        for row, values in zip(rows_of_appends, t.appends):
-            for column, col in t.keys.items():
-                if column in contract.DERIVED_OPPORTUNITY_COLUMNS:
+    def _row_block(self, t: _Table, template: RowTemplate | None, new: pd.DataFrame, derived: pd.DataFrame | None,
+                   rows: np.ndarray, quote: QuotePrefixStyles) -> RowBlock:
+        """The new rows, column by column: each column's distinct values shown and rendered once, in the template
+        row's styles (its other styled cells carried along empty); a formula column from the template's formula."""
+        styles = template.styles if template else {}
+        n = len(rows)
+        columns = {col: constant_column(col, cell_body(None, style), n) for col, style in styles.items()}
+        for column, col in t.keys.items():
+            style = styles.get(col, 0)
+            if column in contract.DERIVED_OPPORTUNITY_COLUMNS:
+                if derived is None:
                     continue
-                value = values.get(column)
-                writes[(row, col)] = Write(_excel_value(display_value(column, value, self.methodology,
-                                                                      self.language)))
-        touched = sorted({r for r, _ in t.updates} | set(rows_of_appends))
-        if t.name == contract.TABLE_OPPORTUNITIES:
-            writes.update(self._derived_writes(t, sheet_xml, after, touched, old_last))
-        sheet_xml = patch_cells(sheet_xml, writes, template_row=old_last)
-        if new_last != old_last:
-            first_col, last_col = split_ref(t.ref)[1], split_ref(t.ref)[3]
-            sheet_xml = grow_sheet_ranges(sheet_xml, t.first_row, old_last, new_last, first_col, last_col)
-            sheet_xml = grow_dimension(sheet_xml, new_last)
-            table_xml = grow_table(table_xml, new_last)
-        return sheet_xml, table_xml, new_last
+                values = derived[column].loc[rows]
+                columns[col] = self._formula_column(col, values, template, t.last_row, rows, style)
+                continue
+            values = new[column] if column in new.columns else pd.Series(None, index=new.index, dtype=object)
 
-    def _derived_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame, touched: list[int],
+            def render(value: object, column: str = column, style: int = style) -> str:
+                shown = _excel_value(display_value(column, value, self.methodology, self.language))
+                return cell_body(shown, quote.style_for(shown, style))
+
+            columns[col] = column_cells(col, values, render)
+        open_tag = template.open_tag if template else f'<row r="{ROW_MARK}">'
+        return RowBlock(rows, open_tag, tuple(columns[c] for c in sorted(columns)))
+
+    @staticmethod
+    def _formula_column(col: int, values: pd.Series, template: RowTemplate | None, template_row: int,
+                        rows: np.ndarray, style: int):
+        """A derived column of new rows: the template row's formula (one text when it does not depend on the row,
+        as structured references do not) caching each row's value; a plain value where the template has none."""
+        formula = template.formulas.get(col) if template else None
+        if formula is None:
+            return column_cells(col, values.map(_plain), lambda v: cell_body(_plain(v), style))
+        moved = _moved({}, formula, template_row, int(rows[0]), col)
+        if _moved({}, formula, template_row, int(rows[0]) + 1, col) == moved:
+            return column_cells(col, values, lambda v: cell_body(_plain(v), style, moved))
+        pairs = [(move_formula(formula, template_row, r, col), v) for r, v in zip(rows.tolist(), values.tolist())]
+        return column_cells(col, pd.Series(pairs, dtype=object), lambda p: cell_body(None, style) if p is None
+                            else cell_body(_plain(p[1]), style, p[0]))
+
+    def _derived_writes(self, t: _Table, row_xml, values: pd.DataFrame, touched: list[int],
                         template_row: int) -> dict[tuple[int, int], Write]:
-        """Formula cells of the derived columns, for every touched row, with the domain's values cached; and the
-        totals row above the header, recomputed over the whole table."""
+        """Formula cells of the derived columns, for every touched row the sheet has, with the domain's values
+        cached (``row_xml``: a row's current XML by number)."""
         derived = {c: t.keys[c] for c in contract.DERIVED_OPPORTUNITY_COLUMNS if c in t.keys}
-        if not derived:
+        if not derived or not touched:
             return {}
-        values = self.derived_values(after)
-        formulas = row_formulas(sheet_xml, set(touched) | {template_row}, set(derived.values()))
-        template = formulas.get(template_row, {})
-        moved: dict[tuple[int, int], str | None] = {}
+        columns = set(derived.values())
+        template = formulas_in_row(row_xml(template_row) or "", columns)
+        moved: dict[tuple[int, str], str | None] = {}
         writes: dict[tuple[int, int], Write] = {}
+        cached = values.loc[touched, list(derived)].to_dict("index")
         for row in touched:
-            own = formulas.get(row, {})
+            own = formulas_in_row(row_xml(row) or "", columns)
             for column, col in derived.items():
                 formula = own.get(col)
                 if formula is None and col in template:
                     formula = _moved(moved, template[col], template_row, row, col)
-                writes[(row, col)] = Write(_plain(values.at[row, column]), formula)
-        writes.update(self._total_writes(t, sheet_xml, after, values))
+                writes[(row, col)] = Write(_plain(cached[row][column]), formula)
         return writes
 
     def derived_values(self, table: pd.DataFrame) -> pd.DataFrame:
         """The cached value of each derived formula cell, as the formula shows it ("" where it shows blank)."""
         return derived_cell_values(table, self.methodology, self.language, self.inputs.settings.basis)
 
-    def _total_writes(self, t: _Table, sheet_xml: str, after: pd.DataFrame,
+    def _total_writes(self, t: _Table, row_xml, after: pd.DataFrame,
                       values: pd.DataFrame) -> dict[tuple[int, int], Write]:
         """SUBTOTAL(109, column) and COUNTIF(column, ">0") cells above the header, with their values recomputed."""
         header_row = t.first_row - 1
@@ -270,7 +366,7 @@ class TableWriter:
         if total_row < 1:
             return {}
         out = {}
-        for col, formula in row_formulas(sheet_xml, {total_row}).get(total_row, {}).items():
+        for col, formula in formulas_in_row(row_xml(total_row) or "").items():
             for pattern, kind in ((_SUBTOTAL, "sum"), (_COUNT_POSITIVE, "count")):
                 m = pattern.match(formula)
                 if not m or m.group(1) != t.name:
@@ -279,25 +375,40 @@ class TableWriter:
                 if key is None:
                     continue
                 column = values[key] if key in values.columns else after.get(key, pd.Series(dtype=object))
-                numbers = [float(v) for v in column.tolist()
-                           if isinstance(_plain(v), (int, float)) and not isinstance(_plain(v), bool)
-                           and not math.isnan(float(v))]
+                numbers = _numbers(column)
                 result = sum(numbers) if kind == "sum" else sum(1 for v in numbers if v > 0)
                 out[(total_row, col)] = Write(_plain(result), formula)
         return out
 
 
-def _ensure_styled_row(sheet_xml: str, t: _Table, palette: dict[str, int]) -> str:
-    """Give a table whose last row has no cells in the XML (an empty reps table) a styled blank row to copy, so
-    new dates show as dates and amounts with separators: the styles come from the workbook's own palette."""
-    if has_row(sheet_xml, t.last_row):
-        return sheet_xml
+def _numbers(column: pd.Series) -> list[float]:
+    """The numbers of a column as SUBTOTAL and COUNTIF see them, in row order: text, booleans and blanks left out."""
+    if column.dtype.kind in "fiu":
+        values = column.to_numpy(dtype="float64")
+    else:
+        uniques, codes = distinct(column)
+        numbers = np.array([_number(v) for v in uniques] + [np.nan], dtype="float64")
+        values = numbers[codes]
+    return values[~np.isnan(values)].tolist()
+
+
+def _number(value: object) -> float:
+    value = _plain(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
+
+
+def _styled_row(t: _Table, palette: dict[str, int]) -> str:
+    """A styled blank last row for a table whose last row has no cells in the XML (an empty reps table), for new
+    rows to copy, so dates show as dates and amounts with separators: the styles come from the workbook's own
+    palette."""
     cells = []
     for column, col in t.keys.items():
         style = palette.get("date") if column in DATE_COLUMNS else palette.get("money") if column in NUMBER_COLUMNS \
             else None
         cells.append((col, None, style or 0))
-    return insert_rows(sheet_xml, [(t.last_row, row_xml(t.last_row, cells))])
+    return row_xml(t.last_row, cells)
 
 
 def _unescape_header(text: str) -> str:

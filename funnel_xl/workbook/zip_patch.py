@@ -12,13 +12,20 @@ import copy
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from funnel_xl.workbook.saving import commit
 
 _DATA_DESCRIPTOR = 0x08
 _CHUNK = 1 << 20
+# A large part (a table of 100,000 rows; any part written as it is produced) is deflated at this level: on sheet XML
+# it is 2.7 times as fast as the default 6 and the member grows by a quarter (26,400 imported deals: 0.42 s and
+# 6.2 MB against 1.16 s and 4.9 MB). Smaller parts keep level 6.
+STREAM_LEVEL = 3
+LARGE_PART = 16 << 20
+
+Part = bytes | Iterable[bytes]  # a part's content: bytes, or byte chunks written as they come
 
 
 def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo, verify: bool = False) -> None:
@@ -53,10 +60,28 @@ def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo,
     dst._didModify = True
 
 
-def patch_package(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
+def _write_part(dst: zipfile.ZipFile, info: zipfile.ZipInfo, data: Part) -> None:
+    """One member with new content; chunks are deflated as they come, so a streamed part is never held whole."""
+    if isinstance(data, (bytes, bytearray)):
+        dst.writestr(info, data, compresslevel=STREAM_LEVEL if len(data) > LARGE_PART else 6)
+        return
+    info.compress_type = zipfile.ZIP_DEFLATED
+    try:  # what ZipFile.open(..., "w") deflates at: compress_level from Python 3.13, _compresslevel before
+        info.compress_level = STREAM_LEVEL
+    except AttributeError:
+        info._compresslevel = STREAM_LEVEL
+    # Zip64 only where the member may pass 2 GiB: zipfile must know before it writes the local header.
+    large = getattr(data, "size_bound", lambda: 0)() >= zipfile.ZIP64_LIMIT
+    with dst.open(info, "w", force_zip64=large) as out:
+        for chunk in data:
+            out.write(chunk)
+
+
+def patch_package(source: Path, target: Path, replaced: dict[str, Part], dropped: Collection[str] = (),
                   added: dict[str, bytes] | None = None, verify: Callable[[str], bool] | None = None) -> None:
-    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content, ``dropped`` ones left
-    out, ``added`` at the end; members ``verify`` picks are checked against their CRC as they are copied."""
+    """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content (bytes, or byte chunks
+    streamed in), ``dropped`` ones left out, ``added`` at the end; members ``verify`` picks are checked against
+    their CRC as they are copied."""
     added = added or {}
     with zipfile.ZipFile(source) as src, new_zip(target) as dst:
         for info in src.infolist():
@@ -66,7 +91,7 @@ def patch_package(source: Path, target: Path, replaced: dict[str, bytes], droppe
                 new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 new.compress_type = zipfile.ZIP_DEFLATED
                 new.external_attr = info.external_attr
-                dst.writestr(new, replaced[info.filename], compresslevel=6)
+                _write_part(dst, new, replaced[info.filename])
             else:
                 _copy_raw(src, dst, info, verify is not None and verify(info.filename))
         for name, data in added.items():
@@ -89,7 +114,7 @@ def new_zip(target: Path) -> Iterator[zipfile.ZipFile]:
         zf.close()
 
 
-def atomic_patch(source: Path, target: Path, replaced: dict[str, bytes], dropped: Collection[str] = (),
+def atomic_patch(source: Path, target: Path, replaced: dict[str, Part], dropped: Collection[str] = (),
                  added: dict[str, bytes] | None = None) -> Path | None:
     """Patch ``source`` into ``target`` through the one save path (``saving.commit``): a temporary file beside
     ``target``, a backup of an existing ``target``, then a rename. Returns the backup's path (None when ``target``

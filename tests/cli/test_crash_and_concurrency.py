@@ -34,6 +34,7 @@ from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.layout import STAMP_ROW
 from funnel_xl.workbook.lock import LOCK_WAIT_ENV, lock_path
 from funnel_xl.workbook.saving import backup_path
+from tests.cli.conftest import WRITES, write_command
 from tests.services.conftest import run_cli
 
 KILLS = 36
@@ -108,8 +109,10 @@ def opportunity_ids(path: Path) -> set[str]:
 def report_date(path: Path) -> str:
     """The report date the workbook's sheets were last calculated for, read from the stamp on 预测."""
     rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet_name("forecast")).to_python()
-    pattern = re.escape(label("out.stamp")).replace(r"\{run_at\}", ".*?").replace(r"\{as_of\}", "(?P<as_of>[0-9-]+)")
-    return re.match(pattern.replace(r"\{methodology\}", ".*"), str(rows[STAMP_ROW - 1][0])).group("as_of")
+    # Every placeholder of the stamp matches anything, but the report date, which is read.
+    pattern = re.sub(r"\\\{(\w+)\\\}", lambda m: "(?P<as_of>[0-9-]+)" if m[1] == "as_of" else ".*?",
+                     re.escape(label("out.stamp")))
+    return re.fullmatch(pattern, str(rows[STAMP_ROW - 1][0])).group("as_of")
 
 
 def check_whole(path: Path, ids: set[str], what: str) -> None:
@@ -238,6 +241,29 @@ def test_a_second_run_that_cannot_wait_refuses_naming_the_first(workbook, tmp_pa
     assert refused.stderr.count("\n") == 1 and f"pid {holder.pid}" in refused.stderr
     assert "funnel-xl collect" in refused.stderr and "waited 1 s" in refused.stderr
     assert workbook.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", [c for c in WRITES if c != "recalc"])
+def test_every_command_that_writes_the_workbook_refuses_while_another_run_holds_it(workbook, command, capsys,
+                                                                                    monkeypatch):
+    """The one save path: collect, import, upgrade and build over the workbook take the lock recalc takes."""
+    from funnel_xl import cli
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from funnel_xl.workbook import lock; "
+        "lock.set_command('funnel-xl recalc'); held = lock.WorkbookLock(Path(sys.argv[1])); "
+        "print('held', flush=True); time.sleep(60)"), str(workbook)], stdout=subprocess.PIPE, text=True)
+    monkeypatch.setenv(LOCK_WAIT_ENV, "0.2")
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = workbook.read_bytes()
+        code = cli.main(write_command(command, workbook))
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1 and f"pid {holder.pid}" in err[-1] and "funnel-xl recalc" in err[-1], err
+    assert workbook.read_bytes() == before and not backup_path(workbook).exists()
 
 
 def test_a_terminated_run_removes_its_temporary_files_and_leaves_the_workbook_whole(workbook):

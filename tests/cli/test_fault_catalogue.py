@@ -29,6 +29,7 @@ from funnel_xl.workbook import file_adapter
 from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.saving import backup_path
 from tests.damaged import damage_member, encrypted_workbook, old_xls
+from tests.cli.conftest import WRITES, write_command
 from tests.forms.formtools import fill_notes
 
 AS_OF = "2026-11-27"
@@ -108,10 +109,11 @@ def test_a_member_damaged_against_its_crc_is_refused_and_nothing_is_written(work
 
 # -- the environment -------------------------------------------------------------------------------------------
 
-def test_a_read_only_workbook_is_refused_and_keeps_its_mode(workbook, capsys):
+@pytest.mark.parametrize("command", WRITES)
+def test_a_read_only_workbook_is_refused_and_keeps_its_mode(workbook, capsys, command):
     workbook.chmod(0o444)
     before = workbook.read_bytes()
-    assert run("recalc", str(workbook), "--as-of", AS_OF) == 1
+    assert run(*write_command(command, workbook)) == 1
     assert "is read-only" in one_line(capsys)
     assert untouched(workbook, before) and stat.S_IMODE(workbook.stat().st_mode) == 0o444
     assert not backup_path(workbook).exists()
@@ -173,10 +175,11 @@ def test_a_history_file_another_program_holds_is_named_with_what_to_do(workbook,
     assert untouched(workbook, before)
 
 
-def test_a_workbook_open_in_excel_is_left_alone(workbook, capsys):
+@pytest.mark.parametrize("command", WRITES)
+def test_a_workbook_open_in_excel_is_left_alone(workbook, capsys, command):
     (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")
     before = workbook.read_bytes()
-    assert run("recalc", str(workbook), "--as-of", AS_OF) == 1
+    assert run(*write_command(command, workbook)) == 1
     assert "open in Excel" in one_line(capsys) and workbook.read_bytes() == before
 
 
@@ -293,13 +296,6 @@ def test_build_over_its_own_unchanged_output_needs_no_force(sample_master, tmp_p
     shutil.copy2(history_path(sample_master), history_path(target))
     assert run("build-workbook", "-o", str(target)) == 0
     assert target.read_bytes() == sample_master.read_bytes()
-
-
-def test_build_refuses_a_workbook_open_in_excel(workbook, capsys):
-    (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")
-    before = workbook.read_bytes()
-    assert run("build-workbook", "-o", str(workbook), "--force") == 1
-    assert "open in Excel" in one_line(capsys) and workbook.read_bytes() == before
 
 
 # -- returned forms: what was already handled, kept as tests -----------------------------------------------------

@@ -10,6 +10,7 @@ import zipfile
 from collections import Counter
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from funnel_xl.cli import main as cli_main

@@ -9,6 +9,8 @@ way (``cells``), and Excel's limits are enforced once:
 - ``refs``: cell addresses and sheet-qualified references.
 - ``cells``: cells (inline strings, numbers, booleans, dates, formulas with cached values), rows, the dimension,
   sheetData splices, values-only sheets.
+- ``row_block``: whole rows written column by column (each distinct value rendered once), streamed into the part.
+- ``sheet_part``: a worksheet part kept as bytes, its rows found once, edited row by row, written back streamed.
 - ``ranges``: table refs and autoFilters, data validations and conditional formats, print areas.
 - ``charts``: series references and their caches (values never a ``strRef``).
 - ``styles``: text that starts like a formula stored with Excel's quote prefix, so F2-Enter never runs it.
@@ -19,9 +21,12 @@ Parsing what others wrote (forms coming back, the package index) reads with defu
 """
 
 from funnel_xl.workbook.ooxml.cells import (
-    CellSpan, Write, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
-    move_formula, patch_cells, row_formulas, row_xml, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
+    CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
+    move_formula, patch_cells, patch_row, row_formulas, formulas_in_row, row_template, template_of, row_xml,
+    RowTemplate, writes_by_row, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
 )
+from funnel_xl.workbook.ooxml.row_block import ColumnCells, RowBlock, StreamedXml, column_cells, constant_column
+from funnel_xl.workbook.ooxml.sheet_part import SheetPart
 from funnel_xl.workbook.ooxml.charts import refresh_series, series_ref_xml
 from funnel_xl.workbook.ooxml.names import (
     DefinedName, constant_text, defined_names, drop_defined_names, set_defined_name, text_constant,
@@ -42,12 +47,14 @@ from funnel_xl.workbook.ooxml.text import (
 
 __all__ = [
     "CALC_CHAIN", "CONTENT_TYPES", "DefinedName", "constant_text", "defined_names", "drop_defined_names",
-    "set_defined_name", "text_constant", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts", "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
-    "Write", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
+    "set_defined_name", "text_constant", "MAX_CELL_TEXT", "STYLES_PART", "QuotePrefixStyles", "quote_formula_parts",
+    "MAX_SHEET_NAME", "TRUNCATION_NOTE", "CellSpan", "PartDrop", "SheetRef",
+    "Write", "ColumnCells", "RowBlock", "StreamedXml", "cell_body", "column_cells", "constant_column",
+    "SheetPart", "patch_row", "writes_by_row", "template_of", "formulas_in_row", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
     "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns", "drop_elements",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
     "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "insert_rows",
-    "move_formula", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",
+    "move_formula", "RowTemplate", "row_template", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",
     "rels_part", "resolve_target", "row_formulas", "row_xml", "safe_sheet_name", "series_ref_xml", "set_dimension",
     "set_override", "sheet_data_xml", "sheet_name_problem", "split_ref", "splice_sheet_data", "utf16_len", "values_only",
     "xml_attr", "xml_text", "xml_unescape",

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.formula.translate import Translator
-
 from funnel_xl.workbook.ooxml.text import MAX_CELL_TEXT, cell_text, xml_text, xml_unescape
 from funnel_xl.workbook.ooxml.refs import col_letter, col_number, split_ref
 
@@ -37,6 +35,22 @@ _MAX_SPLIT = 256  # wider <col> runs (to column XFD) are kept as they are rather
 _VALUE = re.compile(r"<v>(.*?)</v>", re.S)
 _KIND = re.compile(r'\st="(\w+)"')
 _TEXT = re.compile(r"<t(?:\s[^>]*)?(?<!/)>(.*?)</t>", re.S)
+# What an address could look like once strings and structured references are left out: A1, $B$7, R1C1, 5:5.
+# Wide on purpose (a function such as LOG10 matches too, and is then moved by the tokenizer, unchanged).
+# A formula element; the attribute that says a formula cell's result is text, with the text (an inline string in a
+# values-only sheet), or without (the cell shows blank): first as every writer spaces attributes (one space, which
+# the search starts from), then with any white space before it.
+_FORMULA_ELEMENT = re.compile(r"<f\b[^>]*?(?:/>|>[^<]*</f>)")
+_TEXT_RESULT = (
+    (re.compile(r' t="str"([^>/]*)><v>([^<]+)</v></c>'), r'\1 t="inlineStr"><is><t xml:space="preserve">\2</t></is></c>'),
+    (re.compile(r' t="str"([^>/]*?)\s*(?:/>|>(?:<v>\s*</v>|<v/>)?</c>)'), r"\1/>"),
+)
+_ANY_SPACE_TEXT_RESULT = (
+    (re.compile(r'\st="str"([^>/]*)><v>([^<]+)</v></c>'), r'\1 t="inlineStr"><is><t xml:space="preserve">\2</t></is></c>'),
+    (re.compile(r'\st="str"([^>/]*?)\s*(?:/>|>(?:<v>\s*</v>|<v/>)?</c>)'), r"\1/>"),
+)
+_MAY_ADDRESS = re.compile(r"[A-Za-z]\$?\d|\d\s*:\s*\$?\d|![A-Za-z$]|[Rr]\[?-?\d*\]?[Cc]")
+_QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]')
 
 
 def excel_serial(value: dt.date | dt.datetime) -> float:
@@ -59,28 +73,34 @@ def cell_xml(ref: str, value: Any, style: int = 0, formula: str | None = None) -
     """One ``<c>`` element: ``value`` (None for an empty cell) in style ``style``; with ``formula`` (the formula
     text without '=', unescaped) a formula cell caching ``value``. Text goes through the one escaping rule and
     Excel's 32,767-character limit. An empty text is an empty cell, as Excel keeps a cell set to ""."""
+    return f'<c r="{ref}"' + cell_body(value, style, formula)
+
+
+def cell_body(value: Any, style: int = 0, formula: str | None = None) -> str:
+    """A ``<c>`` element after its address (``<c r="B7"`` + this): the rule ``cell_xml`` writes by, which a writer
+    of whole columns renders once per distinct value."""
     s = f' s="{style}"' if style else ""
     f = "" if formula is None else f"<f>{xml_text(formula)}</f>"
     if value == "" and not f:
-        return f'<c r="{ref}"{s}/>'
+        return f"{s}/>"
     if value.__class__ is not str:  # text, the common case, goes straight to the escaping
         if value is None:
-            return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
+            return f"{s}>{f}</c>" if f else f"{s}/>"
         if isinstance(value, bool):
-            return f'<c r="{ref}"{s} t="b">{f}<v>{int(value)}</v></c>'
+            return f'{s} t="b">{f}<v>{int(value)}</v></c>'
         if isinstance(value, (int, float, dt.date)):
             if value.__class__ is float:
                 v = float.__repr__(value) if math.isfinite(value) else None
             else:
                 v = _number(value if isinstance(value, (int, float)) else excel_serial(value))
             if v is None:
-                return f'<c r="{ref}"{s}>{f}</c>' if f else f'<c r="{ref}"{s}/>'
-            return f'<c r="{ref}"{s}>{f}<v>{v}</v></c>'
+                return f"{s}>{f}</c>" if f else f"{s}/>"
+            return f"{s}>{f}<v>{v}</v></c>"
         value = str(value)
     text = xml_text(value if len(value) <= _SURELY_WITHIN else cell_text(value))
     if f:
-        return f'<c r="{ref}"{s} t="str">{f}<v>{text}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+        return f'{s} t="str">{f}<v>{text}</v></c>'
+    return f'{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 @dataclass(frozen=True)
@@ -144,7 +164,7 @@ def cell_styles(sheet_xml: str) -> dict[tuple[int, int], int]:
     return {(int(m.group(2)), col_number(m.group(1))): _style(m.group(0)) for m in _CELL.finditer(sheet_xml)}
 
 
-def _row_open_tag(row_xml: str, row: int) -> str:
+def _row_open_tag(row_xml: str, row: int | str) -> str:
     tag = row_xml[: row_xml.index(">") + 1]
     tag = _SPANS.sub("", _ROW_R.sub(f'r="{row}"', tag, count=1))
     return tag[:-2] + ">" if tag.endswith("/>") else tag
@@ -153,32 +173,16 @@ def _row_open_tag(row_xml: str, row: int) -> str:
 def patch_cells(sheet_xml: str, writes: dict[tuple[int, int], Write], *, template_row: int | None = None) -> str:
     """Apply ``writes`` ((row, col) -> Write); a written cell keeps its style. Rows that do not exist are created
     from ``template_row``: its styles for the written cells, and its other styled cells carried along empty."""
-    by_row: dict[int, dict[int, Write]] = {}
-    for (r, c), w in writes.items():
-        by_row.setdefault(r, {})[c] = w
+    by_row = writes_by_row(writes)
     rows = {int(m.group(1)): m for m in _ROW.finditer(sheet_xml)}
     template = rows.get(template_row) if template_row else None
-    template_cells = _cells(template.group(0)) if template else {}
-    template_styles = {c: _style(x) for c, x in template_cells.items()}
+    template_xml = template.group(0) if template else None
 
     pieces: list[tuple[int, int, str]] = []  # (start, end, replacement)
     new_rows: list[tuple[int, str]] = []
     for r, cols in sorted(by_row.items()):
         existing = rows.get(r)
-        cells = _cells(existing.group(0)) if existing else {}
-        merged: dict[int, str] = dict(cells)
-        for c, w in cols.items():
-            old = cells.get(c)
-            style = _style(old) if old else template_styles.get(c, 0)
-            merged[c] = cell_xml(f"{col_letter(c)}{r}", w.value, style, w.formula)
-        if existing:
-            open_tag = _row_open_tag(existing.group(0), r)
-        else:
-            open_tag = _row_open_tag(template.group(0), r) if template else f'<row r="{r}">'
-            for c in template_cells:  # carry the template row's styled empty cells along
-                if c not in merged:
-                    merged[c] = cell_xml(f"{col_letter(c)}{r}", None, template_styles.get(c, 0))
-        xml = open_tag + "".join(merged[c] for c in sorted(merged)) + "</row>"
+        xml = patch_row(existing.group(0) if existing else None, r, cols, template_xml)
         if existing:
             pieces.append((existing.start(), existing.end(), xml))
         else:
@@ -193,16 +197,81 @@ def patch_cells(sheet_xml: str, writes: dict[tuple[int, int], Write], *, templat
     return insert_rows(result, new_rows) if new_rows else result
 
 
+def writes_by_row(writes: dict[tuple[int, int], Write]) -> dict[int, dict[int, Write]]:
+    """(row, col) -> Write regrouped as row -> {col: Write}."""
+    by_row: dict[int, dict[int, Write]] = {}
+    for (r, c), w in writes.items():
+        by_row.setdefault(r, {})[c] = w
+    return by_row
+
+
+def patch_row(row_xml: str | None, row: int, cols: dict[int, Write], template_xml: str | None = None) -> str:
+    """Row ``row`` (its ``<row>`` XML, None when the sheet has no such row) with ``cols`` written: a written cell
+    keeps its style; a new row takes the template row's start tag and styles, its other styled cells carried along
+    empty."""
+    cells = _cells(row_xml) if row_xml else {}
+    template_cells = _cells(template_xml) if template_xml and not row_xml else {}
+    template_styles = {c: _style(x) for c, x in template_cells.items()}
+    merged: dict[int, str] = dict(cells)
+    for c, w in cols.items():
+        old = cells.get(c)
+        style = _style(old) if old else template_styles.get(c, 0)
+        merged[c] = cell_xml(f"{col_letter(c)}{row}", w.value, style, w.formula)
+    if row_xml:
+        open_tag = _row_open_tag(row_xml, row)
+    else:
+        open_tag = _row_open_tag(template_xml, row) if template_xml else f'<row r="{row}">'
+        for c in template_cells:  # carry the template row's styled empty cells along
+            if c not in merged:
+                merged[c] = cell_xml(f"{col_letter(c)}{row}", None, template_styles.get(c, 0))
+    return open_tag + "".join(merged[c] for c in sorted(merged)) + "</row>"
+
+
+@dataclass(frozen=True)
+class RowTemplate:
+    """What new rows copy from an existing row: its start tag (``row_mark`` for the number, no spans), each cell's
+    style and each plain formula (without '=', unescaped), by column number."""
+
+    open_tag: str
+    styles: dict[int, int]
+    formulas: dict[int, str]
+
+
+def row_template(sheet_xml: str, row: int, row_mark: str) -> RowTemplate | None:
+    """Row ``row`` of a worksheet part as a template for new rows, or None when the part has no such row."""
+    found = re.search(rf'<row\b[^>]*\br="{row}"[^>]*?(?:/>|>.*?</row>)', sheet_xml, re.S)
+    return template_of(found.group(0), row_mark) if found else None
+
+
+def template_of(row_xml: str, row_mark: str) -> RowTemplate:
+    """One ``<row>`` as a template for new rows (``row_mark`` standing for their number)."""
+    cells = _cells(row_xml)
+    formulas = {c: f for c, f in ((c, _plain_formula(x)) for c, x in cells.items()) if f is not None}
+    return RowTemplate(_row_open_tag(row_xml, row_mark), {c: _style(x) for c, x in cells.items()}, formulas)
+
+
 def has_row(sheet_xml: str, row: int) -> bool:
     """Whether the worksheet part has a ``<row>`` element for ``row``."""
     return re.search(rf'<row\b[^>]*\br="{row}"', sheet_xml) is not None
 
 
-def row_xml(row: int, cells: Iterable[tuple[int, Any, int]], height: float | None = None) -> str:
-    """A whole ``<row>`` of (column, value, style) cells, in column order; ``height`` in points, if custom."""
+def row_xml(row: int, cells: Iterable[tuple[int, Any, int]], height: float | None = None,
+            texts: dict[tuple[str, int], str] | None = None) -> str:
+    """A whole ``<row>`` of (column, value, style) cells, in column order; ``height`` in points, if custom.
+    ``texts`` keeps the body of each text cell already written (a sheet repeats its texts row after row)."""
     ht = f' ht="{height:.1f}" customHeight="1"' if height else ""
-    body = "".join([cell_xml(f"{col_letter(c)}{row}", v, s) for c, v, s in sorted(cells)])  # columns are unique
+    body = "".join([f'<c r="{col_letter(c)}{row}"' + _body(v, s, texts)
+                    for c, v, s in sorted(cells)])  # columns are unique
     return f'<row r="{row}"{ht}>{body}</row>'
+
+
+def _body(value: Any, style: int, texts: dict[tuple[str, int], str] | None) -> str:
+    if texts is None or value.__class__ is not str:
+        return cell_body(value, style)
+    found = texts.get((value, style))
+    if found is None:
+        found = texts[(value, style)] = cell_body(value, style)
+    return found
 
 
 def insert_rows(sheet_xml: str, new_rows: list[tuple[int, str]]) -> str:
@@ -228,21 +297,21 @@ def insert_rows(sheet_xml: str, new_rows: list[tuple[int, str]]) -> str:
 def row_formulas(sheet_xml: str, rows: set[int], cols: set[int] | None = None) -> dict[int, dict[int, str]]:
     """Formula text (without '=', unescaped) of the plain formula cells of ``rows`` (limited to ``cols``), found
     in one pass; shared and array formulas are left out."""
-    out: dict[int, dict[int, str]] = {}
-    for m in _ROW.finditer(sheet_xml):
-        row = int(m.group(1))
-        if row not in rows:
+    return {int(m.group(1)): formulas_in_row(m.group(0), cols) for m in _ROW.finditer(sheet_xml)
+            if int(m.group(1)) in rows}
+
+
+def formulas_in_row(row_xml: str, cols: set[int] | None = None) -> dict[int, str]:
+    """Column -> formula text (without '=', unescaped) of the plain formula cells of one ``<row>``."""
+    found = {}
+    for c in _CELL.finditer(row_xml):
+        col = col_number(c.group(1))
+        if cols is not None and col not in cols:
             continue
-        found = {}
-        for c in _CELL.finditer(m.group(0)):
-            col = col_number(c.group(1))
-            if cols is not None and col not in cols:
-                continue
-            formula = _plain_formula(c.group(0))
-            if formula is not None:
-                found[col] = formula
-        out[row] = found
-    return out
+        formula = _plain_formula(c.group(0))
+        if formula is not None:
+            found[col] = formula
+    return found
 
 
 def formula_of(sheet_xml: str, row: int, col: int) -> str | None:
@@ -251,7 +320,12 @@ def formula_of(sheet_xml: str, row: int, col: int) -> str | None:
 
 
 def move_formula(formula: str, from_row: int, to_row: int, col: int) -> str:
-    """A formula copied from one row to another, relative references moved as Excel would."""
+    """A formula copied from one row to another, relative references moved as Excel would. One that cannot hold an
+    address (structured references, names, numbers only) is the same text on every row."""
+    if not _MAY_ADDRESS.search(_QUOTED_OR_BRACKETED.sub("", formula)):
+        return formula
+    from openpyxl.formula.translate import Translator  # only for a formula that may refer to cells by address
+
     origin = f"{col_letter(col)}{from_row}"
     return Translator("=" + formula, origin=origin).translate_formula(f"{col_letter(col)}{to_row}")[1:]
 
@@ -263,7 +337,9 @@ def sheet_data_xml(cells: Iterable[tuple[int, int, Any, int]], heights: Mapping[
     by_row: dict[int, list[tuple[int, Any, int]]] = {}
     for r, c, value, style in cells:
         by_row.setdefault(r, []).append((c, value, style))
-    return "<sheetData>" + "".join(row_xml(r, by_row[r], heights.get(r)) for r in sorted(by_row)) + "</sheetData>"
+    texts: dict[tuple[str, int], str] = {}
+    return "<sheetData>" + "".join([row_xml(r, by_row[r], heights.get(r), texts)
+                                    for r in sorted(by_row)]) + "</sheetData>"
 
 
 def cols_xml(widths: Mapping[int, float], original: str = "") -> str:
@@ -339,18 +415,15 @@ def drop_elements(sheet_xml: str, tags: Iterable[str]) -> str:
 
 def values_only(sheet_xml: str) -> str:
     """A worksheet part with every cell formula removed and its cached value kept (formula text becomes an inline
-    string); formatting rules outside <sheetData> keep theirs."""
-
-    def value_cell(m: re.Match) -> str:
-        xml = _FORMULA.sub("", m.group(0))
-        head = xml[: xml.index(">")]
-        kind = _KIND.search(head)
-        if kind is None or kind.group(1) != "str":
-            return xml
-        attrs = (head[: kind.start()] + head[kind.end():])[2:].rstrip("/")
-        value = _VALUE.search(xml)
-        if value is None or not value.group(1):
-            return f"<c{attrs}/>"
-        return f'<c{attrs} t="inlineStr"><is><t xml:space="preserve">{value.group(1)}</t></is></c>'
-
-    return _SHEET_DATA.sub(lambda block: _CELL.sub(value_cell, block.group(0)), sheet_xml, count=1)
+    string); formatting rules outside <sheetData> keep theirs. A few substitutions over <sheetData>, each a fixed
+    template starting at a literal (a 100,000-row sheet holds half a million formula cells)."""
+    start, end = sheet_xml.find("<sheetData"), sheet_xml.find("</sheetData>")
+    if start < 0 or end < 0:
+        return sheet_xml
+    body = _FORMULA_ELEMENT.sub("", sheet_xml[start:end])
+    for text_result, no_text_result in (_TEXT_RESULT, _ANY_SPACE_TEXT_RESULT):
+        if 't="str"' not in body:
+            break
+        body = text_result[0].sub(text_result[1], body)
+        body = no_text_result[0].sub(no_text_result[1], body)
+    return sheet_xml[:start] + body + sheet_xml[end:]

@@ -82,7 +82,20 @@ def drop_references(part_xml: str, rids: Iterable[str]) -> str:
     """A part without the empty elements that name one of ``rids`` (``<drawing r:id=.../>``, ``<legacyDrawing
     .../>``, ``<tablePart .../>``): a reference to a relationship that is gone is a broken part."""
     for rid in rids:
-        part_xml = re.sub(rf'<[\w:]+\b[^<>]*\s[\w]+:id="{re.escape(rid)}"[^<>]*/>', "", part_xml)
+        name = f':id="{rid}"'
+        if name not in part_xml:  # a 400 MB sheet is searched once, not tag by tag
+            continue
+        pattern = re.compile(rf'<[\w:]+\b[^<>]*\s[\w]+:id="{re.escape(rid)}"[^<>]*/>')
+        out, pos = [], 0
+        at = part_xml.find(name)
+        while at >= 0:
+            start = part_xml.rfind("<", 0, at)
+            m = pattern.match(part_xml, start)
+            if m and m.end() > at and start >= pos:
+                out.append(part_xml[pos:start])
+                pos = m.end()
+            at = part_xml.find(name, at + len(name))
+        part_xml = "".join(out) + part_xml[pos:]
     return part_xml
 
 

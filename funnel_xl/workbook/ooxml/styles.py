@@ -9,8 +9,10 @@ in gets a twin in ``cellXfs`` with ``quotePrefix="1"`` (added once, then reused)
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from funnel_xl.domain.parsing import FORMULA_START
+from funnel_xl.domain.parsing import FORMULA_START, looks_like_formula
+from funnel_xl.workbook.ooxml.row_block import StreamedXml
 from funnel_xl.workbook.ooxml.text import xml_text
 
 _CELL_XFS = re.compile(r"<cellXfs\b[^>]*?(?:/>|>(.*?)</cellXfs>)", re.S)
@@ -20,6 +22,8 @@ _COUNT = re.compile(r'\scount="\d+"')
 _STARTS = "|".join(re.escape(xml_text(c)) for c in FORMULA_START)
 _FORMULA_TEXT = re.compile(
     rf'<c r="([A-Z]+\d+)"(?: s="(\d+)")? t="inlineStr"><is><t xml:space="preserve">(?={_STARTS})')
+# What such a cell holds whatever its address and style: looked for first, as most sheets hold none.
+_MARKERS = tuple(f'<t xml:space="preserve">{xml_text(c)}' for c in FORMULA_START)
 
 
 def _xfs(styles_xml: str) -> tuple[re.Match, list[str]]:
@@ -71,29 +75,40 @@ class QuotePrefixStyles:
         new = head + "".join(self.xfs) + "</cellXfs>"
         return self.original[:block.start()] + new + self.original[block.end():]
 
+    def style_for(self, value: object, style: int) -> int:
+        """The style a cell holding ``value`` as text is written in: the twin when the text starts like a formula."""
+        return self.twin(style) if looks_like_formula(value) else style
+
     def quote_formula_text(self, sheet_xml: str) -> str:
         """The worksheet part with each formula-like inline string in its style's quote-prefixed twin."""
         def repl(m: re.Match) -> str:
             return (f'<c r="{m.group(1)}" s="{self.twin(int(m.group(2) or 0))}" t="inlineStr"><is>'
                     '<t xml:space="preserve">')
 
+        if not any(marker in sheet_xml for marker in _MARKERS):
+            return sheet_xml
         return _FORMULA_TEXT.sub(repl, sheet_xml)
 
 
 STYLES_PART = "xl/styles.xml"
 
 
-def quote_formula_parts(styles_xml: str, replaced: dict[str, bytes]) -> dict[str, bytes]:
-    """``replaced`` (part name -> bytes) with the formula-like text of each worksheet part quote-prefixed, plus
+def quote_formula_parts(styles: QuotePrefixStyles | str, replaced: dict[str, Any]) -> dict[str, Any]:
+    """``replaced`` (part name -> bytes, or a ``StreamedXml`` whose text pieces are quoted here and whose rows were
+    rendered with ``styles``'s twins) with the formula-like text of each worksheet part quote-prefixed, plus
     styles.xml when it gained a twin style."""
-    styles = QuotePrefixStyles(styles_xml)
+    styles = styles if isinstance(styles, QuotePrefixStyles) else QuotePrefixStyles(styles)
     out = dict(replaced)
     for name, data in replaced.items():
-        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            text = data.decode("utf-8")
-            quoted = styles.quote_formula_text(text)
-            if quoted != text:
-                out[name] = quoted.encode("utf-8")
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        if isinstance(data, StreamedXml):
+            out[name] = data.map_text(styles.quote_formula_text)
+            continue
+        text = data.decode("utf-8")
+        quoted = styles.quote_formula_text(text)
+        if quoted != text:
+            out[name] = quoted.encode("utf-8")
     if styles.added:
         out[STYLES_PART] = styles.xml().encode("utf-8")
     return out
