@@ -86,7 +86,8 @@ def write_activity_sheet(ws: Worksheet, sheet: ActivitySheet, lang: str, setting
         ws.row_dimensions[row].height = 22
         cells[std.key] = f"C{row}"
         dv.add(cells[std.key])
-    ws.add_data_validation(dv)
+    if cells:  # an empty <dataValidations> breaks Office's schema
+        ws.add_data_validation(dv)
     block = [("format", ACTIVITY_MARKER), ("format_version", str(settings.format_version)), ("rep", sheet.rep),
              ("week", sheet.week.isoformat()), ("seal", sheet.seal), ("language", lang),
              *((f"value:{s.key}", ref) for s, ref in zip(sheet.standards, cells.values())),

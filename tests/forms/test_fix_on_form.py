@@ -109,3 +109,15 @@ def test_a_closed_deal_is_not_sent_even_when_its_row_has_a_problem(master, tmp_p
     with pytest.raises(KeyError):
         form_sheet(wb, "OPP-1001")
     assert any("OPP-1001" in line or "row" in line for line in skipped)
+
+
+def test_a_rep_without_a_hire_date_gets_an_activity_sheet_saying_there_is_nothing_to_report(master, tmp_path):
+    with FileWorkbook(master, quiet=True) as book:
+        reps = book.read_rows(contract.TABLE_REPS)
+        row = int(reps.index[reps["rep"] == "李强"][0])
+        book.update_cells(contract.TABLE_REPS, {(row, "hire_date"): None})
+        book.save()
+    (path,) = generate_from_file(master, tmp_path / "sent", rep="李强", as_of=AS_OF)
+    ws = openpyxl.load_workbook(path)[label("form.activity.sheet", "zh-CN")]
+    assert ws["A3"].value == label("form.activity.none", "zh-CN")
+    assert not any(k.startswith("value:") for k in refs(ws))
