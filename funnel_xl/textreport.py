@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from funnel_xl.domain.attention import attention_summary
+from funnel_xl.domain.outlook import RATIO_KEYS, STRIP_KEYS
 from funnel_xl.labels import label
 from funnel_xl.reports.problem_text import problem_line
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+from funnel_xl.reports.widths import display_width
 
 
 def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * max(width - _width(text), 0)
+    gap = " " * max(width - display_width(text), 0)
     return gap + text if right else text + gap
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    widths = [max([display_width(h)] + [display_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w, i > 0) for i, (h, w) in enumerate(zip(headers, widths)))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(c, w, i > 0) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
@@ -41,11 +39,36 @@ def pct(v) -> str:
     return "-" if v is None or pd.isna(v) else f"{v:.0%}"
 
 
+def change(v, ratio: bool = False) -> str:
+    """A change since last week as the sheet's strip shows it: ▲/▼ and the amount (万元, or percentage points)."""
+    if v is None or pd.isna(v):
+        return "-"
+    shown = pct(abs(v)) if ratio else wan(abs(v))
+    return "±0" if shown in ("0%", "0.0") else ("▲ " if v > 0 else "▼ ") + shown
+
+
+def strip_lines(strip: dict, changes: dict | None, lang: str) -> list[str]:
+    """The KPI strip as the terminal shows it: a title, then one line per figure with its change since last week."""
+    L = lambda key: label(key, lang)  # noqa: E731
+    rows = [[L(f"strip.{k}"), pct(strip[k]) if k in RATIO_KEYS else wan(strip[k]),
+             change((changes or {}).get(k), k in RATIO_KEYS)] for k in STRIP_KEYS]
+    lines = [L("block.strip"), table([L("outcol.kpi"), L("outcol.value"), L("strip.change")], rows)]
+    if not changes or all(v is None for v in changes.values()):
+        lines.append(L("strip.no_previous"))
+    return lines
+
+
 def render(result) -> str:
-    """The summary printed by ``funnel-xl recalc``."""
+    """The summary printed by ``funnel-xl recalc``: the KPI strip first, then the details."""
     f, lang = result.figures, result.language
     L = lambda key: label(key, lang)  # noqa: E731
     out = [f"{L('title.forecast')}  ({f.as_of.isoformat()}, {f.methodology.name(lang)})", ""]
+    out += [*strip_lines(f.strip, f.strip_change, lang), ""]
+    summary = attention_summary(f.attention)
+    rows = [[L(f"attention.{key}"), str(int(r["count"])), wan(r["amount"])] for key, r in summary.iterrows()]
+    rows.append([L("attention.data_problems"), str(len(result.problems)), wan(f.kpi["left_out_amount"])])
+    out += [L("attention.title"),
+            table([L("outcol.attention"), L("outcol.count"), L("outcol.amount_wan")], rows), ""]
     k = f.kpi
     kpis = [("kpi.basis", L(f"basis.{f.settings.basis}")), ("kpi.weighted_forecast", wan(k["weighted_forecast"])),
             ("kpi.claimed_weighted_forecast", wan(k["claimed_weighted_forecast"])),

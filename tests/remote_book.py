@@ -23,6 +23,7 @@ from typing import Any
 
 import openpyxl
 from openpyxl.cell.cell import MergedCell
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter, range_boundaries
 
@@ -234,6 +235,16 @@ class ExcelReplay:
             cell.value = None
             cell._style = copy.copy(_DEFAULT_STYLE)
             cell.hyperlink = None
+
+    def _addHyperlink(self, action):
+        """An in-workbook link ("#'Sheet'!A1") becomes a location, as Excel stores it."""
+        address, shown = action["args"][0], action["args"][1]
+        for r, c in self._cells(action):
+            cell = self._sheet(action).cell(r, c)
+            if address.startswith("#"):
+                cell.hyperlink = Hyperlink(ref=cell.coordinate, location=address[1:], display=shown)
+            else:
+                cell.hyperlink = address
 
     def _rangeUnmerge(self, action):
         ws = self._sheet(action)

@@ -77,7 +77,8 @@ def test_a_label_whose_params_are_missing_falls_back_to_the_message_rather_than_
 
 
 def test_the_terminal_line_names_sheet_row_column_and_value_in_chinese(estimate):
-    assert problem_line(estimate, "zh-CN") == ("商机，第 5 行，“预计金额(元)”列：“约100万”："
+    # The message quotes the value itself, so the line does not repeat it.
+    assert problem_line(estimate, "zh-CN") == ("商机，第 5 行，“预计金额(元)”列："
                                                "金额“约100万”是估计值，请填写确切金额，如 120万 或 1,200,000")
 
 
@@ -92,6 +93,37 @@ def test_the_data_issues_sheet_of_a_chinese_workbook_shows_the_chinese_message(e
     texts = {cell.value for cell in sheet.cells.values()}
     assert "金额“约100万”是估计值，请填写确切金额，如 120万 或 1,200,000" in texts
     assert estimate.message not in texts
+
+
+def test_a_terminal_line_names_the_column_and_the_value_once():
+    problem = Problem("商机", 57, "预计成交日期", pd.Timestamp(2026, 1, 31), "the close date is before ...",
+                      "warning", "close_before_created",
+                      (("date", pd.Timestamp(2026, 1, 31)), ("created", pd.Timestamp(2026, 10, 12)),
+                       ("created_column", "创建日期")))
+    line = problem_line(problem, "zh-CN")
+    assert line.count("预计成交日期") == 1 and line.count("2026-01-31") == 1
+    assert line.startswith("商机，第 57 行：")
+
+
+def _problem(row: int, severity: str, sheet: str = "商机") -> Problem:
+    return Problem(sheet, row, "金额", "x", f"problem on row {row}", severity)
+
+
+def test_data_issues_name_the_deal_and_its_rep_sorted_by_rep_with_errors_first_and_counts_on_top():
+    owners = {("商机", 5): ("OPP-5", "甲公司", "王芳"), ("商机", 6): ("OPP-6", "乙公司", "张伟"),
+              ("商机", 7): ("OPP-7", "丙公司", "王芳"), ("商机", 8): ("OPP-8", "丁公司", None)}
+    problems = [_problem(5, "warning"), _problem(6, "warning"), _problem(7, "error"), _problem(8, "error"),
+                _problem(3, "warning", "阶段设置")]
+    sheet = problems_sheet(problems, "zh-CN", "stamp", owners, rep_order=["张伟", "王芳"]).sheet
+    rows = [r for r in sheet.rows() if r and r[0] is not None]
+    header = next(i for i, r in enumerate(rows) if r[:3] == ["销售人员", "商机编号", "客户"])
+    listed = [(r[0], r[1], r[2], r[3]) for r in rows[header + 1:]]
+    assert listed == [("张伟", "OPP-6", "乙公司", "提醒(已计入)"), ("王芳", "OPP-7", "丙公司", "错误(未计入)"),
+                      ("王芳", "OPP-5", "甲公司", "提醒(已计入)"), ("未分配", "OPP-8", "丁公司", "错误(未计入)"),
+                      ("(不属于某个商机)", None, None, "提醒(已计入)")]
+    counts = {r[0]: r[1:4] for r in rows[:header] if isinstance(r[1], int)}
+    assert counts["张伟"] == [0, 1, 1] and counts["王芳"] == [1, 1, 2] and counts["未分配"] == [1, 0, 1]
+    assert counts["合计"] == [2, 3, 5]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])

@@ -18,6 +18,8 @@ def add(sub) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace a workbook that holds data of its own (it is kept as its backup; its history is "
                         "left alone)")
+    p.add_argument("--examples", action="store_true",
+                   help="add 函数示例, each worksheet function beside its native formula (for developers)")
     p.set_defaults(run=run)
 
 
@@ -25,5 +27,5 @@ def run(args: argparse.Namespace) -> int:
     from funnel_xl.services.build import build_workbook
 
     print(build_workbook(Path(args.output), lang=args.lang, methodology=args.methodology, data=args.data,
-                         force=args.force))
+                         force=args.force, examples=args.examples))
     return 0

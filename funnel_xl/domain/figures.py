@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from funnel_xl.domain import claims, forecast, funnel, progress, quota
+from funnel_xl.domain import claims, forecast, funnel, outlook, progress, quota
+from funnel_xl.domain.attention import attention_lists
 from funnel_xl.domain.calibration import observed_win_rates
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.priority import customer_priority
@@ -19,11 +20,8 @@ from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.report_date import as_of_view
 from funnel_xl.domain.roadmap import Roadmap, roadmap_status
 from funnel_xl.domain.schema import FORECAST_CATEGORIES
-from funnel_xl.domain.settings import ForecastSettings, Year, current_year, plan_year
+from funnel_xl.domain.settings import DEFAULT_STALL_DAYS, ForecastSettings, Year, current_year, plan_year
 
-# A deal sitting longer than this in one stage is listed as stalled (days). One limit for every stage keeps
-# the rule easy to explain; a team that wants per-stage limits passes them in.
-DEFAULT_STALL_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,11 @@ class Figures:
     left_out: pd.DataFrame | None = None            # left_out.left_out: rows not counted, with what they carried
     closed_after: pd.DataFrame | None = None        # report_date.as_of_view: closed after as_of, not placed
     calibration: pd.DataFrame | None = None         # calibration.observed_win_rates on the cohort rule
+    grid: pd.DataFrame | None = None                # outlook.period_grid: per rep and team, this/next quarter, year
+    strip: dict | None = None                       # outlook.kpi_strip: will we make the number?
+    strip_change: dict | None = None                # outlook.strip_changes: each strip figure since last week
+    attention: dict | None = None                   # attention.attention_lists: the deals to ask about
+    stall_days: int = DEFAULT_STALL_DAYS            # the limit the stalled list uses (days in one stage)
 
 
 def weekly_totals(snapshot: pd.DataFrame, snapshot_date: dt.date) -> pd.DataFrame:
@@ -108,15 +111,18 @@ def compute_figures(
     first_seen: pd.DataFrame | None = None,
     known: pd.DataFrame | None = None,
     left_out: pd.DataFrame | None = None,
-    stall_days: int = DEFAULT_STALL_DAYS,
+    stall_days: int | None = None,
     min_count: int = 30,
+    last_strip: dict | None = None,
 ) -> Figures:
     """All figures for a report date from clean opportunities and reps (see ``normalize``).
 
     ``known`` is the latest snapshot on or before as_of, which places deals closed after it (``report_date``);
     ``left_out`` lists the rows the normaliser rejected (``left_out.left_out``), whose total is shown beside the
-    forecast; ``min_count`` is the calibration's least number of deals behind a suggested rate.
+    forecast; ``min_count`` is the calibration's least number of deals behind a suggested rate; ``last_strip`` is
+    the KPI strip stored with last week's snapshot, which the strip's changes are measured against.
     """
+    stall_days = settings.stall_days if stall_days is None else stall_days
     opps, closed_after = as_of_view(opps, as_of, known)
     opps = with_rates(opps, methodology, settings.basis)
     year = current_year(as_of, settings.fiscal_year_start)
@@ -146,6 +152,7 @@ def compute_figures(
         "sales_cycle_days": funnel.sales_cycle_days(opps),
         "left_out_count": len(left),
         "left_out_weighted": float(left["weighted"].sum(skipna=True)),
+        "left_out_amount": float(left["amount"].sum(skipna=True)) if "amount" in left else 0.0,
         "closed_after_count": len(closed_after),
     }
 
@@ -179,9 +186,17 @@ def compute_figures(
                     "progress": float(total)},
             by_rep=by_rep, moves=moves, summary=progress.movement_summary(moves),
         )
+    quotas = pd.Series(reps_quota.to_numpy(), index=reps["rep"]) if len(reps) else pd.Series(dtype="float64")
+    grid = outlook.period_grid(opps, quotas, as_of, year)
+    strip = outlook.kpi_strip(grid, claim_difference=kpi["claim_difference"],
+                              left_out_weighted=kpi["left_out_weighted"])
+    stalled = progress.stalled(opps, methodology, as_of, max_days=stall_days)
+    claim_list = claims.claim_deals(opps)
+    to_update = forecast.dates_to_update(opps, as_of)
     history = first_seen if first_seen is not None else pd.DataFrame({"snapshot_date": pd.Series(dtype="datetime64[ns]"),
                                                                         "id": pd.Series(dtype=object)})
     weekly = weekly_totals(snapshot, as_of)
+    never_seen = progress.never_seen_wins(history, opps, as_of)
     return Figures(
         as_of=as_of, methodology=methodology, opps=opps, kpi=kpi,
         by_category=forecast.forecast_by_category(opps.loc[this_year], as_of),
@@ -196,11 +211,11 @@ def compute_figures(
         required_target=target,
         avg_deal_size=avg_deal,
         stage_gaps=gaps,
-        stalled=progress.stalled(opps, methodology, as_of, max_days=stall_days),
+        stalled=stalled,
         quota=quota_table,
         roadmap=roadmap_status(opps, reps, methodology, as_of, roadmap, settings.fiscal_year_start),
         progress=prog,
-        never_seen=progress.never_seen_wins(history, opps, as_of),
+        never_seen=never_seen,
         snapshot=snapshot,
         weekly=weekly,
         settings=settings,
@@ -208,9 +223,15 @@ def compute_figures(
         plan_year=plan,
         claims_by_rep=claims.claims_by(opps, opps["rep"]),
         claims_by_category=claims.claims_by(opps, opps["category"], FORECAST_CATEGORIES),
-        claim_deals=claims.claim_deals(opps),
-        dates_to_update=forecast.dates_to_update(opps, as_of),
+        claim_deals=claim_list,
+        dates_to_update=to_update,
         left_out=left,
         closed_after=closed_after,
         calibration=observed_win_rates(opps, methodology, as_of=as_of, min_count=min_count),
+        grid=grid,
+        strip=strip,
+        stall_days=stall_days,
+        strip_change=outlook.strip_changes(strip, last_strip if last_date is not None else None),
+        attention=attention_lists(opps, claim_deals=claim_list, dates_to_update=to_update, stalled=stalled,
+                                  never_seen=never_seen),
     )

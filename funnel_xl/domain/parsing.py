@@ -472,6 +472,21 @@ def basis_words(key: str) -> tuple[str, ...]:
     return _BASIS_WORDS[key]
 
 
+def parse_days(value: object) -> int:
+    """A whole number of days, 1 or more, from 90, '90' or '90天': how long a deal may sit in one stage."""
+    number = None
+    if _is_number(value) and not isinstance(value, (bool, np.bool_)) and float(value).is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        text = _fold(value).removesuffix("天").strip()
+        if text.isdigit():
+            number = int(text)
+    if number is None or number < 1:
+        raise InputError(f"{value!r} is not a number of days: expected a whole number, 1 or more (such as 90)",
+                         code="days_unreadable", params=(("value", value),))
+    return number
+
+
 _CN_MONTHS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 
 

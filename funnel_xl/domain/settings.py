@@ -15,21 +15,26 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from funnel_xl.domain.parsing import is_blank, parse_basis, parse_month
+from funnel_xl.domain.parsing import is_blank, parse_basis, parse_days, parse_month
 from funnel_xl.domain.schema import Problem
 from funnel_xl.errors import InputError
 
 ASSESSED, CLAIMED = "assessed", "claimed"
+# A deal sitting longer than this in one stage is listed as stalled (days), unless 阶段设置 says otherwise. One limit
+# for every stage keeps the rule easy to explain.
+DEFAULT_STALL_DAYS = 90
 BASES: tuple[str, ...] = (ASSESSED, CLAIMED)
 
 
 @dataclass(frozen=True)
 class ForecastSettings:
     """``basis``: the stage that sets the rate (ASSESSED or CLAIMED); ``fiscal_year_start``: the month (1-12) the
-    fiscal and plan year starts in, 1 for the calendar year."""
+    fiscal and plan year starts in, 1 for the calendar year; ``stall_days``: the days a deal may sit in one stage
+    before it is listed as stalled."""
 
     basis: str = ASSESSED
     fiscal_year_start: int = 1
+    stall_days: int = DEFAULT_STALL_DAYS
 
     def __post_init__(self) -> None:
         if self.basis not in BASES:
@@ -41,11 +46,11 @@ class ForecastSettings:
 
 def read_settings(values: Mapping[str, object], *, sheet: str, rows: Mapping[str, object] | None = None,
                   labels: Mapping[str, str] | None = None) -> tuple[ForecastSettings, list[Problem]]:
-    """The settings from the cells that hold them (``values``: "basis", "fiscal_year_start"; blank or absent: the
+    """The settings from the cells that hold them (``values``: "basis", "fiscal_year_start", "stall_days"; blank or absent: the
     default). A value that does not read is a warning naming its ``sheet``, row and item label, and the default
     is used: a typo in a setting must not stop the forecast."""
     read, problems = {}, []
-    for name, parse in (("basis", parse_basis), ("fiscal_year_start", parse_month)):
+    for name, parse in (("basis", parse_basis), ("fiscal_year_start", parse_month), ("stall_days", parse_days)):
         value = values.get(name)
         if is_blank(value):
             continue

@@ -24,6 +24,7 @@ import xlwings as xw
 from funnel_xl.errors import FunnelError
 from funnel_xl.labels import label
 from funnel_xl.outputs import Folder
+from funnel_xl.workbook import contract
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.live_adapter import LiveWorkbook
 
@@ -33,9 +34,7 @@ UPGRADED_DIR = "upgraded"
 
 def _lang(book: Any) -> str:
     """The workbook's language: English when its opportunities sheet carries the English name."""
-    names = {s.name for s in book.sheets}
-    return "en" if label("sheet.opportunities", "en") in names and label("sheet.opportunities", "zh-CN") not in names \
-        else "zh-CN"
+    return contract.sheet_language([s.name for s in book.sheets])
 
 
 def _alert(book: Any, lang: str, message: str) -> None:

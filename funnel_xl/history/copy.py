@@ -11,5 +11,5 @@ def copy_history(source: HistoryPort, target: HistoryPort) -> int:
     weekly = source.weekly()
     dates = sorted(set(source.dates()) | {d.date() for d in weekly["snapshot_date"]})
     for date in dates:
-        target.save(source.snapshot(date), weekly[weekly["snapshot_date"].dt.date == date])
+        target.save(source.snapshot(date), weekly[weekly["snapshot_date"].dt.date == date], source.strip(date) or None)
     return len(dates)

@@ -39,6 +39,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             PRIMARY KEY (team, snapshot_date, rep)
         );
     """),
+    # The KPI strip of each date (target, achieved, the gap, ...), so 预测 shows each figure's change since last week.
+    (2, """
+        CREATE TABLE funnel_xl.strip (
+            team text NOT NULL,
+            snapshot_date date NOT NULL,
+            key text NOT NULL,
+            value double precision NOT NULL,
+            PRIMARY KEY (team, snapshot_date, key)
+        );
+    """),
 )
 
 # Any fixed number: the advisory lock that lets one process at a time migrate (it locks no table or row).

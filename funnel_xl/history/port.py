@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import ContextManager, Protocol, runtime_checkable
 
 import pandas as pd
@@ -39,8 +39,11 @@ class HistoryPort(Protocol):
     def snapshot(self, date: dt.date) -> pd.DataFrame: ...
     def first_seen(self) -> pd.DataFrame: ...
     def weekly(self) -> pd.DataFrame: ...
-    def save(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None) -> None: ...
-    def staged(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None) -> ContextManager[None]: ...
+    def strip(self, date: dt.date) -> dict[str, float]: ...
+    def save(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None,
+             strip: Mapping[str, float | None] | None = None) -> None: ...
+    def staged(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None,
+               strip: Mapping[str, float | None] | None = None) -> ContextManager[None]: ...
     def close(self) -> None: ...
     def __enter__(self) -> "HistoryPort": ...
     def __exit__(self, *exc) -> None: ...
@@ -79,6 +82,14 @@ class HistoryStore(abc.ABC):
         """Replace the snapshots, first-seen dates and weekly rows of those dates, inside the open transaction."""
 
     @abc.abstractmethod
+    def _strip_rows(self, date: str) -> list[tuple]:
+        """(key, value) of the KPI strip stored for a date."""
+
+    @abc.abstractmethod
+    def _write_strip(self, date: str, rows: list[tuple]) -> None:
+        """Replace a date's KPI strip with ``rows`` (key, value), inside the open transaction."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
     # -- the port -------------------------------------------------------------------------------------
@@ -110,16 +121,27 @@ class HistoryStore(abc.ABC):
     def weekly(self) -> pd.DataFrame:
         return weekly_frame(self._weekly_rows())
 
-    def save(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None) -> None:
-        """Store a snapshot (replacing one of the same date) and its per-rep totals, in one transaction."""
-        with self.staged(snapshot, weekly):
+    def strip(self, date: dt.date) -> dict[str, float]:
+        """The KPI strip stored with a date's snapshot ({} before the strip was stored), for "change since last week"."""
+        return {key: value for key, value in self._strip_rows(date.isoformat())}
+
+    def save(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None,
+             strip: Mapping[str, float | None] | None = None) -> None:
+        """Store a snapshot (replacing one of the same date), its per-rep totals and its KPI strip, in one
+        transaction."""
+        with self.staged(snapshot, weekly, strip):
             pass
 
     @contextlib.contextmanager
-    def staged(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None) -> Iterator[None]:
+    def staged(self, snapshot: pd.DataFrame, weekly: pd.DataFrame | None = None,
+               strip: Mapping[str, float | None] | None = None) -> Iterator[None]:
         """Write a save inside a transaction that commits only when the caller's block ends without an error."""
         parts = dated_snapshots(snapshot)  # encoded before the transaction opens, so it stays short
         weekly_dates, weekly_values = weekly_rows(weekly)
+        strip_rows = [(k, float(v)) for k, v in (strip or {}).items() if v is not None]
         with self._transaction():
             self._write(parts, weekly_dates, weekly_values)
+            if strip is not None:
+                for part in parts:
+                    self._write_strip(part.date, strip_rows)
             yield

@@ -102,6 +102,18 @@ class PostgresHistory(HistoryStore):
             "SELECT to_char(snapshot_date, 'YYYY-MM-DD'), rep, forecast, achieved, open_count FROM funnel_xl.weekly "
             "WHERE team = %s ORDER BY snapshot_date, rep COLLATE \"C\"", (self.team,))
 
+    def _strip_rows(self, date: str) -> list[tuple]:
+        return self._rows("SELECT key, value FROM funnel_xl.strip WHERE team = %s AND snapshot_date = %s::date",
+                          (self.team, date))
+
+    def _write_strip(self, date: str, rows: list[tuple]) -> None:
+        self._conn.execute("DELETE FROM funnel_xl.strip WHERE team = %s AND snapshot_date = %s::date",
+                           (self.team, date))
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany("INSERT INTO funnel_xl.strip (team, snapshot_date, key, value) "
+                                "VALUES (%s, %s::date, %s, %s)", [(self.team, date, k, v) for k, v in rows])
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         with self._errors("save"), self._conn.transaction():

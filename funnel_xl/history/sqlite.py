@@ -18,13 +18,17 @@ from funnel_xl.errors import HistoryError
 from funnel_xl.history.codec import DatedSnapshot
 from funnel_xl.history.port import HistoryStore
 
-# The file format of every history file already written: change it only with a migration of existing files.
+# The file format of every history file already written: change it only with a migration of existing files. A table
+# added later (strip: the KPI strip of each date) is created when an older file is opened, so adding one migrates it.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshot (snapshot_date TEXT PRIMARY KEY, rows INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, first_seen TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS weekly (
     snapshot_date TEXT NOT NULL, rep TEXT NOT NULL, forecast REAL, achieved REAL, open_count INTEGER,
     PRIMARY KEY (snapshot_date, rep)
+);
+CREATE TABLE IF NOT EXISTS strip (
+    snapshot_date TEXT NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (snapshot_date, key)
 );
 """
 
@@ -80,6 +84,13 @@ class SnapshotStore(HistoryStore):
     def _weekly_rows(self) -> list[tuple]:
         return self._rows("SELECT snapshot_date, rep, forecast, achieved, open_count FROM weekly "
                           "ORDER BY snapshot_date, rep")
+
+    def _strip_rows(self, date: str) -> list[tuple]:
+        return self._rows("SELECT key, value FROM strip WHERE snapshot_date = ?", (date,))
+
+    def _write_strip(self, date: str, rows: list[tuple]) -> None:
+        self._db.execute("DELETE FROM strip WHERE snapshot_date = ?", (date,))
+        self._db.executemany("INSERT INTO strip VALUES (?, ?, ?)", ((date, k, v) for k, v in rows))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

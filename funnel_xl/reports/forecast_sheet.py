@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import pandas as pd
 
+from funnel_xl.domain import outlook
+from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.figures import Figures
+from funnel_xl.reports import outlook_blocks
 from funnel_xl.reports.problem_text import problem_message
 from funnel_xl.reports.table import (
-    DETAIL_LIMIT, SheetLayout, criteria_text, group_name, limited, rep_name, stage_name, wan,
+    DETAIL_LIMIT, SheetLayout, criteria_text, group_name, in_rep_order, limited, rep_name, stage_name, wan,
 )
 from funnel_xl.workbook import layout
+from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.ooxml import quote_sheet
 
 _MONEY = {"weighted_forecast", "claimed_weighted_forecast", "claim_difference", "achieved", "open_pipeline",
           "team_quota", "left_out_weighted"}
@@ -39,8 +44,15 @@ def _claim_total(out: SheetLayout, frame: pd.DataFrame) -> list:
             *(wan(frame[c].sum()) for c in ("weighted", "claimed_weighted", "evidence_weighted", "difference"))]
 
 
+def quarter_name(start: pd.Timestamp, year) -> str:
+    """2026Q1 in a calendar year; a fiscal quarter by the month it starts (2026-04)."""
+    return f"{start.year}Q{(start.month - 1) // 3 + 1}" if year.calendar else f"{start:%Y-%m}"
+
+
 def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "SheetLayout":
     out = SheetLayout("forecast", lang, stamp)
+    outlook_blocks.kpi_strip(out, fig.strip, fig.strip_change)
+    outlook_blocks.period_grid_team(out, fig.grid)
     values = {**fig.kpi, "problem_count": problem_count, "basis": out.label(f"basis.{fig.settings.basis}")}
     b = layout.FORECAST_KPI
     out.sheet.put(b.section_row, 1, out.label("block.kpi"), "section")
@@ -51,6 +63,10 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
         out.sheet.put_row(b.first_data_row + i, 1, [out.label(f"kpi.{k}"), value],
                           ["text", "text" if k == "basis" else style])
 
+    quarters = outlook.quarters_of_year(fig.opps, fig.strip["target"], fig.as_of, fig.year)
+    names = [quarter_name(q, fig.year) for q in quarters.index]
+    out.block(layout.FORECAST_QUARTERS, [[n, wan(r.achieved), wan(r.weighted), wan(r.quota)]
+                                         for n, (_, r) in zip(names, quarters.iterrows())])
     total_label = out.label("out.total")
     for block, frame, prefix in ((layout.FORECAST_CATEGORY, fig.by_category, "category"),
                                  (layout.FORECAST_BUCKET, fig.by_bucket, "bucket")):
@@ -60,22 +76,32 @@ def forecast_sheet(fig: Figures, lang: str, stamp: str, problem_count: int) -> "
                                       wan(frame["weighted"].sum())])
         out.sheet.chart_items[f"forecast_{prefix}"] = len(rows)
 
-    row = layout.FORECAST_FLOW_ROW
+    row, at = outlook_blocks.attention_lists(
+        out, fig.attention, layout.FORECAST_FLOW_ROW, methodology=fig.methodology, as_of=fig.as_of,
+        opportunity_sheet=sheet_name("opportunities", lang), stall_days=fig.stall_days)
+    here = quote_sheet(sheet_name("forecast", lang))
+    targets = {k: f"{here}!A{r}" for k, r in at.items()}
+    if problem_count:
+        targets["data_problems"] = f"{quote_sheet(sheet_name('problems', lang))}!A{layout.PROBLEMS.section_row}"
+    outlook_blocks.attention_summary(out, attention_summary(fig.attention),
+                                     (problem_count, fig.kpi["left_out_amount"]), targets)
+    row = outlook_blocks.period_grid_by_rep(out, fig.grid, row)
     row = _claims(out, fig, row)
     row = _dates_to_update(out, fig, row)
     row = _left_out(out, fig, row)
-    for key, frame, first in (("by_quarter", fig.by_quarter, "close_quarter"), ("by_rep", fig.by_rep, "rep"),
+    for key, frame, first in (("by_quarter", fig.by_quarter, "close_quarter"), ("by_rep", in_rep_order(fig.by_rep, fig.quota.index), "rep"),
                               ("by_product", fig.by_product, "product"), ("by_region", fig.by_region, "region")):
         rows, total = _group_rows(out, frame, first)
         row = out.table(key, row, ("quarter" if first == "close_quarter" else first, *_GROUP_COLUMNS), rows,
                         total=total)
-    out.widths(first=24, others=14, count=10)
+    out.widths(first=24, others=14, count=12)
+    out.sheet.widths[layout.FORECAST_ATTENTION.first_col] = 26  # the lists' names, beside the grid
     return out
 
 
 def _claims(out: SheetLayout, fig: Figures, row: int) -> int:
     """The claim made visible: per rep and per category, then the deals that carry the difference."""
-    by_rep = fig.claims_by_rep
+    by_rep = in_rep_order(fig.claims_by_rep, fig.quota.index)
     row = out.table("claims_by_rep", row, ("rep", *_CLAIM_COLUMNS),
                     _claim_rows(by_rep, lambda k: rep_name(out, k)), total=_claim_total(out, by_rep))
     by_category = fig.claims_by_category.drop(index="closed", errors="ignore")  # a won deal carries no claim
@@ -99,7 +125,7 @@ def _dates_to_update(out: SheetLayout, fig: Figures, row: int) -> int:
     if len(listed) > DETAIL_LIMIT:
         listed = listed.sort_values("weighted", ascending=False, kind="stable")
     shown, more = limited(listed, out.lang)
-    shown = shown.sort_values(["rep", "weighted"], ascending=[True, False], kind="stable", na_position="last")
+    shown = in_rep_order(shown.sort_values("weighted", ascending=False, kind="stable"), fig.quota.index, "rep")
     rows = [[rep_name(out, d.rep), d.id, d.customer, None if pd.isna(d.close_date) else d.close_date.date(),
              wan(d.amount), wan(d.weighted), out.label(f"category.{d.issue}")]
             for d in shown.itertuples()]

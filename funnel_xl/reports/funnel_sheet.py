@@ -21,6 +21,10 @@ def funnel_sheet(fig: Figures, lang: str, stamp: str, calibration: pd.DataFrame 
     total = [out.label("out.total"), None, f["open_count"].sum(), wan(f["pipeline"].sum()),
              wan(f["weighted"].sum()), None, None, None, None]
     row = out.block(layout.FUNNEL_STAGES, rows, total=total)
+    # The funnel's shape: each stage's bar centred on the widest by an invisible offset of half the difference.
+    widest = float(f["pipeline"].max()) if len(f) else 0.0
+    out.block(layout.FUNNEL_CHART, [[stage_name(m, k, lang), wan((widest - r.pipeline) / 2), wan(r.pipeline)]
+                                    for k, r in f.iterrows()])
     out.sheet.chart_items["funnel"] = len(rows)
     row = max(row, layout.FUNNEL_STAGES.first_data_row + 22)  # below the chart
 

@@ -73,16 +73,18 @@ def _placeholders(template: str) -> frozenset[str]:
 
 
 def problem_line(problem: Problem, lang: str) -> str:
-    """One problem as a line of the terminal summary: sheet, row, column, the value, then the message."""
+    """One problem as a line of the terminal summary: sheet, row, column, the value, then the message; the column
+    and the value only where the message does not name them already (it says “预计成交日期” 2026-01-31 once)."""
+    message = problem_message(problem, lang)
     parts = [problem.sheet]
     if problem.row is not None:
         parts.append(label("problem_line.row", lang).format(row=problem.row))
-    if problem.column:
+    if problem.column and problem.column not in message:
         parts.append(label("problem_line.column", lang).format(column=problem.column))
     line = label("problem_line.separator", lang).join(parts)
-    if problem.value is not None:
+    if problem.value is not None and display_value(problem.value) not in message:
         line += label("problem_line.value", lang).format(value=display_value(problem.value))
-    return line + label("problem_line.message", lang).format(message=problem_message(problem, lang))
+    return line + label("problem_line.message", lang).format(message=message)
 
 
 def _shown(value: Any, lang: str) -> str:

@@ -1,18 +1,81 @@
-"""数据问题: every problem found in the input, where it is and what was expected."""
+"""数据问题: every value that could not be used, put before the person who must fix it.
+
+Each entry names the deal (商机编号, customer) and its rep beside the sheet, row and column, in one sentence; the
+entries are sorted by rep (the reps table's order, the unassigned and the problems of no deal last), errors before
+warnings, with each rep's count of errors and warnings at the top.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from funnel_xl.domain.schema import Problem, display_value
 from funnel_xl.reports.problem_text import problem_messages
-from funnel_xl.reports.table import SheetLayout
+from funnel_xl.reports.table import SheetLayout, rep_name
 from funnel_xl.workbook import layout
 
+_SEVERITY_ORDER = {"error": 0, "warning": 1}
+_SEVERITY_STYLE = {"error": "bad", "warning": "warn"}
 
-def problems_sheet(problems: list[Problem], lang: str, stamp: str) -> SheetLayout:
+
+def problem_owners(sheet: str, deals: pd.DataFrame, rep_sheet: str, reps: pd.DataFrame) -> dict[tuple, tuple]:
+    """(sheet, row) -> (商机编号, customer, rep) for each row of the opportunities and reps tables as typed (index:
+    the sheet rows), so a problem can name whose it is; a rep's own row names the rep."""
+    owners: dict[tuple, tuple] = {}
+    text = lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "" \
+        else str(v).strip()  # noqa: E731
+    for row, d in deals.reindex(columns=["id", "customer", "rep"]).iterrows():
+        owners[(sheet, row)] = (text(d["id"]), text(d["customer"]), text(d["rep"]))
+    for row, name in reps.reindex(columns=["rep"])["rep"].items():
+        owners[(rep_sheet, row)] = (None, None, text(name))
+    return owners
+
+
+def _rep_rank(rep_order: list[str]):
+    """Sort key of an entry's owner: the reps table's reps in its order, other names, the unassigned deals, then the
+    problems of no deal (a setting, a rep's row)."""
+    rank = {r: i for i, r in enumerate(rep_order)}
+
+    def key(rep, deal) -> tuple:
+        if rep in rank:
+            return (0, rank[rep], "")
+        return (1, 0, rep) if rep else (2, 0, "") if deal else (3, 0, "")
+    return key
+
+
+def _owner_name(out: SheetLayout, key: tuple, rep) -> str:
+    return out.label("out.no_deal") if key[0] == 3 else rep_name(out, rep)
+
+
+def problems_sheet(problems: list[Problem], lang: str, stamp: str, owners: dict[tuple, tuple] | None = None,
+                   rep_order: list[str] | None = None) -> SheetLayout:
     out = SheetLayout("problems", lang, stamp)
-    severity = {s: out.label(f"severity.{s}") for s in {p.severity for p in problems}}
-    rows = [[p.sheet, p.row, p.column, None if p.value is None else display_value(p.value), message,
-             severity[p.severity]] for p, message in zip(problems, problem_messages(problems, lang))]
-    out.block(layout.PROBLEMS, rows)
-    out.sheet.widths.update({1: 12, 2: 8, 3: 18, 4: 22, 5: 70, 6: 14})
+    owners, rank = owners or {}, _rep_rank(list(rep_order or []))
+    entries = []
+    for p in problems:
+        deal, customer, rep = owners.get((p.sheet, p.row), (None, None, None))
+        entries.append((rank(rep, deal), _SEVERITY_ORDER.get(p.severity, 2), p.row or 0, rep, deal, customer, p))
+    entries.sort(key=lambda e: e[:3])
+
+    counts: dict = {}
+    for key, _, _, rep, *_, p in entries:
+        counts.setdefault((key, rep), [0, 0])[0 if p.severity == "error" else 1] += 1
+    summary = [[_owner_name(out, key, rep), e, w, e + w] for (key, rep), (e, w) in counts.items()]
+    row = out.table("problems_by_rep", layout.PROBLEMS.section_row, ("rep", "errors", "warnings", "problem_count"),
+                    summary,
+                    total=[out.label("out.total"), *(sum(r[i] for r in summary) for i in (1, 2, 3))])
+
+    # The sentence last, where it runs on to the right: no row needs to grow, however many there are.
+    columns = ("rep", "id", "customer", "severity", "sheet", "row", "column", "value", "message")
+    # Worked out once per kind of problem and per severity: an imported table may bring tens of thousands.
+    messages = problem_messages([e[-1] for e in entries], lang)
+    severity = {s: out.label(f"severity.{s}") for s in {e[-1].severity for e in entries}}
+    rows = [[_owner_name(out, key, rep), deal, customer, severity[p.severity], p.sheet, p.row,
+             p.column, None if p.value is None else display_value(p.value), message]
+            for (key, _, _, rep, deal, customer, p), message in zip(entries, messages)]
+    first = row + 2
+    out.table("problems", row, columns, rows)
+    for i, (*_, p) in enumerate(entries):
+        out.sheet.put(first + i, 4, rows[i][3], _SEVERITY_STYLE.get(p.severity, "text"))
+    out.sheet.widths.update({1: 14, 2: 12, 3: 20, 4: 14, 5: 12, 6: 8, 7: 16, 8: 18, 9: 80})
     return out

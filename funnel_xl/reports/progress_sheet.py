@@ -8,7 +8,7 @@ import pandas as pd
 
 from funnel_xl.domain.figures import Figures
 from funnel_xl.labels import label
-from funnel_xl.reports.table import SheetLayout, limited, rep_name, wan
+from funnel_xl.reports.table import SheetLayout, in_rep_order, limited, rep_name, wan
 from funnel_xl.workbook import layout
 
 
@@ -39,7 +39,7 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
     row += 1
 
     if p.by_rep is not None:
-        b = p.by_rep.reset_index()
+        b = in_rep_order(p.by_rep, fig.quota.index).reset_index()  # the reps table's order, as every list
         rows = [[rep_name(out, r.rep), wan(r.this_forecast + r.this_achieved), wan(r.last_forecast + r.last_achieved),
                  wan(r.progress)] for r in b.itertuples()]
         total = [out.label("out.total"), wan((b["this_forecast"] + b["this_achieved"]).sum()),

@@ -23,6 +23,14 @@ def year_name(out: SheetLayout, year) -> str:
     return out.label("out.plan_year_fiscal").format(start=f"{year.start:%Y-%m}", end=f"{year.end:%Y-%m}")
 
 
+def coverage_chart(out: SheetLayout, quota: pd.DataFrame) -> None:
+    """What the coverage chart draws, rep by rep as the table lists them: coverage and the 100 % it is read
+    against."""
+    rows = [[rep_name(out, rep), r.coverage, 1.0] for rep, r in quota.iterrows()]
+    out.block(layout.QUOTA_COVERAGE, rows)
+    out.sheet.chart_items["coverage"] = len(rows)
+
+
 def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str,
                 activity: pd.DataFrame | None = None, standard_names: dict | None = None) -> SheetLayout:
     out = SheetLayout("quota", lang, stamp)
@@ -49,7 +57,7 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str,
     # The proposal is for the plan year, and its header says which.
     out.sheet.put(block.header_row, block.col("proposal_wan"),
                   out.label("outcol.proposal_for").format(year=year_name(out, fig.plan_year)), "header")
-    out.sheet.chart_items["coverage"] = len(rows)
+    coverage_chart(out, fig.quota)
     row = max(row, layout.QUOTA_REPS.first_data_row + 20)
 
     rm = fig.roadmap

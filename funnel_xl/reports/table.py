@@ -23,14 +23,17 @@ WAN = 10_000.0
 DETAIL_LIMIT = 500
 
 _PERCENT = {"win_rate", "conversion_to_next", "conversion_to_won", "ideal_share", "actual_share", "attainment",
-            "coverage", "observed_rate", "ci_low", "ci_high", "suggested_rate"}
+            "coverage", "coverage_target", "observed_rate", "ci_low", "ci_high", "suggested_rate"}
 _INTEGER = {"count", "open_count", "won_count", "reached_count", "ideal_count", "actual_count", "count_needed",
-            "tenure_months", "row", "closed_count"}
-_DECIMAL = {"avg_days_in_stage", "gap_count", "days_in_stage"}
+            "tenure_months", "row", "closed_count", "errors", "warnings", "days_in_stage",
+            "problem_count"}
+_DECIMAL = {"avg_days_in_stage", "gap_count"}
 _DATE = {"close_date", "first_seen", "snapshot_date"}
 
 
 def style_for(column: str) -> str:
+    if column == "gap_wan":
+        return "gap_wan"
     if column.endswith("_wan"):
         return "money_wan"
     if column in _PERCENT:
@@ -71,6 +74,16 @@ def group_name(out: "SheetLayout", by: str, name) -> str:
 
 def rep_name(out: "SheetLayout", rep) -> str:
     return group_name(out, "rep", rep)
+
+
+def in_rep_order(frame: pd.DataFrame, order, column: str | None = None) -> pd.DataFrame:
+    """``frame``'s rows in the one rep order every per-rep list uses (``order``: the reps table's, as
+    ``Figures.quota`` lists them), reps not in it after them by name, the unassigned last; by the index, or by
+    ``column`` where given. Rows of one rep keep their order."""
+    rank = {r: i for i, r in enumerate(o for o in order if not pd.isna(o))}
+    reps = frame.index.to_series() if column is None else frame[column]
+    key = [(0, rank[r], "") if r in rank else (2, 0, "") if pd.isna(r) else (1, 0, str(r)) for r in reps]
+    return frame.iloc[sorted(range(len(frame)), key=key.__getitem__)]
 
 
 def stage_name(methodology, key, lang: str) -> str:

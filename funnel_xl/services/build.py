@@ -32,12 +32,13 @@ TABLES = (contract.TABLE_META, contract.TABLE_STAGES, contract.TABLE_CRITERIA, c
 
 
 def build_workbook(output: str | Path, *, lang: str = "zh-CN", methodology: str | Path = "big_project",
-                   data: str = "sample", vba: bool = True, force: bool = False) -> Path:
+                   data: str = "sample", vba: bool = True, force: bool = False, examples: bool = False) -> Path:
     """Build the workbook at ``output`` (.xlsm with VBA, .xlsx without) and return its path.
 
     ``methodology`` is a built-in key or a path to a methodology file; ``data`` is "sample" (the shipped demo
     pipeline, which is written for the big_project methodology) or "empty" (tables with one blank row). A
     workbook at ``output`` that holds data of its own is refused (``WorkbookExistsError``) unless ``force``.
+    ``examples`` adds 函数示例 (a developer's sheet; the manager's workbook goes without it).
     """
     output = Path(output)
     check_language(lang)
@@ -63,12 +64,12 @@ def build_workbook(output: str | Path, *, lang: str = "zh-CN", methodology: str 
     try:
         if sample is None:
             write_workbook(staging, lang=lang, methodology=m, opportunities=empty_opportunities(m),
-                           reps=empty_reps(), vba=vba)
+                           reps=empty_reps(), vba=vba, examples=examples)
         else:
             from funnel_xl.sample import SAMPLE_AS_OF
 
             write_workbook(staging, lang=lang, methodology=m, opportunities=sample.opportunities, reps=sample.reps,
-                           vba=vba, as_of=SAMPLE_AS_OF)
+                           vba=vba, as_of=SAMPLE_AS_OF, examples=examples)
             fill_output_sheets(staging, SAMPLE_AS_OF, sample.history)
         if output.exists():
             lost = data_lost(output, staging)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.normalize import Normalized, normalize_opportunities, normalize_reps
 from funnel_xl.labels import label
+from funnel_xl.workbook.contract import sheet_language
 from funnel_xl.workbook.port import WorkbookPort
 from funnel_xl.workbook.reader import Inputs, read_inputs
 
@@ -30,7 +31,7 @@ class Master:
 
 def read_master(book: WorkbookPort) -> Master:
     """Read 阶段设置, 商机 and 销售人员 and check every row, telling the user each step."""
-    book.status(label("progress_msg.reading", "zh-CN"))
+    book.status(label("progress_msg.reading", sheet_language(book.sheet_names())))
     inputs = read_inputs(book, book.name)
     book.status(label("progress_msg.validating", inputs.language))
     reps = normalize_reps(inputs.reps, sheet=inputs.rep_sheet, column_labels=inputs.rep_labels)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from funnel_xl.domain.activity import activity_status
+from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.figures import Figures, compute_figures
 from funnel_xl.domain.left_out import left_out
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
@@ -18,9 +19,10 @@ from funnel_xl.labels import label
 from funnel_xl.paths import templates_dir
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
-from funnel_xl.reports.problems_sheet import problems_sheet
+from funnel_xl.reports.problems_sheet import problem_owners, problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
+from funnel_xl.reports.widths import fit_columns
 from funnel_xl.services.master import read_master
 from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.port import Saved, WorkbookPort
@@ -69,6 +71,14 @@ class RecalcResult:
             "closed_after_count": f.kpi["closed_after_count"],
             "progress": None if f.progress.last_date is None else round(f.progress.totals["progress"], 2),
             "last_snapshot": None if f.progress.last_date is None else f.progress.last_date.isoformat(),
+            **{k: _num(f.strip[k]) for k in ("target", "gap_to_target", "commit_this_quarter", "likely_this_quarter",
+                                             "forecast_rest_of_year", "outlook")},
+            "claim_difference": round(f.kpi["claim_difference"], 2),
+            "change_since_last_week": {k: _num(v) for k, v in f.strip_change.items()},
+            "attention": {k: {"count": int(r["count"]), "amount": round(float(r["amount"]), 2)}
+                          for k, r in attention_summary(f.attention).iterrows()}
+                         | {"data_problems": {"count": len(self.problems),
+                                              "amount": round(f.kpi["left_out_amount"], 2)}},
             "problems": [p.as_dict() for p in self.problems],
             "by_rep": by_rep,
         }
@@ -122,11 +132,12 @@ def recalculate(
     problems = [*inputs.problems, *reps.problems, *opps.problems]
     rejected_count = len(opps.rejected)
 
-    last_snapshot = last_date = first_seen = weekly = known = None
+    last_snapshot = last_date = first_seen = weekly = known = last_strip = None
     if history is not None:
         last_date = history.previous_week(as_of)
         if last_date is not None:
             last_snapshot = history.snapshot(last_date)
+            last_strip = history.strip(last_date)
         first_seen = history.first_seen()
         known = _known_on(history, as_of, opps.clean)
     book.status(label("progress_msg.computing", lang))
@@ -134,6 +145,7 @@ def recalculate(
         opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(), settings=settings,
         last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen, known=known,
         left_out=left_out(opps.rejected_values, opps.problems, inputs.methodology, settings.basis),
+        last_strip=last_strip,
     )
     if history is not None:
         weekly = pd.concat([history.weekly(), figures.weekly], ignore_index=True)
@@ -149,13 +161,19 @@ def recalculate(
         "quota": quota_sheet(figures, reps.clean, lang, stamp, *_activity(book, reps.clean, roadmap or default_roadmap(),
                                                                         as_of, lang)),
         "progress": progress_sheet(figures, lang, stamp, weekly),
-        "problems": problems_sheet(problems, lang, stamp),
+        "problems": problems_sheet(problems, lang, stamp,
+                                   problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet,
+                                                  inputs.reps),
+                                   list(reps.clean["rep"])),
     }
+    for layout_ in sheets.values():
+        fit_columns(layout_.sheet)  # after each writer's widths: what its words need in this language
     book.status(label("progress_msg.writing", lang))
     book.write_sheets({sheet_name(k, lang): s.sheet for k, s in sheets.items()})
     saved = None
     if save:
         # The snapshot is committed with the workbook: both, or (if the save fails) neither.
-        together = None if history is None else history.staged(figures.snapshot, figures.weekly)
+        together = None if history is None else history.staged(figures.snapshot, figures.weekly,
+                                                                   figures.strip)
         saved = book.save(alongside=together)
     return RecalcResult(figures, problems, reps.clean, lang, run_at, rejected_count=rejected_count, saved=saved)

@@ -53,9 +53,11 @@ def empty_reps() -> pd.DataFrame:
 
 def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, opportunities: pd.DataFrame,
                    reps: pd.DataFrame, vba: bool = True, as_of: dt.date | None = None,
-                   settings: ForecastSettings = ForecastSettings()) -> Path:
+                   settings: ForecastSettings = ForecastSettings(), examples: bool = False) -> Path:
     """Write the workbook from a methodology and canonical frames (the part of the build after loading); ``settings``
-    are the forecast settings 阶段设置 starts with (the 商机 formulas' cached values follow its basis)."""
+    are the forecast settings 阶段设置 starts with (the 商机 formulas' cached values follow its basis). ``examples``
+    adds 函数示例, the worksheet functions beside their native twins: a developer's sheet, which without the
+    add-in is a wall of #NAME?, so a manager's workbook goes without it."""
     output = Path(output)
     expected = ".xlsm" if vba else ".xlsx"
     if output.suffix.lower() != expected:
@@ -68,7 +70,7 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
         "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
     })
     try:
-        _write_sheets(workbook, lang, methodology, opportunities, reps, vba, as_of, settings)
+        _write_sheets(workbook, lang, methodology, opportunities, reps, vba, as_of, settings, examples)
     except BaseException:
         workbook.fileclosed = True  # nothing of a failed build is written: no half-built file is left behind
         tmp.unlink(missing_ok=True)
@@ -84,33 +86,36 @@ def write_workbook(output: str | Path, *, lang: str, methodology: Methodology, o
 
 
 def _write_sheets(workbook: xlsxwriter.Workbook, lang: str, methodology: Methodology, opportunities: pd.DataFrame,
-                  reps: pd.DataFrame, vba: bool, as_of: dt.date | None, settings: ForecastSettings) -> None:
+                  reps: pd.DataFrame, vba: bool, as_of: dt.date | None, settings: ForecastSettings,
+                  examples: bool = False) -> None:
     """Every sheet, the palette and the VBA project into the open XlsxWriter workbook."""
     ctx = BuildContext(workbook=workbook, formats=make_formats(workbook), lang=lang, methodology=methodology,
                        opportunities=opportunities, reps=reps,
                        cached=cached_figures(opportunities, methodology, settings.basis), vba=vba,
-                       settings=settings)
+                       settings=settings, examples=examples)
     _set_properties(ctx)
     write_guide_sheet(ctx)
     write_stages_sheet(ctx)
     write_opportunities_sheet(ctx)
     write_reps_sheet(ctx)
     write_output_sheets(ctx)
-    # The examples' report date is an input cell the user changes; a fixed default keeps builds reproducible.
-    write_examples_sheet(ctx, as_of or DOCUMENT_DATE.date())
+    if examples:
+        # The examples' report date is an input cell the user changes; a fixed default keeps builds reproducible.
+        write_examples_sheet(ctx, as_of or DOCUMENT_DATE.date())
     write_config_sheet(ctx)
     styles = write_styles_sheet(workbook, ctx.formats)
     if vba:
         styles.set_vba_name(code_name("styles"))
         workbook.set_vba_name("ThisWorkbook")
-        workbook.add_vba_project(io.BytesIO(vba_project()), is_stream=True)
+        keys = [k for k in SHEET_ORDER if k in ctx.sheets or k == "styles"]
+        workbook.add_vba_project(io.BytesIO(vba_project(keys)), is_stream=True)
 
 
-def vba_project() -> bytes:
-    """The VBA project with a document module per sheet, named by the sheets' code names."""
+def vba_project(keys: tuple[str, ...] | list[str] = SHEET_ORDER) -> bytes:
+    """The VBA project with a document module per sheet written (``keys``), named by the sheets' code names."""
     from funnel_xl.workbook.vba import funnel_vba_project
 
-    return funnel_vba_project([code_name(key) for key in SHEET_ORDER])
+    return funnel_vba_project([code_name(key) for key in keys])
 
 
 def _set_properties(ctx: BuildContext) -> None:

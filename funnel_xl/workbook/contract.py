@@ -51,6 +51,12 @@ def sheet_name(key: str, lang: str = "zh-CN") -> str:
     return label(f"sheet.{key}", check_language(lang))
 
 
+def sheet_language(names: Sequence[str]) -> str:
+    """The language a workbook speaks, told by its sheet names before its tables are read (the first progress line
+    is already in it): the language whose opportunities sheet it has, Chinese when neither."""
+    return next((lang for lang in LANGUAGES if sheet_name("opportunities", lang) in names), "zh-CN")
+
+
 def header(table: str, key: str, lang: str = "zh-CN") -> str:
     """Header text of a registry column of ``table``."""
     return label(column(table, key).label, lang)
@@ -115,8 +121,8 @@ def shown_columns(table: str, lang: str = "zh-CN") -> list[ColumnSpec]:
 # meta.<field>, which the reader accepts too). The last two are the workbook's forecast settings
 # (domain/settings.py): the basis (预测依据) and the month the fiscal year starts (财年起始月, blank: January).
 META_FIELDS: tuple[str, ...] = ("key", "zh", "en", "description_zh", "description_en", "language", "basis",
-                                "fiscal_year_start")
-SETTING_FIELDS: tuple[str, ...] = ("basis", "fiscal_year_start")
+                                "fiscal_year_start", "stall_days")
+SETTING_FIELDS: tuple[str, ...] = ("basis", "fiscal_year_start", "stall_days")
 
 
 def header_labels(table: str) -> dict[str, str]:

@@ -241,6 +241,9 @@ class LiveWorkbook:
             target.range((1, c1), (1, c2)).column_width = width
         for row, height in sorted(sheet.heights.items()):
             target.range((row, 1)).row_height = height
+        for (row, col), link in sorted(sheet.links.items()):
+            shown = sheet.value(row, col)
+            target.range((row, col)).add_hyperlink(f"#{link}", None if shown is None else str(shown), link)
         self._stretch_charts(target, sheet)
 
     def _style_samples(self) -> Any | None:

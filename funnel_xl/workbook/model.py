@@ -21,13 +21,15 @@ class Cell(NamedTuple):
 
 @dataclass
 class OutputSheet:
-    """The cells of one output sheet, its column widths, and how many items each chart shows."""
+    """The cells of one output sheet, its column widths, and how many items each chart shows; ``links`` holds the
+    in-workbook hyperlinks (cell -> a reference like ``'商机'!A12``)."""
 
     key: str
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
     widths: dict[int, float] = field(default_factory=dict)
     heights: dict[int, float] = field(default_factory=dict)
     chart_items: dict[str, int] = field(default_factory=dict)
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def put(self, row: int, col: int, value: Any, style: str = "text") -> None:
         self.cells[(row, col)] = Cell(clean_value(value), style)

@@ -9,7 +9,9 @@ charts stay byte for byte. The XML itself is written by ``ooxml``; this module m
 from __future__ import annotations
 
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.ooxml import col_letter, cols_xml, drop_elements, sheet_data_xml, splice_sheet_data
+from funnel_xl.workbook.ooxml import (
+    col_letter, cols_xml, drop_elements, hyperlinks_xml, insert_hyperlinks, sheet_data_xml, splice_sheet_data,
+)
 
 
 def splice_sheet(original: str, sheet: OutputSheet, styles: dict[str, int]) -> str:
@@ -17,5 +19,6 @@ def splice_sheet(original: str, sheet: OutputSheet, styles: dict[str, int]) -> s
     (the other columns keep theirs)."""
     cells = ((r, c, cell.value, styles.get(cell.style, 0)) for (r, c), cell in sheet.cells.items())
     original = drop_elements(original, ("mergeCells", "hyperlinks"))
-    return splice_sheet_data(original, sheet_data_xml(cells, sheet.heights),
-                             dimension=f"A1:{col_letter(sheet.max_col)}{sheet.max_row}", cols=cols_xml(sheet.widths, original))
+    out = splice_sheet_data(original, sheet_data_xml(cells, sheet.heights),
+                            dimension=f"A1:{col_letter(sheet.max_col)}{sheet.max_row}", cols=cols_xml(sheet.widths, original))
+    return insert_hyperlinks(out, hyperlinks_xml(sheet.links, sheet.value)) if sheet.links else out

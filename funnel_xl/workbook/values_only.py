@@ -3,9 +3,10 @@
 The copy is made at the zip level, like every write to the master: the VBA project, the ribbon part, macro
 buttons and the calculation chain are dropped with their relationships and content types, the workbook's content
 type changes from macro-enabled to the plain sheet type, each formula cell keeps only its cached value, and the
-tool's hidden names (the form key that seals the reps' forms among them) stay in the master. Every
-sheet, chart, style, table and print setting is copied unchanged, so the file opens without a macro warning and
-reads right in a mail preview or on a phone.
+tool's hidden names (the form key that seals the reps' forms among them) stay in the master. The sheets that speak
+to the master's user or a developer (说明, xlwings.conf, 函数示例, _styles) are left out (``reader_sheets``) and the
+copy opens on 预测. Every other sheet, chart, style, table and print setting is copied unchanged, so the file opens
+without a macro warning and reads right in a mail preview or on a phone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from funnel_xl.workbook.contract import TOOL_NAME_PREFIX
 from funnel_xl.workbook.ooxml import (
     CALC_CHAIN, CONTENT_TYPES, drop_calculated_columns, drop_defined_names, drop_parts, set_override, values_only,
 )
+from funnel_xl.labels import LANGUAGES
+from funnel_xl.workbook.contract import sheet_name
 from funnel_xl.workbook.lock import excel_lock
+from funnel_xl.workbook.reader_sheets import drop_reader_sheets
 from funnel_xl.workbook.zip_patch import patch_package
 
 PLAIN_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -58,9 +62,11 @@ def export_values_only(master: Path, out: Path) -> Path:
                                       lambda n: n.name.startswith(TOOL_NAME_PREFIX))
         drop = drop_parts(zf, _macro_parts(zf), {CONTENT_TYPES: types.encode("utf-8"),
                                                   "xl/workbook.xml": workbook.encode("utf-8")})
-        replaced = drop.replaced
+        sheets = drop_reader_sheets(zf, drop.replaced, {sheet_name("forecast", lang) for lang in LANGUAGES})
+        dropped = drop.dropped | sheets.dropped
+        replaced = {n: data for n, data in sheets.replaced.items() if n not in dropped}
         for n in zf.namelist():
-            if n in drop.dropped:
+            if n in dropped:
                 continue
             if n.startswith("xl/worksheets/") and n.endswith(".xml"):
                 replaced[n] = values_only(replaced.get(n, zf.read(n)).decode("utf-8")).encode("utf-8")
@@ -69,7 +75,7 @@ def export_values_only(master: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
-        patch_package(master, tmp, replaced, drop.dropped)
+        patch_package(master, tmp, replaced, dropped)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

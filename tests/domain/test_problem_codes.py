@@ -110,8 +110,9 @@ def other_problems(big_project):
                                                    index=[FIRST_ROW]), big_project, sheet="商机").problems
     refused = normalize_opportunities(pd.DataFrame([good_row(3), good_row(3)], index=[FIRST_ROW, FIRST_ROW + 1]),
                                       big_project, sheet="商机", duplicate_ids="refuse").problems
-    _, settings = read_settings({"basis": "看心情", "fiscal_year_start": "第十三月"}, sheet="阶段设置",
-                                labels={"basis": "预测依据", "fiscal_year_start": "财年起始月"})
+    _, settings = read_settings({"basis": "看心情", "fiscal_year_start": "第十三月", "stall_days": "很久"},
+                                sheet="阶段设置",
+                                labels={"basis": "预测依据", "fiscal_year_start": "财年起始月", "stall_days": "停滞天数"})
     return [*empty, *undated, *refused, *settings]
 
 
@@ -145,7 +146,8 @@ def test_each_mistake_in_the_reps_is_reported_under_its_own_code(rep_problems):
 
 def test_the_issues_found_outside_one_sheets_mistakes_have_codes_too(other_problems):
     assert [p.code for p in other_problems] == ["rep_table_empty", "won_no_close_date", "duplicate_id",
-                                                "duplicate_id", "basis_unreadable", "month_unreadable"]
+                                                "duplicate_id", "basis_unreadable", "month_unreadable",
+                                                "days_unreadable"]
 
 
 def test_every_problem_carries_a_code_with_a_label_in_both_languages(every_problem):

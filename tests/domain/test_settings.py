@@ -21,6 +21,14 @@ def test_the_settings_read_from_the_words_a_manager_types():
     assert (settings.basis, settings.fiscal_year_start, problems) == (CLAIMED, 4, [])
 
 
+def test_the_stall_limit_reads_whole_days_and_a_bad_one_warns_and_keeps_the_default():
+    settings, problems = read_settings({"stall_days": "120天"}, sheet="阶段设置")
+    assert (settings.stall_days, problems) == (120, [])
+    settings, problems = read_settings({"stall_days": "半年"}, sheet="阶段设置", rows={"stall_days": 44})
+    assert settings.stall_days == ForecastSettings().stall_days
+    assert [(p.row, p.code, p.severity) for p in problems] == [(44, "days_unreadable", "warning")]
+
+
 def test_a_setting_that_does_not_read_is_a_warning_and_the_default_stands():
     settings, problems = read_settings({"basis": "凭感觉"}, sheet="阶段设置", rows={"basis": 41},
                                        labels={"basis": "预测依据"})

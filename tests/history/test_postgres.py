@@ -33,7 +33,7 @@ def test_an_empty_database_gets_every_migration_once(postgres_url, tmp_path):
     assert _tables(postgres_url) == set()
     with open_history(tmp_path / "华东销售.xlsm", postgres_url):
         pass
-    assert _tables(postgres_url) == {"schema_version", "snapshot", "seen", "weekly"}
+    assert _tables(postgres_url) == {"schema_version", "snapshot", "seen", "weekly", "strip"}
     with open_history(tmp_path / "华东销售.xlsm", postgres_url):
         pass
     assert _versions(postgres_url) == [version for version, _ in migrations.MIGRATIONS]

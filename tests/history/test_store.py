@@ -173,15 +173,37 @@ def test_two_teams_saving_their_snapshot_at_the_same_moment_both_land(open_team,
         assert store.weekly()["rep"].tolist() == [team]
 
 
+def test_the_kpi_strip_is_kept_per_date_and_replaced_by_a_rerun(store):
+    store.save(snapshot_of("2026-11-13", [("A", "intent", 1.0, "open")]), strip={"target": 35.0, "outlook": None})
+    store.save(snapshot_of("2026-11-20", [("A", "intent", 1.0, "open")]), strip={"target": 40.0, "achieved": 2.5})
+    store.save(snapshot_of("2026-11-20", [("A", "intent", 1.0, "open")]), strip={"target": 41.0})
+    assert store.strip(dt.date(2026, 11, 13)) == {"target": 35.0}  # a figure without a value is not stored
+    assert store.strip(dt.date(2026, 11, 20)) == {"target": 41.0}
+    assert store.strip(dt.date(2026, 11, 6)) == {}
+
+
+def test_a_history_file_from_before_the_strip_opens_and_stores_it(tmp_path):
+    path = tmp_path / "old.history.sqlite"
+    with SnapshotStore(path) as old:
+        old.save(snapshot_of("2026-11-13", [("A", "intent", 1.0, "open")]))
+        old._db.execute("DROP TABLE strip")
+        old._db.commit()
+    with SnapshotStore(path) as reopened:
+        assert reopened.strip(dt.date(2026, 11, 13)) == {}
+        reopened.save(snapshot_of("2026-11-20", [("A", "intent", 1.0, "open")]), strip={"target": 1.0})
+        assert reopened.strip(dt.date(2026, 11, 20)) == {"target": 1.0}
+
+
 def test_a_teams_whole_history_copies_into_another_store(tmp_path, store):
     history = load_sample().history
     with SnapshotStore(tmp_path / "source.history.sqlite") as source:
-        for date, snapshot in history.groupby("snapshot_date", sort=True):
-            source.save(snapshot, weekly_totals(snapshot, date.date()))
+        for i, (date, snapshot) in enumerate(history.groupby("snapshot_date", sort=True)):
+            source.save(snapshot, weekly_totals(snapshot, date.date()), strip={"target": float(i)})
         assert copy_history(source, store) == history["snapshot_date"].nunique()
         assert store.dates() == source.dates()
         for date in source.dates():
             pd.testing.assert_frame_equal(store.snapshot(date), source.snapshot(date))
         pd.testing.assert_frame_equal(store.weekly(), source.weekly())
+        assert [store.strip(d) for d in store.dates()] == [source.strip(d) for d in source.dates()]
         by_id = lambda frame: frame.sort_values("id").reset_index(drop=True)  # noqa: E731
         pd.testing.assert_frame_equal(by_id(store.first_seen()), by_id(source.first_seen()))

@@ -130,8 +130,11 @@ def test_a_row_with_a_mistake_is_listed_in_data_issues_with_where_and_why_and_st
     assert (no_rep["code"], no_rep["severity"], no_rep["value"]) == ("rep_missing", "warning", None)
 
     issues = _sheet_rows(workbook, "数据问题")
-    listed = [r for r in issues if r[:3] == ["商机", 57.0, "预计成交日期"]]
-    assert listed and listed[0][3] == "2026-01-31"
+    # rep, 商机编号, customer, severity, then where: sheet, row, column, value; the sentence last
+    listed = [r for r in issues if r[4:7] == ["商机", 57.0, "预计成交日期"]]
+    csv = evidence.sample_csv().set_index("id")
+    assert listed and listed[0][7] == "2026-01-31"
+    assert listed[0][:3] == [csv.loc["OPP-1054", "rep"], "OPP-1054", csv.loc["OPP-1054", "customer"]]
     with zipfile.ZipFile(workbook) as zf:
         index = PackageIndex.read(zf)
     opp_part = index.sheet(index.tables[TABLE_OPPORTUNITIES].sheet).part
@@ -253,7 +256,8 @@ def test_the_data_issues_sheet_lists_each_bad_row_where_the_user_typed_it(fake_m
     issues = fake_master.written["数据问题"].rows()
     ids = fake_master.read_table(TABLE_OPPORTUNITIES).frame[opportunity_header("id")]
     rows = {int(ids.index[ids == i][0]) for i in BAD_SAMPLE_IDS}
-    assert rows <= {int(r[1]) for r in issues if r[0] == "商机" and isinstance(r[1], (int, float))}
+    # rep, 商机编号, customer, severity, then sheet and row
+    assert rows <= {int(r[5]) for r in issues if r[4] == "商机" and isinstance(r[5], (int, float))}
 
 
 def test_a_report_date_in_the_past_counts_deals_closed_later_as_open_at_their_last_known_stage(workbook):

@@ -16,6 +16,8 @@ from funnel_xl.errors import InputError, SheetNameError
 from funnel_xl.labels import catalogue, label
 from funnel_xl.workbook import layout
 from funnel_xl.services.build import build_workbook
+from funnel_xl.workbook.ooxml import col_letter
+from funnel_xl.workbook.opc import validate_package
 from funnel_xl.workbook.contract import SHEET_KEYS, sheet_name
 
 
@@ -35,12 +37,20 @@ def col(key: str) -> str:
 
 
 
-def test_the_workbook_has_every_sheet_in_order_and_a_hidden_style_palette(built_sample):
+def test_the_managers_workbook_shows_the_managers_sheets_only(built_sample):
     wb = openpyxl.load_workbook(built_sample)
-    expected = [sheet_name(k) for k in SHEET_KEYS] + ["xlwings.conf", "_styles"]
+    expected = [sheet_name(k) for k in SHEET_KEYS if k != "examples"] + ["xlwings.conf", "_styles"]
     assert wb.sheetnames == expected
     assert wb["_styles"].sheet_state == "hidden"
-    assert all(wb[n].sheet_state == "visible" for n in expected[:-1])
+    assert wb["xlwings.conf"].sheet_state == "veryHidden"  # not even in Unhide; xlwings' VBA reads it by name
+    assert all(wb[n].sheet_state == "visible" for n in expected[:-2])
+
+
+def test_the_function_examples_come_with_the_build_option_only(tmp_path):
+    built = build_workbook(tmp_path / "Funnel.xlsm", data="empty", examples=True)
+    names = openpyxl.load_workbook(built).sheetnames
+    assert names.index(sheet_name("examples")) == names.index("xlwings.conf") - 1
+    assert validate_package(built) == []
 
 
 def test_input_data_live_in_named_tables(built_sample):
@@ -227,10 +237,12 @@ def test_output_sheets_are_titled_and_their_charts_point_at_their_blocks(built_s
         charts = [zf.read(n).decode() for n in sorted(zf.namelist()) if n.startswith("xl/charts/chart")]
     assert len(charts) == len(layout.CHARTS)
     funnel = next(c for c in charts if label("chart.funnel") in c)
-    first = layout.FUNNEL_STAGES.first_data_row
+    block = layout.FUNNEL_CHART
+    first, stage = block.first_data_row, col_letter(block.col("stage"))
     last = first + len(big_project_methodology.stages) - 1  # one row per stage: 7
-    assert f"$A${first}:$A${last}" in funnel
-    assert label("outcol.pipeline_wan") in funnel and label("outcol.weighted_wan") in funnel
+    assert f"${stage}${first}:${stage}${last}" in funnel
+    assert label("outcol.pipeline_wan") in funnel and "<c:grouping val=\"stacked\"/>" in funnel
+    assert "<a:noFill/>" in funnel  # the offset that centres each stage's bar is not drawn
     bucket = next(c for c in charts if label("chart.forecast_bucket") in c)
     first = layout.FORECAST_BUCKET.first_data_row
     assert f"$A${first}:$A${first + len(BUCKETS) - 1}" in bucket  # one row per time bucket

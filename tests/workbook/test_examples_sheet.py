@@ -28,7 +28,8 @@ def examples_book(tmp_path_factory):
     sample = load_sample()
     return build.write_workbook(tmp_path_factory.mktemp("examples") / "Funnel.xlsx", lang="zh-CN",
                                 methodology=load_methodology("big_project"),
-                                opportunities=sample.opportunities, reps=sample.reps, vba=False, as_of=AS_OF)
+                                opportunities=sample.opportunities, reps=sample.reps, vba=False, as_of=AS_OF,
+                                examples=True)
 
 
 def _rows(ws):

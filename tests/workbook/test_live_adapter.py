@@ -15,6 +15,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from funnel_xl.domain.attention import ATTENTION_LISTS
+from funnel_xl.reports.outlook_blocks import ATTENTION_LIMIT
+from funnel_xl.workbook.layout import ATTENTION_ROWS
+
 from funnel_xl.sample import load_sample
 from funnel_xl.services.recalculate import recalculate
 from funnel_xl.workbook import contract, layout
@@ -146,6 +150,9 @@ def test_range_calls_stay_constant_when_the_opportunities_grow_tenfold(tmp_path)
     # Style copies follow the report's rectangles of like cells: a detail list that grows tenfold may break one
     # more run of a highlighted style, never add one per row.
     small_copies, big_copies = small_writes.pop("copyRange"), big_writes.pop("copyRange")
+    # A link per deal that needs attention: the lists are short, however long the pipeline.
+    small_links, big_links = small_writes.pop("addHyperlink"), big_writes.pop("addHyperlink")
+    assert small_links <= big_links <= ATTENTION_LIMIT * len(ATTENTION_LISTS) + ATTENTION_ROWS
     assert small_writes == big_writes
     assert big_copies <= small_copies * 1.1
     assert sum(big_writes.values()) + big_copies < 500  # 640 rows would need thousands, per cell

@@ -11,6 +11,7 @@ import pytest
 import python_calamine
 
 from funnel_xl.errors import InputError
+from funnel_xl.workbook.reader_sheets import reader_dropped_sheets
 from funnel_xl.workbook.values_only import export_values_only
 from funnel_xl.workbook.opc import validate_package
 from tests.excel_saved import calc_chain_traces, with_calc_chain
@@ -46,9 +47,23 @@ def test_every_sheet_and_chart_is_kept_with_the_values_the_master_caches(master,
         assert charts and charts == sorted(n for n in b.namelist() if n.startswith("xl/charts/"))
     src = python_calamine.CalamineWorkbook.from_path(str(master))
     dst = python_calamine.CalamineWorkbook.from_path(str(exported))
-    assert src.sheet_names == dst.sheet_names
-    for name in src.sheet_names:
+    assert dst.sheet_names == [n for n in src.sheet_names if n not in reader_dropped_sheets()]
+    for name in dst.sheet_names:
         assert dst.get_sheet_by_name(name).to_python() == src.get_sheet_by_name(name).to_python(), name
+
+
+def test_the_readers_copy_has_no_guide_no_developer_sheet_no_python_text_and_opens_on_the_forecast(master, exported):
+    book = openpyxl.load_workbook(exported)
+    names = book.sheetnames
+    assert not {"说明", "xlwings.conf", "函数示例", "_styles"} & set(names)
+    assert book.active.title == "预测"
+    texts = [str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [t for t in texts if "Python" in t or "xlwings" in t or "pip install" in t]
+    # Print settings follow the sheets left: each print area names the sheet it sits on.
+    for ws in book.worksheets:
+        if ws.print_area:
+            assert all(area.startswith(f"'{ws.title}'!") or area.startswith(f"{ws.title}!")
+                       for area in ws.print_area.split(","))
 
 
 def test_a_master_saved_by_excel_exports_without_its_calculation_chain(master, tmp_path):

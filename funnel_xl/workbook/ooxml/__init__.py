@@ -21,7 +21,8 @@ Parsing what others wrote (forms coming back, the package index) reads with defu
 """
 
 from funnel_xl.workbook.ooxml.cells import (
-    CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, insert_rows,
+    CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, hyperlinks_xml,
+    insert_hyperlinks, insert_rows,
     move_formula, patch_cells, patch_row, row_formulas, formulas_in_row, row_template, template_of, row_xml,
     RowTemplate, writes_by_row, set_dimension, sheet_data_xml, splice_sheet_data, values_only,
 )
@@ -53,7 +54,7 @@ __all__ = [
     "SheetPart", "patch_row", "writes_by_row", "template_of", "formulas_in_row", "cell_spans", "add_relationship", "attr", "cell_styles", "cell_text", "cell_to_rowcol", "cell_xml",
     "check_sheet_name", "clean_text", "col_letter", "col_number", "cols_xml", "drop_calculated_columns", "drop_elements",
     "drop_defaults", "drop_overrides", "drop_parts", "drop_references", "drop_relationships", "excel_serial",
-    "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "insert_rows",
+    "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "hyperlinks_xml", "insert_hyperlinks", "insert_rows",
     "move_formula", "RowTemplate", "row_template", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",
     "rels_part", "resolve_target", "row_formulas", "row_xml", "safe_sheet_name", "series_ref_xml", "set_dimension",
     "set_override", "sheet_data_xml", "sheet_name_problem", "split_ref", "splice_sheet_data", "utf16_len", "values_only",

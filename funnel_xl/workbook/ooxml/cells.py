@@ -11,11 +11,11 @@ import bisect
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from funnel_xl.workbook.ooxml.text import MAX_CELL_TEXT, cell_text, xml_text, xml_unescape
+from funnel_xl.workbook.ooxml.text import MAX_CELL_TEXT, cell_text, xml_attr, xml_text, xml_unescape
 from funnel_xl.workbook.ooxml.refs import col_letter, col_number, split_ref
 
 _EPOCH = dt.datetime(1899, 12, 30)
@@ -411,6 +411,30 @@ def drop_elements(sheet_xml: str, tags: Iterable[str]) -> str:
     for tag in tags:
         sheet_xml = re.sub(rf"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)", "", sheet_xml, count=1, flags=re.S)
     return sheet_xml
+
+
+def hyperlinks_xml(links: Mapping[tuple[int, int], str], value_at: Callable[[int, int], Any]) -> str:
+    """A <hyperlinks> element of in-workbook links (cell -> ``'Sheet'!A1``): a location needs no relationship."""
+    items = "".join(
+        f'<hyperlink ref="{col_letter(c)}{r}" location="{xml_attr(target)}"'
+        + ("" if value_at(r, c) is None else f' display="{xml_attr(str(value_at(r, c)))}"') + "/>"
+        for (r, c), target in sorted(links.items()))
+    return f"<hyperlinks>{items}</hyperlinks>"
+
+
+# The elements a worksheet may hold after <hyperlinks>, in schema order: the links go before the first present.
+_AFTER_HYPERLINKS = ("printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
+                     "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
+                     "legacyDrawingHF", "picture", "oleObjects", "controls", "webPublishItems", "tableParts", "extLst")
+
+
+def insert_hyperlinks(sheet_xml: str, hyperlinks: str) -> str:
+    """The worksheet part with ``hyperlinks`` (a whole <hyperlinks> element) in its schema place."""
+    for tag in _AFTER_HYPERLINKS:
+        m = re.search(rf"<{tag}\b", sheet_xml)
+        if m:
+            return sheet_xml[:m.start()] + hyperlinks + sheet_xml[m.start():]
+    return sheet_xml.replace("</worksheet>", hyperlinks + "</worksheet>", 1)
 
 
 def values_only(sheet_xml: str) -> str:

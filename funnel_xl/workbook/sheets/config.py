@@ -46,4 +46,7 @@ def write_config_sheet(ctx: BuildContext) -> Worksheet:
     sheet.set_landscape()
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
+    # Very hidden: not in a manager's tabs nor in Unhide; xlwings' VBA finds it by name all the same (its
+    # GetConfigFromSheet reads wb.Sheets("xlwings.conf"), which sees every sheet whatever its visibility).
+    sheet.very_hidden()
     return sheet

@@ -43,6 +43,7 @@ class BuildContext:
     cached: pd.DataFrame             # win_rate, weighted, derived_stage, stage_gap aligned to opportunities
     vba: bool = True
     settings: ForecastSettings = ForecastSettings()  # written to 阶段设置; the cached values follow its basis
+    examples: bool = False           # 函数示例 is built (a developer's sheet: behind a build option)
     sheets: dict[str, Worksheet] = field(default_factory=dict)
 
     def label(self, key: str, **fields: object) -> str:

@@ -1,4 +1,5 @@
-"""The 说明 sheet: what each sheet is, how to install the Python side, what each button does.
+"""The 说明 sheet, in the order a manager needs it: the buttons and the weekly routine, what each button does and
+what each sheet is, working without Python and the worksheet functions, and installing the Python side last.
 
 All text comes from ``templates/labels/guide.toml`` (sections ``guide_*``, shown in file order), so the guide
 is edited as text and a new entry appears at the next build. Buttons for every macro sit at the top.
@@ -38,13 +39,13 @@ def write_guide_sheet(ctx: BuildContext) -> Worksheet:
     sheet.set_row(BUTTON_ROW, 32)
 
     row = BUTTON_ROW + 2
-    sheets = [(sheet_name(k, ctx.lang), ctx.label(f"guide_sheet.{k}")) for k in SHEET_KEYS]
-    sheets.append((CONFIG_SHEET, ctx.label("guide_sheet.conf")))
-    row = _section(ctx, sheet, row, "guide.section_sheets", sheets)
+    weekly = [("", text) for text in labels_with_prefix("guide_weekly.", ctx.lang).values()]
+    row = _section(ctx, sheet, row, "guide.section_weekly", weekly)
     commands = [(ctx.label(f"command.{m}"), ctx.label(f"command_help.{m}")) for m in COMMANDS]
     row = _section(ctx, sheet, row, "guide.section_commands", commands)
-    install = [("", text) for text in labels_with_prefix("guide_install.", ctx.lang).values()]
-    row = _section(ctx, sheet, row, "guide.section_install", install)
+    sheets = [(sheet_name(k, ctx.lang), ctx.label(f"guide_sheet.{k}")) for k in SHEET_KEYS
+              if k != "examples" or ctx.examples]
+    row = _section(ctx, sheet, row, "guide.section_sheets", sheets)
     offline = [("", text) for text in labels_with_prefix("guide_offline.", ctx.lang).values()]
     row = _section(ctx, sheet, row, "guide.section_without_python", offline)
     # The worksheet functions, each with what it does and an example (labels udf.<NAME>.doc / .example).
@@ -52,6 +53,10 @@ def write_guide_sheet(ctx: BuildContext) -> Worksheet:
     names = sorted({k.split(".")[0] for k in docs})
     udfs = [(name, f"{docs[f'{name}.doc']}\n{docs[f'{name}.example']}") for name in names]
     row = _section(ctx, sheet, row, "guide.section_udfs", udfs)
+    # Installation is done once, by whoever sets the workbook up: it comes last.
+    install = [("", text) for text in labels_with_prefix("guide_install.", ctx.lang).values()]
+    install.append((CONFIG_SHEET, ctx.label("guide_sheet.conf")))
+    row = _section(ctx, sheet, row, "guide.section_install", install)
 
     sheet.set_column(0, 0, KEY_WIDTH)
     sheet.set_column(1, 1, TEXT_WIDTH)

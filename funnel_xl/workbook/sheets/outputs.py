@@ -57,32 +57,53 @@ def chart_items(ctx: BuildContext, spec: ChartSpec) -> int:
 
 
 def make_chart(ctx: BuildContext, spec: ChartSpec, sheet: str):
-    """An XlsxWriter chart over the spec's block: categories from one column, a series per value column."""
-    chart = ctx.workbook.add_chart({"type": spec.kind})
+    """An XlsxWriter chart over the spec's block: categories from one column, a series per value column; the funnel
+    stacked on an invisible offset so each stage's bar is centred, a target (``spec.line``) a line over the bars."""
+    stacked = spec.look in ("funnel", "stacked")
+    chart = ctx.workbook.add_chart({"type": spec.kind, **({"subtype": "stacked"} if stacked else {})})
     first, last = spec.data_rows(chart_items(ctx, spec))
     block = spec.block
     cat_col = block.col(spec.category) - 1
+    percent = bool(set(spec.values) & _PERCENT_SERIES)
+    line = ctx.workbook.add_chart({"type": "line"}) if spec.line else None
     for i, value in enumerate(spec.values):
         col = block.col(value) - 1
         colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
-        look = ({"line": {"color": colour, "width": 2.25}, "marker": {"type": "circle", "size": 4,
-                 "fill": {"color": colour}, "border": {"color": colour}}}
-                if spec.kind == "line" else {"fill": {"color": colour}, "gap": 60})
-        chart.add_series({
+        series = {
             "name": ctx.label(f"outcol.{value}"),
             "categories": [sheet, first - 1, cat_col, last - 1, cat_col],
             "values": [sheet, first - 1, col, last - 1, col],
-            **look,
-        })
+        }
+        if value == spec.line:
+            line.add_series({**series, "line": {"color": "#C00000", "width": 2, "dash_type": "dash"},
+                             "marker": {"type": "none"}})
+            continue
+        if spec.look == "funnel" and i == 0:
+            series.update({"fill": {"none": True}, "border": {"none": True}})  # the offset that centres the bar
+        elif spec.kind == "line":
+            series.update({"line": {"color": colour, "width": 2.25}, "marker": {"type": "circle", "size": 4,
+                           "fill": {"color": colour}, "border": {"color": colour}}})
+        else:
+            series.update({"fill": {"color": colour}, "gap": 30 if spec.look == "funnel" else 60})
+            if spec.look == "funnel" or spec.line:
+                series["data_labels"] = {"value": True, "num_format": "0%;-0%;;" if percent else "#,##0;-#,##0;;",
+                                         "position": "center" if stacked else "outside_end"}
+        chart.add_series(series)
+    if line is not None:
+        chart.combine(line)
     chart.set_title({"name": ctx.label(f"chart.{spec.key}"), "name_font": {"size": 12, "bold": True}})
     value_axis = {"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
-                  "num_format": "0%" if set(spec.values) & _PERCENT_SERIES else "#,##0"}
+                  "num_format": "0%" if percent else "#,##0"}
+    if spec.look == "funnel":
+        value_axis = {"visible": False, "major_gridlines": {"visible": False}}
     if spec.kind == "bar":
         # Horizontal bars: the first stage (or rep) on top, as a funnel is read.
         chart.set_y_axis({"reverse": True, "crossing": "max"})
         chart.set_x_axis(value_axis)
     else:
         chart.set_y_axis(value_axis)
-    chart.set_legend({"position": "bottom"} if len(spec.values) > 1 else {"none": True})
-    chart.set_size({"width": 560, "height": 340})
+    shown = [v for v in spec.values if not (spec.look == "funnel" and v == spec.values[0])]
+    chart.set_legend({"position": "bottom", **({"delete_series": [0]} if spec.look == "funnel" else {})}
+                     if len(shown) > 1 else {"none": True})
+    chart.set_size({"width": spec.size[0], "height": spec.size[1]})
     return chart

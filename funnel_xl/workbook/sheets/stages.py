@@ -14,7 +14,7 @@ from funnel_xl.domain.columns import CRITERIA, META, STAGES, table_width
 from funnel_xl.domain.kinds import column_format
 from funnel_xl.domain.methodology import methodology_to_tables
 from funnel_xl.domain.parsing import basis_words
-from funnel_xl.domain.settings import BASES, CLAIMED
+from funnel_xl.domain.settings import BASES, CLAIMED, DEFAULT_STALL_DAYS
 from funnel_xl.labels import label
 from funnel_xl.workbook.contract import (
     TABLE_CRITERIA, TABLE_META, TABLE_STAGES, checklist_header, header, sheet_name, shown_columns,
@@ -73,7 +73,10 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
     meta_rows = [(k, v) for k, v in meta.items()] + [("language", ctx.lang)] + [
         (ctx.label("meta.basis"), ctx.label(f"basis.{ctx.settings.basis}")),
         (ctx.label("meta.fiscal_year_start"),
-         None if ctx.settings.fiscal_year_start == 1 else ctx.settings.fiscal_year_start)]
+         None if ctx.settings.fiscal_year_start == 1 else ctx.settings.fiscal_year_start),
+        # Blank when it is the default, as the fiscal-year start: the label says what blank means.
+        (ctx.label("meta.stall_days"),
+         None if ctx.settings.stall_days == DEFAULT_STALL_DAYS else ctx.settings.stall_days)]
     meta_frame = pd.DataFrame(meta_rows, columns=[key for key, _, _ in meta_frame_cols])
     widths = _set_widths(sheet, ctx, [(stage_cols, stages, STAGES), (crit_cols, criteria, CRITERIA),
                                       (meta_frame_cols, meta_frame, META)])
@@ -87,7 +90,7 @@ def write_stages_sheet(ctx: BuildContext) -> Worksheet:
                             widths)
 
     _validate(ctx, sheet, stage_header_row, len(stages), criteria_header_row, len(criteria))
-    _validate_settings(ctx, sheet, last_row - 1, last_row)
+    _validate_settings(ctx, sheet, last_row - 2, last_row - 1, last_row)
     sheet.set_row(stage_header_row, header_height(
         [(ctx.label(lk), widths[i]) for i, (_, lk, _) in enumerate(stage_cols)], minimum=30))
     sheet.set_row(criteria_header_row, header_height(
@@ -129,8 +132,12 @@ def _validate(ctx, sheet, stage_header_row, n_stages, crit_header_row, n_criteri
                         header_row + max(n, 1))
 
 
-def _validate_settings(ctx, sheet, basis_row: int, fiscal_row: int) -> None:
-    """The basis is one of its two labels; the fiscal year starts in a month, 1 to 12 (blank: January)."""
+def _validate_settings(ctx, sheet, basis_row: int, fiscal_row: int, stall_row: int) -> None:
+    """The basis is one of its two labels; the fiscal year starts in a month, 1 to 12 (blank: January); a deal is
+    stalled after a whole number of days."""
+    sheet.data_validation(stall_row, 1, stall_row, 1, {
+        "validate": "integer", "criteria": ">=", "value": 1, "ignore_blank": True,
+        "input_title": ctx.label("meta.stall_days")[:32], "input_message": ctx.label("input.stall_days_prompt")[:255]})
     sheet.data_validation(basis_row, 1, basis_row, 1, {
         "validate": "list", "source": [ctx.label(f"basis.{b}") for b in BASES],
         "input_title": ctx.label("meta.basis")[:32], "input_message": ctx.label("input.basis_prompt")[:255]})
