@@ -36,8 +36,10 @@ from funnel_xl.forms.activity import ActivitySheet, write_activity_sheet
 from funnel_xl.forms.index_sheet import IndexEntry, tab_name, write_index_sheet
 from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK, FormData, QuotaData, form_columns
 from funnel_xl.forms.quota_sheet import write_quota_sheet
+from funnel_xl.forms.read import check_returnable
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.template import FormTexts, SheetTemplate, shared_strings, slot
+from funnel_xl.errors import FormError
 from funnel_xl.labels import label
 from funnel_xl.workbook.ooxml import STYLES_PART, quote_formula_parts, safe_sheet_name
 from funnel_xl.workbook.zip_patch import patch_package
@@ -542,6 +544,12 @@ def write_form_workbook(path: Path, forms: list[FormData], m: Methodology, lang:
         patch_package(tmp, path, replaced)
     finally:
         tmp.unlink(missing_ok=True)
+    try:
+        check_returnable(path.read_bytes(), path.name, settings)
+    except FormError as exc:
+        path.unlink()
+        raise FormError(label("form.unreturnable", lang).format(file=path.name, forms=len(forms)) + f" ({exc})",
+                        code=exc.code) from exc
     return path
 
 

@@ -194,6 +194,22 @@ def read_returned_workbook(data: bytes, source: str, methodology: Methodology,
     return read_returned_package(data, source, methodology, settings)[0]
 
 
+def check_returnable(data: bytes, source: str, settings: FormSettings | None = None) -> None:
+    """Raises the FormError collect would raise for this package as a whole (size, parts, sheets): the generator
+    checks what it writes against the limits it will meet on the way back."""
+    settings = settings or form_settings()
+    with open_package(data, source, settings) as zf:
+        _counted_sheets(zf, source, settings)
+
+
+def _counted_sheets(zf: zipfile.ZipFile, source: str, settings: FormSettings) -> list[tuple[str, str]]:
+    sheets = _sheet_parts(zf, source, settings)
+    if len(sheets) > settings.limits["max_sheets"]:
+        raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}",
+                        code="too_large")
+    return sheets
+
+
 def read_returned_package(data: bytes, source: str, methodology: Methodology, settings: FormSettings | None = None
                           ) -> tuple[list[FilledForm], list[ActivityReport]]:
     """The form sheets and the week's activity sheets of a returned workbook; raises FormError for a file that
@@ -201,10 +217,7 @@ def read_returned_package(data: bytes, source: str, methodology: Methodology, se
     settings = settings or form_settings()
     zf = open_package(data, source, settings)
     with zf:
-        sheets = _sheet_parts(zf, source, settings)
-        if len(sheets) > settings.limits["max_sheets"]:
-            raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}",
-                            code="too_large")
+        sheets = _counted_sheets(zf, source, settings)
         strings = _shared_strings(zf, source, settings)
         forms, activity = [], []
         for name, part in sheets:

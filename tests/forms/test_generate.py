@@ -339,3 +339,22 @@ def test_everything_but_the_inputs_is_protected_on_every_sheet_of_the_written_fi
         merged_inner = {c for rng in ws.merged_cells.ranges for c in _cells(rng) if c != rng.coord.split(":")[0]}
         unlocked = {c.coordinate for row in ws.iter_rows() for c in row if c.protection.locked is False}
         assert unlocked - merged_inner == inputs, ws.title
+
+
+def test_a_workbook_collect_would_refuse_is_not_written_and_the_message_says_what_to_do(master, tmp_path,
+                                                                                          monkeypatch, sample_rows):
+    import dataclasses
+
+    from funnel_xl.errors import FormError
+    from funnel_xl.forms.settings import form_settings
+
+    rep = "张伟"
+    forms = [r for r in formable(sample_rows) if r["rep"] == rep]
+    # Collect allows two sheets fewer than this workbook has (index, forms, 本周工作, 我的配额).
+    limits = {**form_settings().limits, "max_sheets": len(forms) + 1}
+    monkeypatch.setattr("funnel_xl.forms.generate.form_settings",
+                        lambda: dataclasses.replace(form_settings(), limits=limits))
+    with pytest.raises(FormError) as refused:
+        generate_from_file(master, tmp_path / "out", rep=rep, as_of=AS_OF)
+    assert f"{len(forms)} 份评估表" in str(refused.value) and "--opportunity" in str(refused.value)
+    assert not list((tmp_path / "out").glob("*.xlsx"))
