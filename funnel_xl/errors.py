@@ -54,7 +54,15 @@ class WriteError(FunnelError, OSError):
 
 
 class FormError(FunnelError, ValueError):
-    """A returned stage-assessment form is not a form, is damaged, or is unsafe."""
+    """A returned stage-assessment form is not a form, is damaged, or is unsafe.
+
+    ``code`` optionally names the kind (too_large, damaged, unsafe, no_form) for the label catalogue
+    (``form.package.<code>``), so collect can say it in the workbook's language; the English text stays the
+    exception's."""
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        self.code = code
 
 
 class MappingError(FunnelError, ValueError):

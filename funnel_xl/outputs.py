@@ -18,6 +18,7 @@ from typing import Protocol
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.errors import InputError
+from funnel_xl.forms.activity import ActivitySheet
 from funnel_xl.forms.model import FormData, QuotaData
 from funnel_xl.workbook.lock import excel_lock
 
@@ -26,7 +27,8 @@ Progress = Callable[[int, int, str], None]
 
 @dataclass(frozen=True)
 class FormWorkbook:
-    """One workbook to send a rep: a form sheet per opportunity (none for a quota workbook), then the quota sheet."""
+    """One workbook to send a rep: a form sheet per opportunity (none for a quota workbook), the week's activity
+    sheet, then the quota sheet."""
 
     name: str
     forms: list[FormData]
@@ -34,6 +36,7 @@ class FormWorkbook:
     methodology: Methodology
     language: str
     as_of: dt.date
+    activity: ActivitySheet | None = None
 
     @property
     def units(self) -> int:
@@ -110,4 +113,4 @@ def _write_form_workbook(job: tuple[Path, FormWorkbook]) -> Path:
     from funnel_xl.forms.generate import write_form_workbook
 
     path, b = job
-    return write_form_workbook(path, b.forms, b.methodology, b.language, b.as_of, b.quota)
+    return write_form_workbook(path, b.forms, b.methodology, b.language, b.as_of, b.quota, activity=b.activity)

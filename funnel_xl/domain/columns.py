@@ -24,6 +24,7 @@ CRITERIA = "criteria"             # 阶段设置, tblCriteria
 META = "meta"                     # 阶段设置, tblMethodology (item, value)
 SNAPSHOTS = "snapshots"           # the weekly history (not a sheet)
 ADJUSTMENTS = "adjustments"       # 预测调整, tblAdjustments: a manager's adjusted forecast beside the computed one
+ACTIVITY = "activity"             # 工作记录: the reps' reported weekly activity, written by collect
 
 # Who writes a column: the user types it (read, normalised, imported), or the tool writes it (formulas, copies).
 USER, TOOL = "user", "tool"
@@ -204,6 +205,18 @@ def _adjustment_columns() -> tuple[ColumnSpec, ...]:
         col("entered", "adjust_field.entered", DATE),
         col("computed", "adjust_field.computed", AMOUNT, owner=TOOL),
         col("difference", "adjust_field.difference", AMOUNT, owner=TOOL),
+def _activity_columns() -> tuple[ColumnSpec, ...]:
+    """The activity table (工作记录): what reps report on their 本周工作 sheet, one value per rep, week and measure
+    (a roadmap standard's key); collect writes it, recalc reads it for 配额, upgrade carries it."""
+    col = ColumnSpec
+    return (
+        col("rep", "field.rep", REP, need=REQUIRED, owner=TOOL),
+        col("week", "activity.week", DATE, need=REQUIRED, owner=TOOL),
+        col("measure", "activity.measure", need=REQUIRED, owner=TOOL),
+        col("measure_name", "activity.measure_name", owner=TOOL, width=30),
+        # A count or hours, 0 or more: read as the amount kind reads a number (no unit of its own in the registry).
+        col("value", "activity.value", AMOUNT, need=REQUIRED, owner=TOOL),
+        col("reported", "activity.reported", owner=TOOL, width=20),
     )
 
 
@@ -279,6 +292,7 @@ def _registry() -> ColumnRegistry:
         TableSpec(META, _meta_columns(), width=44),
         TableSpec(SNAPSHOTS, _snapshot_columns(opportunities)),
         TableSpec(ADJUSTMENTS, _adjustment_columns(), width=24),
+        TableSpec(ACTIVITY, _activity_columns(), width=20),
     ))
 
 

@@ -36,7 +36,8 @@ REASON_NO_HIRE_DATE = "no_hire_date"
 # of the file, but a row that says so, so the quota sheet shows the rep rather than leaving them out.
 PHASE_HIRE_DATE_UNKNOWN = "hire_date_unknown"
 
-_PHASE_KEYS = ("key", "requires_quota", "from_months", "to_months", "milestones")
+_PHASE_KEYS = ("key", "requires_quota", "from_months", "to_months", "milestones", "standards")
+_STANDARD_KEYS = ("key", "threshold", "zh", "en")
 _MILESTONE_KEYS = ("key", "measure", "threshold", "stage", "quarter")
 
 
@@ -57,6 +58,20 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class Standard:
+    """A weekly work standard of a phase (每周至少收集5家客户资料): what a rep reports each week (``key``, named
+    ``zh``/``en`` with its unit, so a company adds one as data) and the least a week should hold."""
+
+    key: str
+    threshold: float
+    zh: str
+    en: str
+
+    def name(self, lang: str) -> str:
+        return self.zh if lang == "zh-CN" else self.en
+
+
+@dataclass(frozen=True)
 class Phase:
     """A stretch of a rep's first year: training (no quota yet) or a tenure range [from_months, to_months)."""
 
@@ -65,6 +80,7 @@ class Phase:
     requires_quota: bool = True
     from_months: int | None = None
     to_months: int | None = None  # None: no upper end ("months 9-12 and on")
+    standards: tuple[Standard, ...] = ()
 
     def holds(self, tenure: int) -> bool:
         """Whether a rep with a quota and this many whole months of tenure is in this phase."""
@@ -131,25 +147,46 @@ def _parse_phase(raw: dict, number: int, faults: Faults) -> Phase:
         faults.add(where, f"to_months {end} must be greater than from_months {start}")
     milestones = [m for j, m_raw in enumerate(faults.tables(raw, "milestones", where, "phases.milestones"), 1)
                   if (m := _parse_milestone(m_raw, f"{where}, milestone {j}", faults)) is not None]
-    keys = [m.key for m in milestones]
-    for twice in sorted({k for k in keys if keys.count(k) > 1}):
-        faults.add(where, f"milestone key {twice!r} is used twice")
-    return Phase(key, tuple(milestones), requires_quota, start, end)
+    standards = [s for j, s_raw in enumerate(faults.tables(raw, "standards", where, "phases.standards"), 1)
+                 if (s := _parse_standard(s_raw, f"{where}, standard {j}", faults)) is not None]
+    for what, entries in (("milestone", milestones), ("standard", standards)):
+        keys = [e.key for e in entries]
+        for twice in sorted({k for k in keys if keys.count(k) > 1}):
+            faults.add(where, f"{what} key {twice!r} is used twice")
+    return Phase(key, tuple(milestones), requires_quota, start, end, tuple(standards))
 
 
-def _parse_milestone(raw: dict, where: str, faults: Faults) -> Milestone | None:
-    before = len(faults)
-    key = faults.identifier(raw, "key", where, what="milestone key")
+def _entry(raw: dict, where: str, faults: Faults, what: str, allowed: tuple[str, ...]) -> tuple[str, str, float]:
+    """The key of a milestone or standard, where it is (named by its key), and its threshold (0 when wrong)."""
+    key = faults.identifier(raw, "key", where, what=f"{what} key")
     if key:
         where = f"{where} ({key})"
-    faults.unknown_keys(raw, _MILESTONE_KEYS, where)
-    measure = raw.get("measure")
-    if measure not in MEASURES:
-        faults.add(where, f"measure {measure!r} is not known; expected one of {', '.join(MEASURES)}")
+    faults.unknown_keys(raw, allowed, where)
     threshold = raw.get("threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
         faults.add(where, f"threshold {threshold!r} must be a number, 0 or more")
         threshold = 0
+    return key, where, float(threshold)
+
+
+def _parse_standard(raw: dict, where: str, faults: Faults) -> Standard | None:
+    before = len(faults)
+    key, where, threshold = _entry(raw, where, faults, "standard", _STANDARD_KEYS)
+    names = {lang: raw.get(lang) for lang in ("zh", "en")}
+    for lang, text in names.items():
+        if not (isinstance(text, str) and text.strip()):
+            faults.add(where, f"{lang} = \"<what the rep reports, with its unit>\" is missing")
+    if len(faults) > before:
+        return None
+    return Standard(key, threshold, names["zh"].strip(), names["en"].strip())
+
+
+def _parse_milestone(raw: dict, where: str, faults: Faults) -> Milestone | None:
+    before = len(faults)
+    key, where, threshold = _entry(raw, where, faults, "milestone", _MILESTONE_KEYS)
+    measure = raw.get("measure")
+    if measure not in MEASURES:
+        faults.add(where, f"measure {measure!r} is not known; expected one of {', '.join(MEASURES)}")
     stage, quarter = raw.get("stage"), raw.get("quarter")
     if measure in STAGE_MEASURES and not (isinstance(stage, str) and stage.strip()):
         faults.add(where, f"measure {measure} needs stage = \"<stage key>\"")

@@ -100,26 +100,35 @@ def _money(value: float) -> str:
 
 def recalculate_forecast(as_of: dt.date | None = None) -> str:
     """重新计算预测: the main job on the open book, with weekly history beside the file when it is on disk."""
+    return _run(lambda book, lang: _recalculate(book, as_of))
+
+
+def _recalculate(book: Any, as_of: dt.date | None) -> str:
     from funnel_xl.history import SnapshotStore
     from funnel_xl.services.recalculate import recalculate
 
-    def action(book: Any, lang: str) -> str:
-        path = local_path(book)
-        store = SnapshotStore.for_workbook(path) if path is not None else None
-        try:
-            result = recalculate(LiveWorkbook(book), as_of or dt.date.today(), history=store)
-        finally:
-            if store is not None:
-                store.close()
-        kpi = result.figures.kpi
-        message = label("macro.recalc_done", result.language).format(
-            as_of=result.figures.as_of.isoformat(), forecast=_money(kpi["weighted_forecast"]),
-            achieved=_money(kpi["achieved"]), problems=len(result.problems))
-        if path is None:
-            message += "\n" + label("macro.history_note", result.language)
-        return message
+    path = local_path(book)
+    store = SnapshotStore.for_workbook(path) if path is not None else None
+    try:
+        result = recalculate(LiveWorkbook(book), as_of or dt.date.today(), history=store)
+    finally:
+        if store is not None:
+            store.close()
+    kpi = result.figures.kpi
+    message = label("macro.recalc_done", result.language).format(
+        as_of=result.figures.as_of.isoformat(), forecast=_money(kpi["weighted_forecast"]),
+        achieved=_money(kpi["achieved"]), problems=len(result.problems))
+    if path is None:
+        message += "\n" + label("macro.history_note", result.language)
+    return message
 
-    return _run(action)
+
+def _ask(book: Any, lang: str, question: str) -> bool:
+    """A yes/no message box; no where there is none (a headless engine)."""
+    try:
+        return book.app.alert(question, title=label("macro.title", lang), buttons="yes_no") == "yes"
+    except Exception:  # noqa: BLE001 - no message box: nothing is run that the user did not ask for
+        return False
 
 
 def generate_assessment_forms() -> str:
@@ -155,8 +164,12 @@ def collect_assessments(run_at: dt.datetime | None = None) -> str:
         report = collect_forms(live, FolderInbox(inbox), progress=_progress(live, lang), run_at=run_at)
         if not report.written:
             return label("macro.collect_nothing", lang).format(files=report.files, folder=inbox)
-        return label("macro.collect_done", lang).format(
+        done = label("macro.collect_done", lang).format(
             count=report.merged, conflicts=report.conflicts, rejected=report.rejected, lines=len(report.entries))
+        # What was merged counts only once recalculated: offer to do it now.
+        if (report.merged or report.activity) and _ask(book, lang, done + "\n\n" + label("macro.collect_offer", lang)):
+            return done + "\n\n" + _recalculate(book, None)
+        return done
 
     return _run(action)
 

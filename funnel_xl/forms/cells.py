@@ -6,6 +6,7 @@ combination is copied onto the next cell that wants it; the form and quota sheet
 
 from __future__ import annotations
 
+import math
 from copy import copy
 from dataclasses import dataclass
 
@@ -30,6 +31,10 @@ class Styles:
     header: Font
     marker: Font
     small: Font
+    hint: Font
+    problem: Font
+    link: Font
+    note_fill: PatternFill
     header_fill: PatternFill
     label_fill: PatternFill
     input_fill: PatternFill
@@ -53,6 +58,10 @@ def make_styles(settings: FormSettings, lang: str) -> Styles:
         header=Font(name=name, size=size, bold=True, color=c["header_font"]),
         marker=Font(name=name, size=size + 5, bold=True, color=c["marker"]),
         small=Font(name=name, size=size - 1, italic=True, color="595959"),
+        hint=Font(name=name, size=size, color=c["hint"]),
+        problem=Font(name=name, size=size, bold=True, color=c["problem"]),
+        link=Font(name=name, size=size, color=c["link"], underline="single"),
+        note_fill=PatternFill("solid", fgColor=c["note_fill"]),
         header_fill=PatternFill("solid", fgColor=c["header_fill"]),
         label_fill=PatternFill("solid", fgColor=c["label_fill"]),
         input_fill=PatternFill("solid", fgColor=c["input_fill"]),
@@ -144,13 +153,15 @@ def protect(ws: Worksheet) -> None:
     ws.protection.formatRows = True
 
 
-def print_setup(ws: Worksheet, last_row: int, last_col: int, settings: FormSettings) -> None:
-    """One A4 page: fit to one page wide and tall, centred, the print area limited to the visible form."""
+def print_setup(ws: Worksheet, last_row: int, last_col: int, settings: FormSettings, *,
+                fit_height: bool = True) -> None:
+    """A4, fit to one page wide (and, with ``fit_height``, tall; else as many pages as it takes), centred, the print
+    area limited to the visible sheet."""
     p = settings.page
     ws.page_setup.paperSize = int(p["paper_size"])
     ws.page_setup.orientation = p["orientation"]
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1
+    ws.page_setup.fitToHeight = 1 if fit_height else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = p["margin_left_cm"] / CM_PER_INCH
@@ -158,3 +169,13 @@ def print_setup(ws: Worksheet, last_row: int, last_col: int, settings: FormSetti
     ws.page_margins.top = p["margin_top_cm"] / CM_PER_INCH
     ws.page_margins.bottom = p["margin_bottom_cm"] / CM_PER_INCH
     ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
+
+
+def text_units(text: str) -> float:
+    """Width of a text in Excel column units: a CJK character takes about two."""
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+
+
+def lines_needed(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` units wide (explicit line breaks kept)."""
+    return sum(max(1, math.ceil(text_units(part) * 1.1 / max(width - 1, 1))) for part in text.split("\n"))

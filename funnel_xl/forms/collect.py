@@ -16,10 +16,12 @@ from typing import Any, Protocol
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.parsing import is_blank, parse_bool, parse_text
-from funnel_xl.domain.schema import checklist_column
+from funnel_xl.domain.schema import STATUSES, checklist_column
 from funnel_xl.errors import FormError, InputError
-from funnel_xl.forms.model import block_identity
-from funnel_xl.forms.read import FilledForm, check_size, read_returned_workbook
+from funnel_xl.domain.kinds import kind_of
+from funnel_xl.forms.model import EDITABLE, block_identity
+from funnel_xl.forms.activity import ActivityReport
+from funnel_xl.forms.read import FilledForm, check_size, read_returned_package, refusal_text
 from funnel_xl.forms.settings import FormSettings, form_settings
 from funnel_xl.forms.version import canonical_value, seal_verifies, version_token
 from funnel_xl.labels import LANGUAGES, label
@@ -131,7 +133,7 @@ def inbox_file(path: Path, size: int, read: Callable[[], bytes], settings: FormS
     try:
         check_size(size, name, settings)
     except FormError as exc:
-        return [Candidate(name, path, None, str(exc))]
+        return [Candidate(name, path, None, refusal_text(exc, name, lang))]
     data = read()
     if data.startswith(CFB_MAGIC):
         return [Candidate(name, path, None, why("encrypted" if ENCRYPTED_STREAM in data else "renamed"))]
@@ -175,8 +177,10 @@ class FolderInbox:
 
 
 def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormSettings | None = None,
-                    progress: Callable[[int, int, str], None] | None = None) -> Iterator[FormPlan | FilledForm]:
-    """The forms in each candidate, or a 'rejected' plan for a file that is not a readable form."""
+                    progress: Callable[[int, int, str], None] | None = None, lang: str = "zh-CN"
+                    ) -> Iterator[FormPlan | FilledForm | ActivityReport]:
+    """The forms and activity sheets in each candidate, or a 'rejected' plan (its reason in ``lang``) for a file
+    that is not a readable form."""
     for i, cand in enumerate(candidates, start=1):
         if progress:
             progress(i, len(candidates), cand.source)
@@ -186,9 +190,11 @@ def read_candidates(candidates: list[Candidate], m: Methodology, settings: FormS
             yield FormPlan(None, cand.source, "rejected", reason=cand.error)
             continue
         try:
-            yield from read_returned_workbook(cand.data, cand.source, m, settings)
+            forms, activity = read_returned_package(cand.data, cand.source, m, settings)
+            yield from forms
+            yield from activity
         except FormError as exc:
-            yield FormPlan(None, cand.source, "rejected", reason=str(exc))
+            yield FormPlan(None, cand.source, "rejected", reason=refusal_text(exc, cand.source, lang))
 
 
 def master_value(column: str, raw: Any, m: Methodology) -> Any:
@@ -200,6 +206,13 @@ def master_value(column: str, raw: Any, m: Methodology) -> Any:
             return raw  # a bad master value differs from any answer, so the form's answer replaces it
     if column == "stage":
         return m.resolve_stage(raw) or (None if is_blank(raw) else str(raw))
+    if column in EDITABLE:
+        if is_blank(raw):
+            return None
+        try:
+            return kind_of(column).parse(raw)
+        except (InputError, ValueError, TypeError):
+            return raw  # what recalc could not read differs from any value the form gives, so the fix replaces it
     return parse_text(raw)
 
 
@@ -210,13 +223,20 @@ def _display(column: str, value: Any, m: Methodology, lang: str) -> str:
         return label("out.yes" if value else "out.no", lang)
     if column == "stage" and value in m.stage_keys:
         return m.stage(value).name(lang)
+    if column == "status" and value in STATUSES:
+        return label(f"status.{value}", lang)
+    if column == "amount" and isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     return canonical_value(value)
 
 
 def _cell_value(column: str, value: Any, m: Methodology, lang: str) -> Any:
-    """What goes into the master cell: 是/否 and stage names in the workbook's language, the text as is."""
+    """What goes into the master cell: 是/否 and stage names in the workbook's language, the text as is; an
+    amount, a date and a status as canonical values (the table writer shows them as the builder does)."""
     if value is None:
         return None
+    if column in EDITABLE:
+        return value
     return _display(column, value, m, lang)
 
 
@@ -229,14 +249,16 @@ def plan_form(form: FilledForm, row: Mapping[str, Any] | None, m: Methodology, l
         return FormPlan(form, form.source, "rejected", reason="; ".join(form.problems))
     if row is None:
         return FormPlan(form, form.source, "rejected",
-                        reason=f"{form.source}, sheet {form.sheet}: opportunity {form.opportunity_id!r} is not in "
-                               "the master's opportunities table")
+                        reason=label("form.read.not_in_master", lang).format(
+                            where=label("form.read.where", lang).format(source=form.source, sheet=form.sheet),
+                            opportunity=form.opportunity_id))
     refusal = _not_genuine(form, row, lang, key)
     if refusal:
         return FormPlan(form, form.source, "rejected", reason=refusal)
     wanted: dict[str, Any] = {checklist_column(k): v for k, v in form.answers.items()}
     wanted["stage"] = form.stage
     wanted["notes"] = form.notes
+    wanted.update(form.fields)
     changes = []
     for column, new in wanted.items():
         old = master_value(column, row.get(column), m)

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from funnel_xl.domain.columns import OPPORTUNITIES, ColumnSpec, columns
+from funnel_xl.domain.kinds import kind_of
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import is_blank, parse_text
+from funnel_xl.domain.parsing import is_blank, parse_bool, parse_text
 from funnel_xl.domain.schema import checklist_column
+from funnel_xl.errors import InputError
 from funnel_xl.forms.version import seal
 from funnel_xl.workbook.ooxml import clean_text
 
@@ -37,6 +39,13 @@ class FormData:
     # otherwise the writer derives it per form.
     derived_stage: str | None = None
     derived_given: bool = False
+    # The fields a rep may correct on the form: the value that reads (a float, a date, a status key) or, where the
+    # master's cell does not read, its text as typed, so the rep sees what recalc could not use.
+    amount: Any = None
+    close_date: Any = None
+    status: Any = None
+    # What recalc reported on the row, in the workbook's language (shown on the form; empty for a clean row).
+    problems: tuple[str, ...] = ()
 
     @property
     def opportunity_id(self) -> str:
@@ -52,15 +61,37 @@ def form_columns() -> tuple[ColumnSpec, ...]:
     return tuple(spec for spec in columns(OPPORTUNITIES) if spec.form is not None)
 
 
-def form_data(row: Mapping[str, Any], m: Methodology, token: str, key: bytes,
-              derived_stage: str | None = None) -> FormData:
-    """What a form carries of one clean master row, sealed with the master's ``key``; ``derived_stage`` is the
-    stage its answers support."""
-    answers = {c.key: (None if is_blank(v := row.get(checklist_column(c.key))) else bool(v)) for c in m.criteria()}
+# The master columns a rep may correct on the form, in the order the form shows them.
+EDITABLE = ("amount", "close_date", "status")
+
+
+def form_data(row: Mapping[str, Any], m: Methodology, token: str, key: bytes, derived_stage: str | None = None,
+              *, derived_given: bool = True, problems: tuple[str, ...] = ()) -> FormData:
+    """What a form carries of one master row, sealed with the master's ``key``: a clean row, or (with the
+    ``problems`` recalc found) a row as typed, each cell read where it reads and kept as text where it does not;
+    ``derived_stage`` is the stage its answers support (``derived_given=False``: the writer works it out)."""
+    answers = {c.key: _lenient(row.get(checklist_column(c.key)), parse_bool) for c in m.criteria()}
     fields = {spec.key: parse_text(row.get(spec.key)) or "" for spec in form_columns()}
     sealed = seal(key, *block_identity(fields.get("id", ""), fields.get("rep", "")), token)
-    return FormData(fields, row.get("stage"), answers, parse_text(row.get("notes")) or "", token, sealed,
-                    derived_stage, True)
+    editable = {k: _lenient(row.get(k), kind_of(k).parse, keep_text=True) for k in EDITABLE}
+    if isinstance(editable["close_date"], dt.datetime):
+        editable["close_date"] = editable["close_date"].date()
+    stage = row.get("stage")
+    return FormData(fields, m.resolve_stage(stage) if stage is not None else None,
+                    {k: (v if isinstance(v, bool) else None) for k, v in answers.items()},
+                    parse_text(row.get("notes")) or "", token, sealed, derived_stage, derived_given,
+                    problems=problems, **editable)
+
+
+def _lenient(value: Any, parse, keep_text: bool = False) -> Any:
+    """``value`` read by ``parse``; a blank is None, and a value that does not read is its text (``keep_text``)
+    or None."""
+    if is_blank(value):
+        return None
+    try:
+        return parse(value)
+    except (InputError, ValueError, TypeError):
+        return parse_text(value) if keep_text else None
 
 
 def block_identity(opportunity: str, rep: str) -> tuple[str, str]:

@@ -49,4 +49,4 @@ def write_quota_sheet(ws: Worksheet, quota: QuotaData, lang: str, settings: Form
     protect(ws)
     ws.sheet_view.showGridLines = False
     print_setup(ws, row, 5, settings)
-    ws.page_setup.orientation = "portrait"
+    ws.page_setup.orientation = "landscape"  # its five columns print at full size across A4 landscape

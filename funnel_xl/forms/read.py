@@ -18,11 +18,13 @@ from defusedxml import ElementTree as ET
 from defusedxml.common import DefusedXmlException
 
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import neutralise, parse_bool
+from funnel_xl.domain.kinds import kind_of
+from funnel_xl.domain.parsing import is_blank, neutralise, parse_bool
 from funnel_xl.errors import FormError, InputError
-from funnel_xl.forms.model import FORM_MARKER, MARK
+from funnel_xl.forms.activity import ACTIVITY_MARKER, ActivityReport, read_activity
+from funnel_xl.forms.model import EDITABLE, FORM_MARKER, MARK
 from funnel_xl.forms.settings import FormSettings, form_settings
-from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.labels import LANGUAGES, catalogue, label
 from funnel_xl.workbook.ooxml import cell_to_rowcol, col_letter
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -50,6 +52,8 @@ class FilledForm:
     language: str
     seal: str = ""
     answers: dict[str, bool | None] = field(default_factory=dict)
+    # The deal's fields the rep filled in (amount, close date, status) as canonical values; a blank is not given.
+    fields: dict[str, object] = field(default_factory=dict)
     stage: str | None = None
     notes: str | None = None
     notes_neutralised: bool = False
@@ -62,11 +66,17 @@ class FilledForm:
 
 # --- the package ------------------------------------------------------------------------------------------------
 
+def refusal_text(exc: FormError, source: str, lang: str) -> str:
+    """Why a file is refused, in ``lang`` (its kind's label, naming the file); the English text when it has none."""
+    key = f"form.package.{exc.code}"
+    return label(key, lang).format(file=source) if exc.code and key in catalogue() else str(exc)
+
+
 def check_size(size: int, source: str, settings: FormSettings) -> None:
     limit = settings.limits["max_file_bytes"]
     if size > limit:
         raise FormError(f"{source}: the file is {size:,} bytes, more than the {limit:,} a form may have; "
-                        "a filled-in form is far smaller, so this is not one")
+                        "a filled-in form is far smaller, so this is not one", code="too_large")
 
 
 def open_package(data: bytes, source: str, settings: FormSettings) -> zipfile.ZipFile:
@@ -77,23 +87,24 @@ def open_package(data: bytes, source: str, settings: FormSettings) -> zipfile.Zi
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise FormError(f"{source}: not an Excel workbook (.xlsx) or damaged: {exc}") from exc
+        raise FormError(f"{source}: not an Excel workbook (.xlsx) or damaged: {exc}", code="damaged") from exc
     if len(infos) > lim["max_members"]:
-        raise FormError(f"{source}: {len(infos)} parts in the package, more than {lim['max_members']}")
+        raise FormError(f"{source}: {len(infos)} parts in the package, more than {lim['max_members']}",
+                        code="too_large")
     total = 0
     for info in infos:
         total += info.file_size
         if info.file_size > lim["max_member_bytes"]:
             raise FormError(f"{source}: part {info.filename} unpacks to {info.file_size:,} bytes, more than "
-                            f"{lim['max_member_bytes']:,}")
+                            f"{lim['max_member_bytes']:,}", code="too_large")
         if info.compress_size and info.file_size / info.compress_size > lim["max_ratio"]:
             raise FormError(f"{source}: part {info.filename} is compressed {info.file_size // info.compress_size}"
-                            f" to 1, beyond {lim['max_ratio']} to 1: refused as a possible zip bomb")
+                            f" to 1, beyond {lim['max_ratio']} to 1: refused as a possible zip bomb", code="unsafe")
     if total > lim["max_uncompressed_bytes"]:
         raise FormError(f"{source}: the package unpacks to {total:,} bytes, more than "
-                        f"{lim['max_uncompressed_bytes']:,}")
+                        f"{lim['max_uncompressed_bytes']:,}", code="too_large")
     if "xl/workbook.xml" not in zf.namelist():
-        raise FormError(f"{source}: not an Excel workbook (no xl/workbook.xml)")
+        raise FormError(f"{source}: not an Excel workbook (no xl/workbook.xml)", code="damaged")
     return zf
 
 
@@ -104,9 +115,9 @@ def _read(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings) -
         with zf.open(part) as fh:
             data = fh.read(limit + 1)
     except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise FormError(f"{source}: part {part} is damaged or missing: {exc}") from exc
+        raise FormError(f"{source}: part {part} is damaged or missing: {exc}", code="damaged") from exc
     if len(data) > limit:
-        raise FormError(f"{source}: part {part} is larger than {limit:,} bytes")
+        raise FormError(f"{source}: part {part} is larger than {limit:,} bytes", code="too_large")
     return data
 
 
@@ -114,9 +125,10 @@ def _xml(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings):
     try:
         return ET.fromstring(_read(zf, part, source, settings))
     except DefusedXmlException as exc:
-        raise FormError(f"{source}: part {part} holds forbidden XML ({type(exc).__name__}): refused") from exc
+        raise FormError(f"{source}: part {part} holds forbidden XML ({type(exc).__name__}): refused",
+                        code="unsafe") from exc
     except ET.ParseError as exc:
-        raise FormError(f"{source}: part {part} is not well-formed XML: {exc}") from exc
+        raise FormError(f"{source}: part {part} is not well-formed XML: {exc}", code="damaged") from exc
 
 
 def _sheet_parts(zf: zipfile.ZipFile, source: str, settings: FormSettings) -> list[tuple[str, str]]:
@@ -179,42 +191,68 @@ def read_returned_workbook(data: bytes, source: str, methodology: Methodology,
                            settings: FormSettings | None = None) -> list[FilledForm]:
     """Every form sheet of a returned workbook, each with its problems; raises FormError for a file that is not a
     form at all (damaged, too large, unsafe, or without any form sheet)."""
+    return read_returned_package(data, source, methodology, settings)[0]
+
+
+def check_returnable(data: bytes, source: str, settings: FormSettings | None = None) -> None:
+    """Raises the FormError collect would raise for this package as a whole (size, parts, sheets): the generator
+    checks what it writes against the limits it will meet on the way back."""
+    settings = settings or form_settings()
+    with open_package(data, source, settings) as zf:
+        _counted_sheets(zf, source, settings)
+
+
+def _counted_sheets(zf: zipfile.ZipFile, source: str, settings: FormSettings) -> list[tuple[str, str]]:
+    sheets = _sheet_parts(zf, source, settings)
+    if len(sheets) > settings.limits["max_sheets"]:
+        raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}",
+                        code="too_large")
+    return sheets
+
+
+def read_returned_package(data: bytes, source: str, methodology: Methodology, settings: FormSettings | None = None
+                          ) -> tuple[list[FilledForm], list[ActivityReport]]:
+    """The form sheets and the week's activity sheets of a returned workbook; raises FormError for a file that
+    holds neither (damaged, too large, unsafe, or not made by the tool)."""
     settings = settings or form_settings()
     zf = open_package(data, source, settings)
     with zf:
-        sheets = _sheet_parts(zf, source, settings)
-        if len(sheets) > settings.limits["max_sheets"]:
-            raise FormError(f"{source}: {len(sheets)} sheets, more than {settings.limits['max_sheets']}")
+        sheets = _counted_sheets(zf, source, settings)
         strings = _shared_strings(zf, source, settings)
-        forms = []
+        forms, activity = [], []
         for name, part in sheets:
             cells = _cells(_xml(zf, part, source, settings), strings)
-            block = _block(cells, settings)
-            if block is None:
-                continue
-            forms.append(_read_form(source, name, block, cells, methodology, settings))
-    if not forms:
+            marker, block = _block(cells, settings)
+            if marker == FORM_MARKER:
+                forms.append(_read_form(source, name, block, cells, methodology, settings))
+            elif marker == ACTIVITY_MARKER:
+                def value(ref: str, cells=cells) -> tuple[object, str | None]:
+                    cell = cells.get(ref, CellValue(None)) if _valid_ref(ref) else CellValue(None)
+                    return cell.value, cell.formula
+                activity.append(read_activity(source, name, block, value, settings))
+    if not forms and not activity:
         raise FormError(f"{source}: no stage-assessment form in this workbook (no sheet carries the form's "
-                        "hidden block); only files made by 'Generate assessment forms' can be collected")
-    return forms
+                        "hidden block); only files made by 'Generate assessment forms' can be collected", code="no_form")
+    return forms, activity
 
 
-def _block(cells: dict[str, CellValue], settings: FormSettings) -> dict[str, str] | None:
+def _block(cells: dict[str, CellValue], settings: FormSettings) -> tuple[str | None, dict[str, str]]:
+    """(the marker, key -> value) of a sheet's hidden block: a form's or an activity sheet's; (None, {}) else."""
     kc = col_letter(int(settings.layout["block_column"]))
     vc = col_letter(int(settings.layout["block_column"]) + 1)
     first = cells.get(f"{kc}1")
     if first is None or first.value != "format":
-        return None
+        return None, {}
     marker = cells.get(f"{vc}1")
-    if marker is None or marker.value != FORM_MARKER:
-        return None
+    if marker is None or marker.value not in (FORM_MARKER, ACTIVITY_MARKER):
+        return None, {}
     block: dict[str, str] = {}
     row = 1
     while (key := cells.get(f"{kc}{row}")) is not None and isinstance(key.value, str) and key.value:
         value = cells.get(f"{vc}{row}")
         block[key.value] = "" if value is None or value.value is None else str(value.value)
         row += 1
-    return block
+    return str(marker.value), block
 
 
 def _valid_ref(ref: str) -> bool:
@@ -230,50 +268,104 @@ def _read_form(source: str, sheet: str, block: dict[str, str], cells: dict[str, 
     form = FilledForm(source, sheet, block.get("opportunity", ""), block.get("methodology", ""),
                       block.get("rep", ""), block.get("token", ""), block.get("language", "zh-CN"),
                       block.get("seal", ""))
-    where = f"{source}, sheet {sheet}"
+    where = _says(form, "where", source=source, sheet=sheet)
     if block.get("format_version") != str(settings.format_version):
-        form.problems.append(f"{where}: form format version {block.get('format_version')!r}; this version of "
-                             f"funnel_xl reads version {settings.format_version}")
+        form.problems.append(_says(form, "version", where=where, found=block.get("format_version", ""),
+                                   reads=settings.format_version))
         return form
     if not form.opportunity_id or not form.token or not form.seal:
-        form.problems.append(f"{where}: the form's hidden block lacks the opportunity id, version token or seal")
+        form.problems.append(_says(form, "damaged", where=where))
         return form
     if form.methodology != m.key:
-        form.problems.append(f"{where}: the form was made for methodology {form.methodology!r}, the master uses "
-                             f"{m.key!r}")
+        form.problems.append(_says(form, "methodology", where=where, found=form.methodology, master=m.key))
         return form
-    refs = {k: v for k, v in block.items() if k.startswith(("chk:", "marker:")) or k == "notes"}
+    refs = {k: v for k, v in block.items() if k.startswith(("chk:", "marker:", "field:")) or k == "notes"}
     bad_refs = [k for k, v in refs.items() if not _valid_ref(v)]
     if bad_refs:
-        form.problems.append(f"{where}: the hidden block is damaged (keys {', '.join(bad_refs)})")
+        form.problems.append(_says(form, "damaged", where=where))
         return form
     _read_answers(form, block, cells, m, where)
     _read_stage(form, block, cells, m, where)
     _read_notes(form, block, cells, settings, where)
+    _read_fields(form, block, cells, where)
     return form
+
+
+def _lang(form: FilledForm) -> str:
+    return form.language if form.language in LANGUAGES else "zh-CN"
+
+
+def _says(form: FilledForm, key: str, **params) -> str:
+    """A reason to refuse a form, in the form's language (label form.read.<key>)."""
+    return label(f"form.read.{key}", _lang(form)).format(**params)
+
+
+def _is_answer(value: object) -> bool:
+    try:
+        parse_bool(value)
+    except InputError:
+        return False
+    return True
+
+
+def _criterion_text(m: Methodology, key: str, form: FilledForm) -> str:
+    """The criterion as the form numbers and words it ("2.3 已了解参与竞争的软件厂商")."""
+    for stage in m.stages:
+        for j, c in enumerate(stage.criteria):
+            if c.key == key:
+                return f"{stage.order}.{j + 1} {c.text(_lang(form))}"
+    return key
+
+
+def _read_fields(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], where: str) -> None:
+    """The amount, close date and status the rep corrected, each read as the master column reads it; a value
+    that does not read refuses the form with what was expected, in the form's language."""
+    lang = _lang(form)
+    for key, ref in block.items():
+        if not key.startswith("field:"):
+            continue
+        column = key[len("field:"):]
+        if column not in EDITABLE:
+            form.problems.append(_says(form, "damaged", where=where))
+            continue
+        cell = cells.get(ref, CellValue(None))
+        name = label(f"field.{column}", lang)
+        if cell.formula is not None:
+            form.problems.append(label("form.refused.field", lang).format(
+                where=where, cell=ref, field=name, value="=" + cell.formula,
+                expected=label(f"form.field_error.{column}", lang)))
+            continue
+        if is_blank(cell.value):
+            continue
+        try:
+            value = kind_of(column).parse(cell.value)
+            if column == "amount" and value < 0:
+                raise InputError(f"{value} is negative")
+        except (InputError, ValueError, TypeError):
+            form.problems.append(label("form.refused.field", lang).format(
+                where=where, cell=ref, field=name, value=cell.value,
+                expected=label(f"form.field_error.{column}", lang)))
+            continue
+        form.fields[column] = value
 
 
 def _read_answers(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,
                   where: str) -> None:
     known = {c.key for c in m.criteria()}
-    lang = form.language if form.language in LANGUAGES else "zh-CN"
-    expected = f"expected {label('out.yes', lang)} or {label('out.no', lang)}"
     for key, ref in block.items():
         if not key.startswith("chk:"):
             continue
         criterion = key[4:]
         if criterion not in known:
-            form.problems.append(f"{where}: criterion {criterion!r} is not in methodology {m.key!r}")
+            form.problems.append(_says(form, "damaged", where=where))
             continue
         cell = cells.get(ref, CellValue(None))
-        if cell.formula is not None:
-            form.problems.append(f"{where}, cell {ref}: holds a formula (={cell.formula}); {expected}")
+        if cell.formula is not None or not _is_answer(cell.value):
+            shown = "=" + cell.formula if cell.formula is not None else cell.value
+            form.problems.append(_says(form, "answer", where=where, cell=ref, value=shown,
+                                       criterion=_criterion_text(m, criterion, form)))
             continue
-        try:
-            form.answers[criterion] = parse_bool(cell.value)
-        except InputError:
-            form.problems.append(f"{where}, cell {ref}: {cell.value!r} is not an answer; {expected}, "
-                                 "or blank for not assessed")
+        form.answers[criterion] = parse_bool(cell.value)
 
 
 def _read_stage(form: FilledForm, block: dict[str, str], cells: dict[str, CellValue], m: Methodology,
@@ -286,18 +378,19 @@ def _read_stage(form: FilledForm, block: dict[str, str], cells: dict[str, CellVa
         cell = cells.get(ref, CellValue(None))
         text = "" if cell.value is None else str(cell.value).strip()
         if cell.formula is not None or (text and text != MARK):
-            form.problems.append(f"{where}, cell {ref}: {text or '=' + str(cell.formula)!r} is not a stage mark; "
-                                 f"expected {MARK} or blank")
+            form.problems.append(_says(form, "mark", where=where, cell=ref,
+                                       value=text if cell.formula is None else "=" + cell.formula))
             bad_mark = True
         elif text == MARK:
             marked.append(key[len("marker:"):])
     if len(marked) != 1 and not bad_mark:
-        span = f"{refs[0]}:{refs[-1]}" if refs else "?"
-        found = "none" if not marked else ", ".join(marked)
-        form.problems.append(f"{where}, cells {span}: mark exactly one stage with {MARK}; marked: {found}")
+        lang = _lang(form)
+        names = label("form.read.list_separator", lang).join(
+            m.stage(k).name(lang) if k in m.stage_keys else k for k in marked)
+        form.problems.append(_says(form, "no_mark" if not marked else "marks", where=where, stages=names))
     elif len(marked) == 1:
         if marked[0] not in m.stage_keys:
-            form.problems.append(f"{where}: stage {marked[0]!r} is not in methodology {m.key!r}")
+            form.problems.append(_says(form, "damaged", where=where))
         else:
             form.stage = marked[0]
 
@@ -319,7 +412,7 @@ def _read_notes(form: FilledForm, block: dict[str, str], cells: dict[str, CellVa
         text = str(cell.value)
     text = _CONTROL.sub("", text).strip()
     if len(text) > settings.limits["max_notes_chars"]:
-        form.problems.append(f"{where}, cell {ref}: the notes are {len(text)} characters long, more than "
-                             f"{settings.limits['max_notes_chars']}")
+        form.problems.append(_says(form, "notes", where=where, cell=ref, length=len(text),
+                                   limit=settings.limits["max_notes_chars"]))
         return
     form.notes, form.notes_neutralised = neutralise(text) if text else (None, False)

@@ -1,15 +1,16 @@
 """One form sheet as a template: the first form's sheet part cut at its variable cells, rendered for every form.
 
 openpyxl writes the template once with a placeholder (⟦slot⟧) in each variable cell; each form's sheet part is the
-template with the form's texts put in, and the derived-stage formula cell carries its cached value too (openpyxl
-cannot write one), so a thousand forms take seconds and every form is laid out identically.
+template with the form's texts put in, and each formula cell named to the template (the assessed stage, what is
+missing) carries its cached value too (openpyxl cannot write one), so a thousand forms take seconds and every form
+is laid out identically.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
 
@@ -18,10 +19,11 @@ from funnel_xl.workbook.ooxml import cell_spans, cell_xml
 
 @dataclass(frozen=True)
 class FormTexts:
-    """The text of every cell that differs from one form to the next, keyed by slot name; None leaves it blank."""
+    """The value of every cell that differs from one form to the next, keyed by slot name (None leaves it blank),
+    and the cached values of the formula cells, keyed by the name the template gives each."""
 
-    cells: dict[str, str | None]
-    derived: str = ""
+    cells: dict[str, object]
+    computed: dict[str, object] = field(default_factory=dict)
 
     def get(self, slot: str) -> str | None:
         return self.cells.get(slot)
@@ -46,45 +48,43 @@ def shared_strings(zf: zipfile.ZipFile) -> list[str]:
 
 @dataclass(frozen=True)
 class SheetTemplate:
-    """A worksheet part cut at its variable cells: fixed XML pieces and, between them, (slot, ref, style)."""
+    """A worksheet part cut at its variable cells: fixed XML pieces and, between them, (slot, ref, style, formula);
+    a formula slot's value is the cached value of its formula."""
 
     pieces: tuple[str, ...]
-    slots: tuple[tuple[str, str, int], ...]
-    formula: str
+    slots: tuple[tuple[str, str, int, str | None], ...]
 
     @classmethod
-    def compile(cls, sheet_xml: str, strings: list[str], derived_cell: str) -> "SheetTemplate":
+    def compile(cls, sheet_xml: str, strings: list[str], formula_cells: dict[str, str]) -> "SheetTemplate":
+        """``formula_cells``: cell ref -> the name its cached value goes by in ``FormTexts.computed``."""
         slot_of = {i: m.group(1) for i, text in enumerate(strings) if (m := _SLOT_TEXT.match(text))}
-        cuts: list[tuple[int, int, str, str, int]] = []
-        formula = None
+        cuts: list[tuple[int, int, str, str, int, str | None]] = []
         for cell in cell_spans(sheet_xml):
-            name = None
+            name, formula = None, None
             if cell.kind == "s" and cell.value is not None:
                 name = slot_of.get(int(cell.value))
             elif cell.kind == "inlineStr" and (m := _SLOT_TEXT.match(cell.value or "")):
                 name = m.group(1)  # openpyxl writes strings inline in some versions
-            elif cell.ref == derived_cell and cell.formula is not None:
-                name, formula = "", cell.formula
+            elif cell.ref in formula_cells and cell.formula is not None:
+                name, formula = formula_cells[cell.ref], cell.formula
             if name is not None:
-                cuts.append((cell.start, cell.end, name, cell.ref, cell.style))
-        if formula is None:
-            raise RuntimeError(f"the derived-stage formula cell {derived_cell} is not in the template sheet")
+                cuts.append((cell.start, cell.end, name, cell.ref, cell.style, formula))
         pieces, slots, pos = [], [], 0
-        for start, end, name, ref, style in cuts:
+        for start, end, name, ref, style, formula in cuts:
             pieces.append(sheet_xml[pos:start])
-            slots.append((name, ref, style))
+            slots.append((name, ref, style, formula))
             pos = end
         pieces.append(sheet_xml[pos:])
-        missing = set(slot_of.values()) - {s[0] for s in slots}
+        missing = (set(slot_of.values()) | set(formula_cells.values())) - {s[0] for s in slots}
         if missing:
             raise RuntimeError(f"template slots not found in the sheet: {sorted(missing)}")
-        return cls(tuple(pieces), tuple(slots), formula)
+        return cls(tuple(pieces), tuple(slots))
 
     def render(self, texts: FormTexts) -> str:
         out = [self.pieces[0]]
-        for (name, ref, style), piece in zip(self.slots, self.pieces[1:]):
-            if name == "":
-                out.append(cell_xml(ref, texts.derived, style, self.formula))
+        for (name, ref, style, formula), piece in zip(self.slots, self.pieces[1:]):
+            if formula is not None:
+                out.append(cell_xml(ref, texts.computed.get(name), style, formula))
             else:
                 value = texts.get(name)
                 out.append(cell_xml(ref, None if value == "" else value, style))

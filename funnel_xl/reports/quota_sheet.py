@@ -31,7 +31,8 @@ def coverage_chart(out: SheetLayout, quota: pd.DataFrame) -> None:
     out.sheet.chart_items["coverage"] = len(rows)
 
 
-def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> SheetLayout:
+def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str,
+                activity: pd.DataFrame | None = None, standard_names: dict | None = None) -> SheetLayout:
     out = SheetLayout("quota", lang, stamp)
     reps_by_name = reps.set_index("rep") if len(reps) else pd.DataFrame()
     phases = fig.roadmap.drop_duplicates("rep").set_index("rep")["phase"] if len(fig.roadmap) else pd.Series()
@@ -82,6 +83,38 @@ def quota_sheet(fig: Figures, reps: pd.DataFrame, lang: str, stamp: str) -> Shee
         out.sheet.put(r_, 3, values[2], style)
         out.sheet.put(r_, 4, values[3], style)
         out.sheet.put(r_, 5, values[4], "good" if values[4].startswith(met) else ("bad" if values[4].startswith(missed) else "text"))
+    if activity is not None:
+        row = activity_block(out, row + 1, activity, standard_names or {})
     out.widths(first=12, others=13, count=11)
     out.sheet.widths[2] = 24  # the roadmap phase, in both tables
     return out
+
+
+def activity_block(out: SheetLayout, row: int, status: pd.DataFrame, names: dict) -> int:
+    """The week's activity against the work standards, beside the milestones: per rep and standard, the last
+    weeks' values, each met or missed, and a week not reported said so. Returns the row after the block."""
+    weeks = sorted(status["week"].unique()) if len(status) else []
+    out.sheet.put(row, 1, out.label("block.activity"), "section")
+    out.sheet.put(row + 1, 1, out.label("out.activity_note"), "note")
+    # The standard's name goes last, where it can run on to the right (as the milestones' text does above).
+    header = [out.label("outcol.rep"), out.label("outcol.phase"), out.label("outcol.standard_target"),
+              *(f"{w:%m-%d}" for w in weeks), out.label("outcol.standard")]
+    out.sheet.put_row(row + 2, 1, header, "header")
+    row += 3
+    met, missed, none = out.label("out.met"), out.label("out.missed"), out.label("out.not_reported")
+    if not len(status):
+        out.sheet.put(row, 1, out.label("out.no_standards"), "note")
+        return row + 1
+    for (rep, phase, standard), group in status.groupby(["rep", "phase", "standard"], sort=False):
+        by_week = dict(zip(group["week"], zip(group["value"], group["met"])))
+        out.sheet.put_row(row, 1, [rep, out.label(f"roadmap.phase.{phase}"), group["target"].iloc[0]],
+                          ["text", "text", "decimal"])
+        for i, week in enumerate(weeks):
+            value, ok = by_week.get(week, (None, None))
+            if pd.isna(ok):
+                out.sheet.put(row, 4 + i, none, "text")
+            else:
+                out.sheet.put(row, 4 + i, f"{value:g} {met if ok else missed}", "good" if ok else "bad")
+        out.sheet.put(row, 4 + len(weeks), names.get((phase, standard), standard), "note")
+        row += 1
+    return row

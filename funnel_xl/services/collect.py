@@ -12,6 +12,9 @@ import pandas as pd
 from funnel_xl.domain.parsing import parse_text
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.forms import collect as fc
+from funnel_xl.forms.activity import (
+    ActivityReport, activity_log_sheet, activity_refusal, existing_activity, merged_activity,
+)
 from funnel_xl.forms.settings import form_settings
 from funnel_xl.labels import label
 from funnel_xl.outputs import Progress
@@ -39,6 +42,8 @@ class CollectReport:
     written: bool = False
     backup: Path | None = None
     file_outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    activity: int = 0   # values of the week's activity written into 工作记录
+    language: str = "zh-CN"   # the master's: the summary speaks it
 
     def count(self, outcome: str) -> int:
         return sum(1 for o, _ in self.file_outcomes.values() if o == outcome)
@@ -47,7 +52,8 @@ class CollectReport:
         """Every file of the inbox is counted once: files = collected_files + refused_files + skipped_files."""
         return {"files": self.files, **{f"{o}_files": self.count(o) for o in FILE_OUTCOMES},
                 "forms": self.forms, "merged": self.merged, "unchanged": self.unchanged,
-                "conflicts": self.conflicts, "rejected": self.rejected, "log_lines": len(self.entries),
+                "conflicts": self.conflicts, "rejected": self.rejected, "activity_values": self.activity,
+                "log_lines": len(self.entries),
                 "written": self.written}
 
 
@@ -83,12 +89,16 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
     key = book.form_key()
     candidates = inbox.candidates(settings, lang)
     by_source = {c.source: c for c in candidates}
-    report = CollectReport(files=len({c.file for c in candidates}))
+    report = CollectReport(files=len({c.file for c in candidates}), language=lang)
     plans: dict[str, list[fc.FormPlan]] = {}
     field_names = dict(inputs.opportunity_labels)
     changes: dict[tuple[int, str], object] = {}
     rejected_reasons: dict[Path, list[str]] = {}
-    for item in fc.read_candidates(candidates, m, settings, progress):
+    activity: list[ActivityReport] = []
+    for item in fc.read_candidates(candidates, m, settings, progress, lang):
+        if isinstance(item, ActivityReport):
+            activity.append(item)
+            continue
         if isinstance(item, fc.FormPlan):
             plan = item
         else:
@@ -96,7 +106,7 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
             opp = item.opportunity_id
             if opp in duplicated:
                 plan = fc.FormPlan(item, item.source, "rejected",
-                                   reason=f"opportunity {opp!r} appears more than once in the opportunities table")
+                                   reason=label("form.read.duplicate", lang).format(opportunity=opp))
             else:
                 idx = rows.get(opp)
                 plan = fc.plan_form(item, None if idx is None else working[idx], m, lang, key)
@@ -117,6 +127,27 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
         plans.setdefault(plan.source.split("/")[0], []).append(plan)
         report.entries += fc.audit_entries(plan, when, field_names, lang)
 
+    table, taken = None, []
+    activity_name = contract.sheet_name("activity", lang)
+    if activity:
+        reps = set(parse_text(v) for v in inputs.reps["rep"]) - {None}
+        table = existing_activity(book.read_sheet(activity_name)) if activity_name in book.sheet_names() else None
+        for item in activity:
+            refusal = activity_refusal(item, key, reps, lang) or (
+                None if table is not None else label("form.activity.no_sheet", lang).format(sheet=activity_name))
+            file = item.source.split("/")[0]
+            if refusal:
+                report.rejected += 1
+                rejected_reasons.setdefault(by_source[item.source].path, []).append(refusal)
+                plans.setdefault(file, []).append(fc.FormPlan(None, item.source, "rejected", reason=refusal))
+                report.entries.append(fc.AuditEntry(when, f"{item.source} [{item.sheet}]", item.rep, "", "", "", "",
+                                                    "rejected", refusal))
+                continue
+            report.entries += _activity_entries(item, table, when)
+            if item.values:
+                taken.append((item, f"{item.source} {when}"))
+                plans.setdefault(file, []).append(fc.FormPlan(None, item.source, "merge"))
+
     for path, reasons in rejected_reasons.items():
         report.rejection_notes.append(inbox.refuse(path, reasons))
 
@@ -130,10 +161,29 @@ def collect_forms(book: WorkbookPort, inbox: fc.Inbox, *, progress: Progress | N
         progress(report.files, report.files, label("form.progress.writing", lang))
     if changes:
         book.update_cells(contract.TABLE_OPPORTUNITIES, changes)
-    book.write_sheets({audit_name: fc.audit_sheet(existing, report.entries, lang)})
+    sheets = {audit_name: fc.audit_sheet(existing, report.entries, lang)}
+    if taken:
+        report.activity = sum(len(item.values) for item, _ in taken)
+        sheets[activity_name] = activity_log_sheet(merged_activity(table, taken), lang)
+    book.write_sheets(sheets)
     report.backup = book.save().backup
     report.written = True
     return report
+
+
+def _activity_entries(item: ActivityReport, table, when: str) -> list[fc.AuditEntry]:
+    """The log lines of a week's activity taken: one per value that is new or changed."""
+    out = []
+    for measure, value in item.values.items():
+        before = table[(table["rep"] == item.rep) & (table["week"] == item.week) & (table["measure"] == measure)]
+        old = before["value"].iloc[-1] if len(before) else None
+        if old is not None and float(old) == value:
+            continue
+        shown = lambda v: "" if v is None else f"{v:g}"  # noqa: E731
+        out.append(fc.AuditEntry(when, f"{item.source} [{item.sheet}]", item.rep, "",
+                                 f"{item.names.get(measure, measure)} {item.week.isoformat()}", shown(old),
+                                 shown(value), "merged"))
+    return out
 
 
 class _RowsOnDemand(dict):

@@ -16,14 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from funnel_xl.domain.activity import standards_of, week_of
 from funnel_xl.domain.figures import Figures, compute_figures
-from funnel_xl.domain.parsing import is_blank, parse_text
+from funnel_xl.domain.parsing import is_blank, parse_status, parse_text
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.errors import InputError
+from funnel_xl.forms.activity import ActivitySheet, activity_for
 from funnel_xl.forms.model import FormData, Milestone, QuotaData, form_data
 from funnel_xl.forms.version import new_form_key, version_token
 from funnel_xl.labels import catalogue, label
 from funnel_xl.outputs import FormWorkbook, OutputSink, Progress
+from funnel_xl.reports.problem_text import problem_message
 from funnel_xl.services.master import Master, read_master
 from funnel_xl.workbook.port import WorkbookPort
 
@@ -33,8 +36,9 @@ _FILE_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 # --- generate ---------------------------------------------------------------------------------------------------
 
-def _form_data(raw: dict, clean: pd.Series, m, key: bytes, derived: str | None) -> FormData:
-    return form_data(clean, m, version_token(raw), key, derived)
+def _form_data(raw: dict, clean: pd.Series, m, key: bytes, derived: str | None,
+               problems: tuple[str, ...] = ()) -> FormData:
+    return form_data(clean, m, version_token(raw), key, derived, problems=problems)
 
 
 def ensure_form_key(book: WorkbookPort) -> bytes:
@@ -105,23 +109,23 @@ def _tag(rep: str) -> str:
 def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = None, opportunity: str | None = None,
                    as_of: dt.date | None = None, progress: Progress | None = None, workers: int = 1,
                    skipped: list[str] | None = None) -> list[Path]:
-    """One workbook per rep into ``out``: a form sheet per open opportunity, then the rep's quota sheet.
+    """One workbook per rep into ``out``: the index, a form sheet per open opportunity, then the rep's quota sheet.
 
-    Also writes ``manifest.json`` (rep, e-mail, file, opportunities, and the rows that got no form because the
-    master row is not valid) for ``send_forms``; pass a list as ``skipped`` to receive those lines too. ``rep``
-    and ``opportunity`` narrow the selection; a filter that matches nothing is an error, not an empty run.
-    ``workers`` > 1 lets the sink write the workbooks in a process pool.
+    A deal recalc cannot use (an amount, a date or a status that does not read) gets its form too, with the problem
+    shown on it and the fields to fix unlocked, so the rep can correct it; every problem recalc reports on a deal
+    is shown on its form. Also writes ``manifest.json`` (rep, e-mail, file, opportunities, and the rows that got no
+    form: no rep, or closed) for ``send_forms``; pass a list as ``skipped`` to receive those lines too. ``rep`` and
+    ``opportunity`` narrow the selection; a filter that matches nothing is an error, not an empty run. ``workers``
+    > 1 lets the sink write the workbooks in a process pool.
     """
     as_of = as_of or dt.date.today()
     master = read_master(book)
     m, lang = master.methodology, master.language
+    raw = master.inputs.opportunities
     clean = master.opportunities.clean
-    opps = clean[clean["status"] == "open"]
-    if rep is not None:
-        opps = opps[opps["rep"] == rep.strip()]
-    if opportunity is not None:
-        opps = opps[opps["id"] == opportunity.strip()]
-    if opps.empty:
+    opps = _selected(clean[(clean["status"] == "open") & clean["rep"].notna()], rep, opportunity)
+    to_fix = _selected(_fixable(master), rep, opportunity)
+    if opps.empty and to_fix.empty:
         wanted = ", ".join(f"{k} {v!r}" for k, v in (("rep", rep), ("opportunity", opportunity)) if v) or "any"
         raise InputError(f"{book.name}: no open opportunity matches {wanted} in the opportunities "
                          f"table; nothing to generate")
@@ -129,17 +133,25 @@ def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = Non
     reps = master.reps.clean
     emails = dict(zip(reps["rep"], reps.get("email", pd.Series(dtype=object))))
     derived = derive_stages(opps, m)["derived_stage"]
-    groups = list(opps.groupby("rep", sort=True))
-    file_names = workbook_file_names([rep_name for rep_name, _ in groups], lang)
+    shown = _problems_by_row(master, lang)
     key = ensure_form_key(book)
+    per_rep: dict[str, list[tuple[object, FormData]]] = {}
+    for idx, row in opps.iterrows():
+        data = _form_data(raw.loc[idx].to_dict(), row, m, key, derived.at[idx], shown.get(idx, ()))
+        per_rep.setdefault(row["rep"], []).append((idx, data))
+    for idx, row in to_fix.iterrows():
+        values = raw.loc[idx].to_dict()
+        data = form_data(values, m, version_token(values), key, derived_given=False, problems=shown.get(idx, ()))
+        per_rep.setdefault(row["rep"], []).append((idx, data))
+    file_names = workbook_file_names(sorted(per_rep), lang)
+    rep_rows = {r["rep"]: r for _, r in reps.iterrows()}
     books = []
-    for rep_name, group in groups:
-        forms = [_form_data(master.inputs.opportunities.loc[idx].to_dict(), row, m, key, derived.at[idx])
-                 for idx, row in group.iterrows()]
+    for rep_name in sorted(per_rep):
+        forms = [data for _, data in sorted(per_rep[rep_name], key=lambda item: item[0])]
         books.append(FormWorkbook(file_names[rep_name], forms, _quota_data(rep_name, figures, lang, as_of),
-                                  m, lang, as_of))
+                                  m, lang, as_of, _activity(rep_rows.get(rep_name), as_of, key)))
     written = out.form_workbooks(books, workers=workers, progress=progress)
-    left_out = _left_out(master, rep, opportunity)
+    left_out = _left_out(master, rep, opportunity, {f.opportunity_id for b in books for f in b.forms})
     if skipped is not None:
         skipped.extend(left_out)
     manifest = {
@@ -152,9 +164,56 @@ def generate_forms(book: WorkbookPort, out: OutputSink, *, rep: str | None = Non
     return written
 
 
-def _left_out(master: Master, rep: str | None, opportunity: str | None) -> list[str]:
-    """'no form for <row>: <problem>' for every master row the filters would take that gets none: a row that is not
-    valid, and a deal without a rep (it counts, under 未分配, but nobody is there to fill its form in)."""
+def _activity(rep_row: pd.Series | None, as_of: dt.date, key: bytes) -> ActivitySheet | None:
+    """The 本周工作 sheet of a rep of 销售人员: their phase's weekly standards for the report date's week."""
+    if rep_row is None:
+        return None
+    from funnel_xl.services.recalculate import default_roadmap
+
+    phase, standards = standards_of(rep_row, default_roadmap(), as_of)
+    return activity_for(rep_row["rep"], week_of(as_of), phase, standards, key)
+
+
+def _selected(rows: pd.DataFrame, rep: str | None, opportunity: str | None) -> pd.DataFrame:
+    if rep is not None:
+        rows = rows[rows["rep"] == rep.strip()]
+    if opportunity is not None:
+        rows = rows[rows["id"] == opportunity.strip()]
+    return rows
+
+
+def _fixable(master: Master) -> pd.DataFrame:
+    """The rows recalc leaves out that a rep can fix on a form: an id and a rep that read, and a status that is
+    open or does not read (a closed deal is the manager's, not a form's). Columns id and rep as text."""
+    raw = master.inputs.opportunities
+    rows = raw.loc[[i for i in master.opportunities.rejected.index if i in raw.index]]
+    out = pd.DataFrame({"id": rows["id"].map(parse_text), "rep": rows["rep"].map(parse_text)}, index=rows.index)
+
+    def closed(value) -> bool:
+        try:
+            return parse_status(value) != "open"
+        except InputError:
+            return False
+
+    keep = out["id"].notna() & out["rep"].notna() & ~rows["status"].map(closed).astype(bool)
+    return out[keep]
+
+
+def _problems_by_row(master: Master, lang: str) -> dict[object, tuple[str, ...]]:
+    """Every problem recalc reports on a row of 商机 (errors and warnings), in the workbook's language."""
+    out: dict[object, list[str]] = {}
+    for p in master.opportunities.problems:
+        if p.row is None:
+            continue
+        text = problem_message(p, lang)
+        out.setdefault(p.row, []).append(f"{p.column}: {text}" if p.column else text)
+    return {row: tuple(dict.fromkeys(texts)) for row, texts in out.items()}
+
+
+def _left_out(master: Master, rep: str | None, opportunity: str | None, sent: set[str]) -> list[str]:
+    """'no form for <row>: <problem>' for every master row the filters would take that gets none: a row that is
+    neither open nor fixable on a form, and a deal without a rep (it counts, under 未分配, but nobody is there to
+    fill its form in)."""
     raw = master.inputs.opportunities
     out = []
     for p in master.opportunities.problems:
@@ -162,6 +221,8 @@ def _left_out(master: Master, rep: str | None, opportunity: str | None) -> list[
             continue
         if p.row in raw.index:
             r = raw.loc[p.row]
+            if parse_text(r.get("id")) in sent:
+                continue
             if rep is not None and parse_text(r.get("rep")) != rep.strip():
                 continue
             if opportunity is not None and parse_text(r.get("id")) != opportunity.strip():

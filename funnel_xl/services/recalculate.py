@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from funnel_xl.domain.activity import activity_status
 from funnel_xl.domain.attention import attention_summary
 from funnel_xl.domain.figures import Figures, compute_figures
 from funnel_xl.domain.left_out import left_out
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
 from funnel_xl.domain.schema import Problem
+from funnel_xl.forms.activity import existing_activity
 from funnel_xl.history import HistoryPort
 from funnel_xl.labels import label
 from funnel_xl.paths import templates_dir
@@ -130,6 +132,18 @@ def weekly_history(history: HistoryPort | None, figures: Figures) -> pd.DataFram
     return weekly.drop_duplicates(["snapshot_date", "rep"], keep="last")
 
 
+def _activity(book: WorkbookPort, reps: pd.DataFrame, roadmap: Roadmap, as_of: dt.date,
+              lang: str) -> tuple[pd.DataFrame | None, dict]:
+    """The reps' week's activity against their standards (None where the master has no 工作记录 sheet) and each
+    standard's name by (phase, key) in the workbook's language."""
+    name = sheet_name("activity", lang)
+    if name not in book.sheet_names():
+        return None, {}
+    table = existing_activity(book.read_sheet(name))
+    names = {(p.key, s.key): s.name(lang) for p in roadmap.phases for s in p.standards}
+    return activity_status(table, reps, roadmap, as_of), names
+
+
 def recalculate(
     book: WorkbookPort,
     as_of: dt.date,
@@ -158,7 +172,8 @@ def recalculate(
     sheets = {
         "forecast": forecast_sheet(figures, lang, stamp, len(problems)),
         "funnel": funnel_sheet(figures, lang, stamp, figures.calibration),
-        "quota": quota_sheet(figures, reps.clean, lang, stamp),
+        "quota": quota_sheet(figures, reps.clean, lang, stamp, *_activity(book, reps.clean, roadmap or default_roadmap(),
+                                                                        as_of, lang)),
         "progress": progress_sheet(figures, lang, stamp, weekly),
         "problems": problems_sheet(problems, lang, stamp,
                                    problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet,

@@ -22,6 +22,7 @@ import pandas as pd
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import CHECKLIST_PREFIX, OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
+from funnel_xl.forms.activity import activity_log_sheet, existing_activity
 from funnel_xl.forms.collect import audit_sheet, existing_audit_rows
 from funnel_xl.labels import LANGUAGES, label
 from funnel_xl.workbook import carry, contract, fingerprint
@@ -110,6 +111,8 @@ def _upgrade(old: Path, output: Path, methodology: Methodology | None) -> Upgrad
         raw_opps = book.read_table(contract.TABLE_OPPORTUNITIES).frame
         audit_name = contract.sheet_name("audit", lang)
         log = existing_audit_rows(book.read_sheet(audit_name)) if audit_name in book.sheet_names() else []
+        activity_name = contract.sheet_name("activity", lang)
+        activity = existing_activity(book.read_sheet(activity_name)) if activity_name in book.sheet_names() else None
         conf = book.read_sheet(contract.CONFIG_SHEET) if contract.CONFIG_SHEET in book.sheet_names() else []
     new_m = methodology or inputs.methodology
     report = UpgradeReport(output, new_m.key, opportunities=len(opps), reps=len(reps), log_lines=len(log))
@@ -142,8 +145,11 @@ def _upgrade(old: Path, output: Path, methodology: Methodology | None) -> Upgrad
                                opportunities=frame, reps=rep_frame, vba=output.suffix.lower() == ".xlsm",
                                settings=inputs.settings)
         with FileWorkbook(built, quiet=True) as fresh:
-            if log:
-                fresh.write_sheets({audit_name: audit_sheet(log, [], lang)})
+            carried = {audit_name: audit_sheet(log, [], lang)} if log else {}
+            if activity is not None and len(activity):  # the reps' reported weeks (工作记录) go with the log
+                carried[activity_name] = activity_log_sheet(activity, lang)
+            if carried:
+                fresh.write_sheets(carried)
                 fresh.save()
         with zipfile.ZipFile(old) as zf_old, zipfile.ZipFile(built) as zf_new:
             parts = {i.filename: zf_new.read(i.filename) for i in zf_new.infolist()}

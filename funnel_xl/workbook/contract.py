@@ -20,11 +20,12 @@ from funnel_xl.labels import LANGUAGES, check_language, label
 # Sheets in the order the workbook shows them.
 SHEET_KEYS: tuple[str, ...] = (
     "guide", "stages", "opportunities", "reps",
-    "forecast", "funnel", "quota", "progress", "problems", "audit", "examples",
+    "forecast", "funnel", "quota", "progress", "problems", "audit", "activity", "examples",
 )
 INPUT_SHEETS: tuple[str, ...] = ("stages", "opportunities", "reps")
-OUTPUT_SHEETS: tuple[str, ...] = ("forecast", "funnel", "quota", "progress", "problems", "audit")
-RECALCULATED_SHEETS: tuple[str, ...] = OUTPUT_SHEETS[:5]  # rewritten whole by every Recalculate (audit is a log)
+OUTPUT_SHEETS: tuple[str, ...] = ("forecast", "funnel", "quota", "progress", "problems", "audit", "activity")
+# Rewritten whole by every Recalculate; collect keeps the other two (audit is a log, activity the reps' reports).
+RECALCULATED_SHEETS: tuple[str, ...] = OUTPUT_SHEETS[:5]
 CONFIG_SHEET = "xlwings.conf"      # name fixed by xlwings
 STYLES_SHEET = "_styles"           # hidden: the style palette output sheets take their formats from
 

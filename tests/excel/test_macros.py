@@ -131,7 +131,7 @@ def _returned_forms(master: Path, folder: Path) -> None:
     (folder / macros.INBOX_DIR / "报价.xlsx").write_bytes(b"not a workbook")
     with FileWorkbook(master, quiet=True) as book:  # the manager's own edit of the second form's opportunity
         rows = book.read_rows(contract.TABLE_OPPORTUNITIES)
-        row = int(rows.index[rows["id"] == second.title][0])
+        row = int(rows.index[rows["id"] == refs(second)["opportunity"]][0])
         book.update_cells(contract.TABLE_OPPORTUNITIES, {(row, "competitors"): "经理已改"})
         book.save()
 
@@ -172,7 +172,9 @@ def test_collect_from_the_button_gives_the_opportunities_and_log_the_command_lin
     outcomes = [row[6] for row in by_cli[1]]
     for outcome in ("merged", "conflict", "rejected"):
         assert label(f"form.audit.{outcome}", "zh-CN") in outcomes, outcome
-    assert replay.saved == 1 and replay.alerts == [message]
+    # After a merge the button offers to recalculate (a yes/no box; the remote engine answers nothing: not run).
+    offer = message + "\n\n" + label("macro.collect_offer", "zh-CN")
+    assert replay.saved == 1 and replay.alerts == [offer, message]
     logged = [row for row in by_cli[1] if row[6] in {label(f"form.audit.{o}", "zh-CN") for o in OUTCOMES}]
     before = [row for row in _table_and_log(openpyxl.load_workbook(master))[1] if row in logged]
     assert message == label("macro.collect_done", "zh-CN").format(count=1, conflicts=1, rejected=1,

@@ -12,6 +12,19 @@ def refs(ws) -> dict[str, str]:
     return out
 
 
+def form_sheet(wb, opportunity: str):
+    """The form sheet of ``opportunity`` in an openpyxl workbook (tabs are named by customer and id)."""
+    for ws in wb.worksheets:
+        if refs(ws).get("opportunity") == opportunity:
+            return ws
+    raise KeyError(f"no form of {opportunity} in the workbook")
+
+
+def form_sheets(wb) -> list:
+    """The form sheets of a workbook, in tab order (the index and the quota sheet are not forms)."""
+    return [ws for ws in wb.worksheets if refs(ws).get("format") == "funnel_xl.assessment"]
+
+
 def generate_from_file(master, out, **kwargs):
     """The forms use case on a master file, written into a folder (what ``funnel-xl forms`` does)."""
     from funnel_xl.cli.forms import open_master
@@ -37,7 +50,7 @@ def fill_notes(form, target, opportunity: str, notes: str):
     import openpyxl
 
     wb = openpyxl.load_workbook(form)
-    ws = wb[opportunity]
+    ws = form_sheet(wb, opportunity)
     ws[refs(ws)["notes"]] = notes
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)

@@ -11,12 +11,13 @@ import pytest
 import python_calamine
 
 from funnel_xl.exchange.mail import SmtpSettings, form_message, send_messages, xlsx_attachments
+from funnel_xl.labels import label
 from funnel_xl.services.forms import send_forms
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.ooxml import Write, patch_cells, split_ref
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.zip_patch import atomic_patch
-from formtools import collect_into_file, fill_notes, generate_from_file, refs  # noqa: E402
+from formtools import collect_into_file, fill_notes, form_sheet, form_sheets, generate_from_file, refs  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 MANAGER = "manager@example.com"
@@ -80,20 +81,20 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
 
     # 2. The reps fill them in, as a spreadsheet program would.
     wb = openpyxl.load_workbook(li_file)
-    ws = wb["OPP-1001"]                       # a good change: stage 5 claimed, one more criterion met, notes
+    ws = form_sheet(wb, "OPP-1001")                       # a good change: stage 5 claimed, one more criterion met, notes
     r = refs(ws)
     ws[r["chk:recognition_meets_requirements"]] = "是"
     ws[r["marker:approved"]] = None
     ws[r["marker:recognition"]] = "●"
     ws[r["notes"]] = "=HYPERLINK(\"http://evil.example\",\"点击\")"   # formula text: kept as plain text
-    bad_sheet = wb.sheetnames[1]              # one bad value: the whole form is refused, the file kept
-    bad = wb[bad_sheet]
+    bad = form_sheets(wb)[1]                  # one bad value: the whole form is refused, the file kept
+    bad_sheet, bad_id = bad.title, refs(bad)["opportunity"]
     bad[refs(bad)["chk:target_industry"]] = "也许"
     wb.save(li_file)
     wb = openpyxl.load_workbook(wang_file)
-    conflict_id = wb.sheetnames[0]
-    ws = wb[conflict_id]
+    ws = form_sheets(wb)[0]
     r = refs(ws)
+    conflict_id = r["opportunity"]
     ws[r["notes"]] = "客户下周签约"
     wb.save(wang_file)
     # ... and the manager edits 王芳's row after sending: her form now conflicts.
@@ -146,9 +147,10 @@ def test_round_trip_by_mail_merges_changes_reports_conflicts_and_refusals_and_lo
     # Refused: the bad value (named with its cell) and the junk file; both files kept, a note beside each.
     refused = [e for e in log if e["结果"] == "拒收"]
     assert len(refused) == 2
-    assert any(bad_sheet in e["文件"] and "'也许'" in e["说明"] for e in refused)
-    assert any("报价.xlsx" in e["文件"] and "not an Excel workbook" in e["说明"] for e in refused)
-    assert after[bad_sheet] == before[bad_sheet]
+    assert any(bad_sheet in e["文件"] and "“也许”不是回答" in e["说明"] for e in refused)
+    assert any("报价.xlsx" in e["文件"] and e["说明"] == label("form.package.damaged").format(file=e["文件"])
+               for e in refused)
+    assert after[bad_id] == before[bad_id]
     for eml in emls[0], emls[2]:
         assert eml.exists() and eml.with_name(eml.name + ".rejected.txt").exists()
     assert not emls[1].with_name(emls[1].name + ".rejected.txt").exists()

@@ -14,7 +14,7 @@ from funnel_xl.domain.parsing import neutralise
 from funnel_xl.forms.read import read_returned_workbook
 from funnel_xl.forms.settings import form_settings
 from funnel_xl.methodologies import load_methodology
-from formtools import refs  # noqa: E402
+from formtools import form_sheet, refs  # noqa: E402
 
 BIG = load_methodology("big_project")
 
@@ -39,7 +39,7 @@ def test_text_that_starts_like_a_formula_gets_a_leading_apostrophe(text, expecte
 
 def test_a_returned_form_reads_back_the_answers_stage_and_notes_the_rep_entered(workbook_of, tmp_path):
     def edit(wb):
-        ws = wb["OPP-1001"]
+        ws = form_sheet(wb, "OPP-1001")
         r = refs(ws)
         ws[r["chk:recognition_meets_requirements"]] = "是"
         ws[r["marker:approved"]] = None
@@ -55,7 +55,7 @@ def test_a_returned_form_reads_back_the_answers_stage_and_notes_the_rep_entered(
 
 def test_a_bad_answer_a_formula_in_an_answer_and_two_marked_stages_are_each_named(workbook_of, tmp_path):
     def edit(wb):
-        ws = wb["OPP-1001"]
+        ws = form_sheet(wb, "OPP-1001")
         r = refs(ws)
         ws[r["chk:target_industry"]] = "也许"
         ws[r["chk:target_needs_it"]] = '=IF(1,"是","否")'
@@ -63,9 +63,13 @@ def test_a_bad_answer_a_formula_in_an_answer_and_two_marked_stages_are_each_name
     forms = read_returned_workbook(filled(workbook_of("李强"), tmp_path, edit), "李强.xlsx", BIG)
     form = next(f for f in forms if f.opportunity_id == "OPP-1001")
     text = "\n".join(form.problems)
-    assert "'也许' is not an answer" in text and "C9" in text
-    assert "holds a formula" in text and "C10" in text
-    assert "mark exactly one stage" in text and "approved, recognition" in text
+    r = refs(form_sheet(openpyxl.load_workbook(workbook_of("李强")), "OPP-1001"))
+    # Each named in the form's language, by its cell and the criterion as the form words it, no internal key.
+    first, second = BIG.stages[0].criteria[:2]
+    assert f"单元格 {r['chk:target_industry']}(特征 1.1 {first.zh})：“也许”不是回答" in text
+    assert f"单元格 {r['chk:target_needs_it']}(特征 1.2 {second.zh})：“=IF(1,\"是\",\"否\")”不是回答" in text
+    assert f"标记了多个阶段({BIG.stage('approved').zh}、{BIG.stage('recognition').zh})" in text
+    assert "approved" not in text and "target_industry" not in text
 
 
 def test_a_file_that_is_not_a_zip_is_refused_as_damaged():

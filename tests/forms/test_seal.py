@@ -13,7 +13,7 @@ import openpyxl
 from funnel_xl.forms.collect import REJECTED_SUFFIX
 from funnel_xl.forms.version import version_token
 from funnel_xl.labels import label
-from formtools import collect_into_file, generate_from_file, give_form_key, refs  # noqa: E402
+from formtools import collect_into_file, generate_from_file, give_form_key, form_sheet, refs  # noqa: E402
 from test_collect import audit, edit_master_cell, opportunities  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
@@ -52,7 +52,7 @@ def test_a_form_pointed_at_another_reps_deal_with_a_recomputed_token_is_refused_
         master, tmp_path, workbook_of, sample_rows):
     theirs = open_deal_of(sample_rows, "王芳")["id"]
     wb = openpyxl.load_workbook(workbook_of("李强"))
-    ws = wb["OPP-1001"]
+    ws = form_sheet(wb, "OPP-1001")
     set_block(ws, "opportunity", theirs)                           # 王芳's deal ...
     set_block(ws, "rep", "王芳")                                   # ... in her name ...
     set_block(ws, "token", version_token(raw_row(master, theirs)))  # ... with the row's own version, recomputed
@@ -76,7 +76,7 @@ def test_a_form_made_by_another_master_is_refused(master, tmp_path, workbook_of)
     give_form_key(other)
     foreign = generate_from_file(other, tmp_path / "other_forms", rep="李强", as_of=AS_OF)[0]
     wb = openpyxl.load_workbook(foreign)
-    ws = wb["OPP-1001"]
+    ws = form_sheet(wb, "OPP-1001")
     ws[refs(ws)["notes"]] = "来自另一个主表"
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -90,7 +90,7 @@ def test_a_form_made_by_another_master_is_refused(master, tmp_path, workbook_of)
 
 def test_a_form_whose_rep_is_no_longer_the_rows_rep_is_refused_naming_both(master, tmp_path, workbook_of):
     wb = openpyxl.load_workbook(workbook_of("李强"))
-    ws = wb["OPP-1001"]
+    ws = form_sheet(wb, "OPP-1001")
     ws[refs(ws)["notes"]] = "李强的更新"
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -111,7 +111,7 @@ def test_an_english_master_gives_its_reasons_in_english(tmp_path):
     en = build_workbook(tmp_path / "en.xlsm", lang="en")
     form = generate_from_file(en, tmp_path / "forms", rep="李强", as_of=AS_OF)[0]
     wb = openpyxl.load_workbook(form)
-    ws = wb["OPP-1001"]
+    ws = form_sheet(wb, "OPP-1001")
     set_block(ws, "token", "0" * 16)
     ws[refs(ws)["notes"]] = "x"
     inbox = tmp_path / "inbox"
@@ -125,7 +125,7 @@ def test_the_seal_is_in_the_form_and_the_key_is_not(workbook_of):
     import zipfile
 
     path = workbook_of("李强")
-    ws = openpyxl.load_workbook(path)["OPP-1001"]
+    ws = form_sheet(openpyxl.load_workbook(path), "OPP-1001")
     seal = block_value(ws, "seal")
     assert len(seal) == 32
     with zipfile.ZipFile(path) as zf:

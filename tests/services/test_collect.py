@@ -15,7 +15,7 @@ from funnel_xl.services.collect import collect_forms
 from funnel_xl.services.forms import generate_forms
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, opportunity_header, sheet_name
 from tests.fakes import MemoryInbox, MemorySink
-from tests.forms.formtools import refs
+from tests.forms.formtools import form_sheet, refs
 
 RUN_AT = dt.datetime(2026, 11, 23, 9, 30)
 
@@ -28,7 +28,7 @@ def _returned_form(master, tmp_path, edits: dict[str, str]) -> bytes:
     path = write_form_workbook(tmp_path / book.name, book.forms, book.methodology, book.language, book.as_of,
                                book.quota)
     wb = openpyxl.load_workbook(path)
-    ws = wb["OPP-1001"]
+    ws = form_sheet(wb, "OPP-1001")
     for slot, value in edits.items():
         ws[refs(ws)[slot]] = value
     out = io.BytesIO()

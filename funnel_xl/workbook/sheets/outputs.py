@@ -30,7 +30,9 @@ def write_output_sheet(ctx: BuildContext, key: str) -> Worksheet:
     sheet.write_string(TITLE_ROW - 1, 0, ctx.label(title) if title in catalogue() else sheet.name,
                        ctx.formats["title"])
     sheet.set_row(TITLE_ROW - 1, 26)
-    sheet.write_string(STAMP_ROW - 1, 0, ctx.label("out.not_calculated"), ctx.formats["stamp"])
+    # The sheets Recalculate writes wait for it; the ones Collect writes (收集记录, 工作记录) wait for Collect.
+    empty = "out.not_calculated" if key in RECALCULATED_SHEETS else "out.not_collected"
+    sheet.write_string(STAMP_ROW - 1, 0, ctx.label(empty), ctx.formats["stamp"])
     if key in RECALCULATED_SHEETS:
         sheet.write_string(OWNED_ROW - 1, 0, ctx.label("out.owned"), ctx.formats["note"])
     sheet.set_column(0, 0, 24)
