@@ -205,6 +205,9 @@ def _adjustment_columns() -> tuple[ColumnSpec, ...]:
         col("entered", "adjust_field.entered", DATE),
         col("computed", "adjust_field.computed", AMOUNT, owner=TOOL),
         col("difference", "adjust_field.difference", AMOUNT, owner=TOOL),
+    )
+
+
 def _activity_columns() -> tuple[ColumnSpec, ...]:
     """The activity table (工作记录): what reps report on their 本周工作 sheet, one value per rep, week and measure
     (a roadmap standard's key); collect writes it, recalc reads it for 配额, upgrade carries it."""
