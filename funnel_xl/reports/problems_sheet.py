@@ -24,8 +24,10 @@ def problem_owners(sheet: str, deals: pd.DataFrame, rep_sheet: str, reps: pd.Dat
     owners: dict[tuple, tuple] = {}
     text = lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "" \
         else str(v).strip()  # noqa: E731
-    for row, d in deals.reindex(columns=["id", "customer", "rep"]).iterrows():
-        owners[(sheet, row)] = (text(d["id"]), text(d["customer"]), text(d["rep"]))
+    # Column by column, not iterrows: at 100,000 deals a Series per row cost 10 s of a recalculation.
+    frame = deals.reindex(columns=["id", "customer", "rep"])
+    columns = [[text(v) for v in frame[c].tolist()] for c in frame.columns]
+    owners.update(((sheet, row), owner) for row, owner in zip(frame.index, zip(*columns)))
     for row, name in reps.reindex(columns=["rep"])["rep"].items():
         owners[(rep_sheet, row)] = (None, None, text(name))
     return owners
