@@ -10,7 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from funnel_xl.domain.normalize import normalize_opportunities, opportunity_schema
+from funnel_xl.domain.clean_schema import opportunity_schema
+from funnel_xl.domain.normalize import normalize_opportunities
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS
 from funnel_xl.errors import MappingError
 from funnel_xl.exchange.mapping import load_mapping, parse_mapping

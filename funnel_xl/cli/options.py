@@ -49,7 +49,32 @@ def as_of(args: argparse.Namespace) -> dt.date:
 
 
 def print_json(data: Any, *, indent: int | None = 2) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=indent))
+    print(json_text(data, indent=indent))
+
+
+def json_text(data: Any, *, indent: int | None = 2, depth: int = 2) -> str:
+    """JSON laid out ``depth`` levels deep, each entry below that on one line: as readable as full indentation
+    for a report of tens of thousands of problems, and written by json's C encoder (indenting everything is
+    pure Python, 0.6 s for 27,000 problems)."""
+    if indent is None:
+        return json.dumps(data, ensure_ascii=False)
+    pad = " " * indent
+
+    def block(value: Any, level: int) -> str:
+        inner = pad * (level + 1)
+        if level < depth and isinstance(value, dict) and value:
+            items = (f"{inner}{_json_key(k)}: {block(v, level + 1)}" for k, v in value.items())
+            return "{\n" + ",\n".join(items) + "\n" + pad * level + "}"
+        if level < depth and isinstance(value, list) and value:
+            return "[\n" + ",\n".join(inner + block(v, level + 1) for v in value) + "\n" + pad * level + "]"
+        return json.dumps(value, ensure_ascii=False)
+
+    return block(data, 0)
+
+
+def _json_key(key: Any) -> str:
+    """A dict key as json writes it (a number or None becomes its text, as json.dumps does)."""
+    return json.dumps({key: 0}, ensure_ascii=False)[1:-4]
 
 
 def stderr_progress(done: int, total: int, message: str) -> None:

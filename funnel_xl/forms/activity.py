@@ -1,10 +1,10 @@
-"""The week's activity (本周工作): the sheet a rep fills in, reading it back, and the master's log of it (工作记录).
+"""The week's activity (本周工作): the sheet a rep fills in, and reading it back.
 
 The standards a rep reports against are their tenure phase's work standards in ``templates/roadmap.toml`` (每周至少
 收集5家客户资料 …). The rep's sheet names the week (its Monday) and carries a hidden block like a form's, sealed over
 the rep and the week with the master's form key, so collect takes each value as the rep's own for that week. The
-master keeps one value per rep, week and measure in the activity table (columns in the registry:
-``columns.ACTIVITY``), written by collect and read by recalc for 配额.
+master keeps one value per rep, week and measure in its 工作记录 table (``reports/activity_log.py``), written by
+collect and read by recalc for 配额.
 """
 
 from __future__ import annotations
@@ -14,22 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from funnel_xl.domain.columns import ACTIVITY, columns
 from funnel_xl.domain.parsing import is_blank, parse_text
 from funnel_xl.domain.roadmap import Standard
 from funnel_xl.forms.cells import Styles, keep_as_text, print_setup, protect, put
 from funnel_xl.forms.settings import FormSettings
 from funnel_xl.forms.version import seal, seal_verifies
 from funnel_xl.labels import LANGUAGES, label
-from funnel_xl.workbook.model import OutputSheet
 
 ACTIVITY_MARKER = "funnel_xl.activity"   # first value of the 本周工作 sheet's hidden block
-HEADER_ROW = 4                           # of the master's 工作记录 sheet
 FIRST_ROW = 6                            # the first standard on the rep's sheet
 
 
@@ -179,50 +175,3 @@ def activity_refusal(report: ActivityReport, key: bytes | None, reps: set[str], 
     if report.rep not in reps:
         return label("form.activity.unknown_rep", lang).format(rep=report.rep)
     return None
-
-
-# --- the master's log -------------------------------------------------------------------------------------------
-
-def activity_headers(lang: str) -> list[str]:
-    return [label(spec.label, lang) for spec in columns(ACTIVITY)]
-
-
-def existing_activity(rows: list[list[Any]]) -> pd.DataFrame:
-    """The activity table as the 工作记录 sheet holds it (under a header in either language), by column key; the
-    week as a date and the value as a float."""
-    keys = [spec.key for spec in columns(ACTIVITY)]
-    headers = {tuple(activity_headers(lang)) for lang in LANGUAGES}
-    found: list[list[Any]] = []
-    for i, row in enumerate(rows):
-        cells = tuple(str(v).strip() if v is not None else "" for v in row[: len(keys)])
-        if cells in headers:
-            found = [(list(r) + [None] * len(keys))[: len(keys)] for r in rows[i + 1:]
-                     if any(v not in (None, "") for v in r)]
-            break
-    frame = pd.DataFrame(found, columns=keys)
-    frame["week"] = pd.to_datetime(frame["week"], errors="coerce").dt.date
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
-    return frame
-
-
-def merged_activity(existing: pd.DataFrame, reports: list[tuple[ActivityReport, str]]) -> pd.DataFrame:
-    """The table with each report's values put in: a later value for the same rep, week and measure replaces the
-    earlier one (a rep correcting last week's figure)."""
-    new = [{"rep": r.rep, "week": r.week, "measure": m, "measure_name": r.names.get(m, m), "value": v,
-            "reported": reported} for r, reported in reports for m, v in r.values.items()]
-    table = pd.concat([existing, pd.DataFrame(new, columns=existing.columns)], ignore_index=True)
-    table = table.drop_duplicates(["rep", "week", "measure"], keep="last")
-    return table.sort_values(["rep", "week", "measure"], kind="stable", ignore_index=True)
-
-
-def activity_log_sheet(table: pd.DataFrame, lang: str) -> OutputSheet:
-    """工作记录: title, note, the registry's header, a row per rep, week and measure."""
-    sheet = OutputSheet("activity")
-    sheet.put(1, 1, label("title.activity", lang), "title")
-    sheet.put(2, 1, label("form.activity.log_note", lang), "stamp")
-    sheet.put_row(HEADER_ROW, 1, activity_headers(lang), "header")
-    for i, row in enumerate(table.itertuples(index=False), start=HEADER_ROW + 1):
-        sheet.put_row(i, 1, [row.rep, row.week, row.measure, row.measure_name, row.value, row.reported],
-                      ["text", "date", "text", "text", "decimal", "text"])
-    sheet.widths.update({1: 12, 2: 12, 3: 20, 4: 30, 5: 10, 6: 36})
-    return sheet

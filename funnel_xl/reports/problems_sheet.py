@@ -18,12 +18,19 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1}
 _SEVERITY_STYLE = {"error": "bad", "warning": "warn"}
 
 
-def problem_owners(sheet: str, deals: pd.DataFrame, rep_sheet: str, reps: pd.DataFrame) -> dict[tuple, tuple]:
+def problem_owners(sheet: str, deals: pd.DataFrame, rep_sheet: str, reps: pd.DataFrame,
+                   problems: list[Problem] | None = None) -> dict[tuple, tuple]:
     """(sheet, row) -> (商机编号, customer, rep) for each row of the opportunities and reps tables as typed (index:
-    the sheet rows), so a problem can name whose it is; a rep's own row names the rep."""
+    the sheet rows), so a problem can name whose it is; a rep's own row names the rep. Given ``problems``, only the
+    rows they name (a clean 100,000-deal table has none to look up)."""
     owners: dict[tuple, tuple] = {}
     text = lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) or str(v).strip() == "" \
         else str(v).strip()  # noqa: E731
+    if problems is not None:
+        deal_rows = {p.row for p in problems if p.sheet == sheet}
+        rep_rows = {p.row for p in problems if p.sheet == rep_sheet}
+        deals = deals[deals.index.isin(deal_rows)]
+        reps = reps[reps.index.isin(rep_rows)]
     # Column by column, not iterrows: at 100,000 deals a Series per row cost 10 s of a recalculation.
     frame = deals.reindex(columns=["id", "customer", "rep"])
     columns = [[text(v) for v in frame[c].tolist()] for c in frame.columns]

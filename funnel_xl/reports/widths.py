@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1 << 16)
+def _line_width(line: str) -> int:
+    # Output sheets repeat the same few hundred texts (names, stages, messages) over thousands of cells.
+    if line.isascii():
+        return len(line)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
 def display_width(text: object, bold: bool = False) -> int | float:
     """Units ``text`` needs on one line (its widest line when it has several)."""
-    lines = str(text).split("\n") if text is not None else [""]
-    width = max(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in lines)
+    text = "" if text is None else str(text)
+    width = max(map(_line_width, text.split("\n"))) if "\n" in text else _line_width(text)
     return width * 1.1 if bold else width
 
 

@@ -12,12 +12,11 @@ import pandas as pd
 from funnel_xl.domain.parsing import parse_text
 from funnel_xl.errors import WorkbookFormatError
 from funnel_xl.forms import collect as fc
-from funnel_xl.forms.activity import (
-    ActivityReport, activity_log_sheet, activity_refusal, existing_activity, merged_activity,
-)
+from funnel_xl.forms.activity import ActivityReport, activity_refusal
 from funnel_xl.forms.settings import form_settings
 from funnel_xl.labels import label
 from funnel_xl.outputs import Progress
+from funnel_xl.reports.activity_log import activity_log_sheet, existing_activity, merged_activity
 from funnel_xl.workbook import contract
 from funnel_xl.workbook.port import WorkbookPort
 from funnel_xl.workbook.reader import read_inputs

@@ -13,10 +13,10 @@ from funnel_xl.domain.figures import Figures, compute_figures
 from funnel_xl.domain.left_out import left_out
 from funnel_xl.domain.roadmap import Roadmap, parse_roadmap
 from funnel_xl.domain.schema import Problem
-from funnel_xl.forms.activity import existing_activity
 from funnel_xl.history import HistoryPort
 from funnel_xl.labels import label
 from funnel_xl.paths import templates_dir
+from funnel_xl.reports.activity_log import existing_activity
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
 from funnel_xl.reports.problems_sheet import problem_owners, problems_sheet
@@ -177,7 +177,7 @@ def recalculate(
         "progress": progress_sheet(figures, lang, stamp, weekly),
         "problems": problems_sheet(problems, lang, stamp,
                                    problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet,
-                                                  inputs.reps),
+                                                  inputs.reps, problems),
                                    list(reps.clean["rep"])),
     }
     for layout_ in sheets.values():

@@ -22,9 +22,9 @@ import pandas as pd
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.schema import CHECKLIST_PREFIX, OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
-from funnel_xl.forms.activity import activity_log_sheet, existing_activity
 from funnel_xl.forms.collect import audit_sheet, existing_audit_rows
 from funnel_xl.labels import LANGUAGES, label
+from funnel_xl.reports.activity_log import activity_log_sheet, existing_activity
 from funnel_xl.workbook import carry, contract, fingerprint
 from funnel_xl.workbook.build import write_workbook
 from funnel_xl.workbook.file_adapter import FileWorkbook

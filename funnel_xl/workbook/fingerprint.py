@@ -28,6 +28,13 @@ _CELL = re.compile(r'<c(?=[^>]*?\sr="([^"]*)")(?:(?=[^>]*?\st="([^"]*)"))?[^>]*?
                    r'(?:/>|>(?:<f\b[^>]*?(?:/>|>(.*?)</f>))?(?:<v>(.*?)</v>|<is>(.*?)</is>)?</c>)', re.S)  # a shared string, a formula's text, an inline string: all text
 
 
+def _inline_text(inline: str) -> str:
+    """The text of an inline string: one run as the tool writes it (sliced), else every run's text joined."""
+    if inline.endswith("</t>") and inline.count("<t") == 1:
+        return inline[inline.index(">") + 1:-4]
+    return "".join(_TEXT.findall(inline))
+
+
 def _decoded(text: str) -> str:
     """Excel's ``_xHHHH_`` escapes read as the characters they stand for (``_x005F_`` keeps a literal one)."""
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
@@ -59,7 +66,7 @@ def fingerprint(sheet_xml: str, strings: Callable[[], list[str]]) -> str:
         kind = kind or "n"
         if formula:
             items.append(f"{ref}=f:{xml_unescape(formula)}")
-        value = xml_unescape("".join(_TEXT.findall(inline))) if kind == "inlineStr" else xml_unescape(v)
+        value = xml_unescape(_inline_text(inline)) if kind == "inlineStr" else xml_unescape(v)
         if kind == "s" and value:
             if table is None:
                 table = strings()

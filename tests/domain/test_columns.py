@@ -7,7 +7,7 @@ import pytest
 from funnel_xl.domain.columns import (
     CRITERIA, META, OPPORTUNITIES, REPS, SNAPSHOTS, STAGES, TOOL, ColumnSpec, added_column, columns,
 )
-from funnel_xl.domain.normalize import opportunity_schema
+from funnel_xl.domain.clean_schema import opportunity_schema
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS
 from funnel_xl.labels import LANGUAGES, label
 

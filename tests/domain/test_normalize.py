@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnel_xl.domain.normalize import (
-    Normalized, normalize_opportunities, normalize_reps, opportunity_schema, rep_schema,
-)
+from funnel_xl.domain.clean_schema import opportunity_schema, rep_schema
+from funnel_xl.domain.normalize import Normalized, normalize_opportunities, normalize_reps
 from funnel_xl.domain.schema import OPPORTUNITY_COLUMNS, REP_COLUMNS, checklist_column
 from funnel_xl.errors import InputError
 from funnel_xl.labels import label

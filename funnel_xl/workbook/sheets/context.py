@@ -8,7 +8,6 @@ rather than addresses and keep working when a user adds rows or moves a table.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
