@@ -74,14 +74,22 @@ def fit_columns(sheet, max_width: float = MAX_WIDTH) -> None:
     numbers always (a number too wide shows ####), text unless it may run on over an empty cell to its right,
     headers on their two lines; then grow the strip's row of names to the lines they need."""
     need: dict[int, float] = {}
-    for (r, c), cell in sheet.cells.items():
-        if cell.style in RUNS_ON or cell.value is None:
+    cells = sheet.cells
+    seen: set[tuple] = set()  # a table repeats its texts (names, stages, messages): each measured once per column
+    for (r, c), (value, style) in cells.items():
+        if style in RUNS_ON or value is None:
             continue
-        width = needed_width(cell.value, cell.style)
-        if cell.style in WRAPS:  # a wrapped line breaks at a character, not at the column's edge: a unit spare
+        if isinstance(value, str) and style not in WRAPS:
+            right = cells.get((r, c + 1))
+            if right is None or right.value is None:
+                continue  # runs on to the right
+        key = (c, value.__class__, value, style)
+        if key in seen:
+            continue
+        seen.add(key)
+        width = needed_width(value, style)
+        if style in WRAPS:  # a wrapped line breaks at a character, not at the column's edge: a unit spare
             width = width / HEADER_LINES + 1.5
-        elif isinstance(cell.value, str) and sheet.value(r, c + 1) is None:
-            continue  # runs on to the right
         need[c] = max(need.get(c, 0.0), min(width, max_width))
     for c, width in need.items():
         if width > sheet.widths.get(c, DEFAULT_WIDTH):

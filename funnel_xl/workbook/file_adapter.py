@@ -288,6 +288,7 @@ class FileWorkbook:
         replaced: dict[str, bytes] = {}
         names = dict(self._names)
         overwritten: list[str] = []
+        stamped: list[tuple[str, int]] = []
         with zipfile.ZipFile(self.path) as zf, self._damaged():
             styles = self.styles(zf)
             quote = QuotePrefixStyles(zf.read(STYLES_PART).decode("utf-8"))
@@ -296,24 +297,26 @@ class FileWorkbook:
                 info = self.index.sheet(name)
                 xml = zf.read(info.part).decode("utf-8")
                 written = self.index.name(fingerprint.NAME, info.position)
-                if written is not None and constant_text(written.text) != fingerprint.fingerprint(xml, strings):
+                if written is not None and fingerprint.typed_on(constant_text(written.text),
+                                                                zf.getinfo(info.part).CRC, xml, strings):
                     overwritten.append(name)
-                new = splice_sheet(xml, sheet, styles)
-                replaced[info.part] = new.encode("utf-8")
-                names[(fingerprint.NAME, info.position)] = text_constant(fingerprint.fingerprint(new, list))
+                replaced[info.part] = splice_sheet(xml, sheet, styles).encode("utf-8")
+                stamped.append((info.part, info.position))
                 specs = [c for c in layout.CHARTS if c.block.sheet == sheet.key]
                 for chart in info.charts:
                     replaced[chart] = patch_chart(zf.read(chart).decode("utf-8"), name, sheet, specs).encode("utf-8")
             if self._writer is not None:
                 replaced.update(self._writer.parts(zf, styles, quote))
-            if names:
-                workbook_xml = replaced.get(WORKBOOK_PART) or zf.read(WORKBOOK_PART)
-                replaced[WORKBOOK_PART] = _with_names(workbook_xml.decode("utf-8"), names).encode("utf-8")
-            if not replaced:
+            if not replaced and not names:
                 with alongside or contextlib.nullcontext():
                     pass
                 return Saved(str(self.output))
             replaced = quote_formula_parts(quote, replaced)
+            for part, position in stamped:  # the bytes as saved, quote prefixes and all
+                names[(fingerprint.NAME, position)] = text_constant(fingerprint.stamp(replaced[part]))
+            if names:
+                workbook_xml = replaced.get(WORKBOOK_PART) or zf.read(WORKBOOK_PART)
+                replaced[WORKBOOK_PART] = _with_names(workbook_xml.decode("utf-8"), names).encode("utf-8")
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         # Every member copied as it is is checked against its CRC, the input tables' sheets too: the Rust readers do
         # not always read a member to its end, so a flipped bit in 商机 can parse (0.6 s more at 100,000 rows).

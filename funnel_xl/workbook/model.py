@@ -37,9 +37,13 @@ class OutputSheet:
     def put_row(self, row: int, first_col: int, values: Sequence[Any], styles: Sequence[str] | str) -> None:
         if isinstance(styles, str):
             styles = [styles] * len(values)
-        cells = self.cells
-        for i, (value, style) in enumerate(zip(values, styles, strict=True)):
-            cells[(row, first_col + i)] = Cell(clean_value(value), style)
+        if len(styles) != len(values):
+            raise ValueError(f"row {row}: {len(values)} values but {len(styles)} styles")
+        cells, plain = self.cells, _PLAIN
+        for col, value, style in zip(range(first_col, first_col + len(values)), values, styles):
+            # most cells hold text or a whole number: no cleaning call for them (a 数据问题 sheet has 400,000)
+            cells[(row, col)] = Cell(value if value is None or value.__class__ in plain else clean_value(value),
+                                     style)
 
     def value(self, row: int, col: int) -> Any:
         cell = self.cells.get((row, col))

@@ -3,6 +3,7 @@ a user typed on one says so and names the file that keeps it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 
@@ -72,3 +73,21 @@ def test_a_workbook_another_spreadsheet_program_saved_is_not_taken_for_typed_con
     """LibreOffice writes the sheets its own way (shared strings, 15-digit numbers): the values are the same."""
     resaved = libreoffice.recalculate(book, tmp_path / "lo")
     assert recalc(resaved).overwritten == ()
+
+
+def restamp_without_crc(path) -> None:
+    """The hidden names as a workbook of the previous version keeps them: the values' hash alone."""
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("xl/workbook.xml").decode("utf-8")
+    stripped = re.sub(r'(name="_funnel_xl_written"[^>]*>"[0-9a-f]{16}):[0-9a-f]{8}"', r'\1"', xml)
+    assert stripped != xml
+    atomic_patch(path, path, {"xl/workbook.xml": stripped.encode("utf-8")})
+
+
+def test_a_workbook_whose_stamps_carry_no_crc_is_still_checked_value_by_value(book):
+    recalc(book)
+    restamp_without_crc(book)
+    assert recalc(book).overwritten == ()
+    restamp_without_crc(book)
+    type_on(book, sheet_name("funnel"), 80, 3, TYPED)
+    assert recalc(book).overwritten == (sheet_name("funnel"),)
