@@ -58,7 +58,7 @@ def json_text(data: Any, *, indent: int | None = 2, depth: int = 2) -> str:
     pure Python, 0.6 s for 27,000 problems)."""
     if indent is None:
         return json.dumps(data, ensure_ascii=False)
-    pad = " " * indent
+    pad, encode = " " * indent, json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every entry
 
     def block(value: Any, level: int) -> str:
         inner = pad * (level + 1)
@@ -67,7 +67,7 @@ def json_text(data: Any, *, indent: int | None = 2, depth: int = 2) -> str:
             return "{\n" + ",\n".join(items) + "\n" + pad * level + "}"
         if level < depth and isinstance(value, list) and value:
             return "[\n" + ",\n".join(inner + block(v, level + 1) for v in value) + "\n" + pad * level + "]"
-        return json.dumps(value, ensure_ascii=False)
+        return encode(value)
 
     return block(data, 0)
 

@@ -17,11 +17,19 @@ _SHEET_REF = re.compile(
 @lru_cache(maxsize=16384)
 def col_letter(col: int) -> str:
     """1 -> 'A', 27 -> 'AA'."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
+    found = _LETTERS.get(col)
+    if found is not None:
+        return found
+    out, n = "", col
+    while n:
+        n, rem = divmod(n - 1, 26)
         out = chr(65 + rem) + out
+    if len(_LETTERS) < 16384:  # Excel's last column is XFD (16,384): a sheet writer asks for the same few, often
+        _LETTERS[col] = out
     return out
+
+
+_LETTERS: dict[int, str] = {}
 
 
 def col_number(letters: str) -> int:
