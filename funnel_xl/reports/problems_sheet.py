@@ -11,7 +11,7 @@ import pandas as pd
 
 from funnel_xl.domain.schema import Problem, display_value
 from funnel_xl.reports.problem_text import problem_messages
-from funnel_xl.reports.table import SheetLayout, rep_name
+from funnel_xl.reports.table import SheetLayout, rep_name, style_for
 from funnel_xl.workbook import layout
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
@@ -83,8 +83,12 @@ def problems_sheet(problems: list[Problem], lang: str, stamp: str, owners: dict[
              p.column, None if p.value is None else display_value(p.value), message]
             for (key, _, _, rep, deal, customer, p), message in zip(entries, messages)]
     first = row + 2
-    out.table("problems", row, columns, rows)
+    # Most entries are warnings: the severity column is written in their colour, and only the others restyled.
+    styles = [style_for(c) for c in columns]
+    styles[3] = _SEVERITY_STYLE["warning"]
+    out.table("problems", row, columns, rows, styles=styles)
     for i, (*_, p) in enumerate(entries):
-        out.sheet.put(first + i, 4, rows[i][3], _SEVERITY_STYLE.get(p.severity, "text"))
+        if p.severity != "warning":
+            out.sheet.put(first + i, 4, rows[i][3], _SEVERITY_STYLE.get(p.severity, "text"))
     out.sheet.widths.update({1: 14, 2: 12, 3: 20, 4: 14, 5: 12, 6: 8, 7: 16, 8: 18, 9: 80})
     return out
