@@ -13,16 +13,23 @@ writing the parts the command changed (their new bytes read from files, every ot
 repository root:
 
     .venv/bin/python -m benchmarks.bench_collect
+    .venv/bin/python -m benchmarks.bench_collect --profile collect   # or export: where the time goes, in process
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
+import importlib
+import io
 import json
 import os
+import pstats
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -190,6 +197,34 @@ def bench(runs: int, as_of: str) -> dict:
     }
 
 
+def profile(command: str, as_of: str, top: int = 40) -> None:
+    """cProfile one collect (on a fresh copy of the master and inbox) or export, in process, imports done first."""
+    from funnel_xl import cli
+
+    path = master(as_of)
+    inbox = returned_forms(path, as_of)
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+    RUN_DIR.mkdir(parents=True)
+    if command == "collect":
+        shutil.copyfile(path, RUN_DIR / path.name)
+        shutil.copytree(inbox, RUN_DIR / "inbox")
+        argv = ["collect", str(RUN_DIR / path.name), str(RUN_DIR / "inbox"), "--json"]
+    else:
+        argv = ["export", str(path), "-o", str(RUN_DIR / "export.xlsx")]
+    for module in ("funnel_xl.services.collect", "funnel_xl.workbook.table_writer", "funnel_xl.workbook.values_only",
+                   "fastexcel"):
+        importlib.import_module(module)
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        profiler.runcall(cli.main, argv)
+    print(f"{command} of {8800 * COPIES:,} deals in process (imports done, under cProfile): "
+          f"{time.perf_counter() - start:.2f} s")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(os.environ.get("PROFILE_FILTER", "funnel_xl"), top)
+    print(out.getvalue())
+
+
 def print_table(r: dict) -> None:
     head = ("command", "s (peak MB)", "fastexcel→frames s", "writing the changed parts s (parts)", "anchor s",
             "ratio", "load")
@@ -208,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--as-of", default=synth.AS_OF.isoformat())
+    p.add_argument("--profile", choices=("collect", "export"), help="cProfile one command instead")
     args = p.parse_args(argv)
+    if args.profile:
+        profile(args.profile, args.as_of)
+        return 0
     result = bench(args.runs, args.as_of)
     print_table(result)
     save_results("collect", result)

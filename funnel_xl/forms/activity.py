@@ -12,18 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from funnel_xl.domain.parsing import is_blank, parse_text
 from funnel_xl.domain.roadmap import Standard
-from funnel_xl.forms.cells import Styles, keep_as_text, print_setup, protect, put
 from funnel_xl.forms.settings import FormSettings
 from funnel_xl.forms.version import seal, seal_verifies
 from funnel_xl.labels import LANGUAGES, label
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    from funnel_xl.forms.cells import Styles
 
 ACTIVITY_MARKER = "funnel_xl.activity"   # first value of the 本周工作 sheet's hidden block
 FIRST_ROW = 6                            # the first standard on the rep's sheet
@@ -54,6 +54,12 @@ def write_activity_sheet(ws: Worksheet, sheet: ActivitySheet, lang: str, setting
                          st: Styles) -> None:
     """Title, the week and what to do, a row per standard (what, the standard, this week's value in yellow), the
     hidden block collect reads."""
+    # openpyxl only where a sheet is written: collect and recalc read this module, and openpyxl's import is 0.2 s.
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from funnel_xl.forms.cells import keep_as_text, print_setup, protect, put
+
     put(ws, 1, 1, label("form.activity.title", lang), font=st.title)
     ws.row_dimensions[1].height = 28
     week_end = sheet.week + dt.timedelta(days=6)

@@ -12,10 +12,11 @@ import io
 import posixpath
 import re
 import zipfile
+from xml.parsers import expat
 from dataclasses import dataclass, field
 
 from defusedxml import ElementTree as ET
-from defusedxml.common import DefusedXmlException
+from defusedxml.common import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.kinds import kind_of
@@ -155,34 +156,126 @@ def _shared_strings(zf: zipfile.ZipFile, source: str, settings: FormSettings) ->
     return ["".join(t.text or "" for t in si.iter(f"{NS}t")) for si in root.iter(f"{NS}si")]
 
 
-def _cells(root, strings: list[str]) -> dict[str, CellValue]:
-    """Cell reference -> value (text, number, bool) and its formula if it has one."""
-    out: dict[str, CellValue] = {}
-    for c in root.iter(f"{NS}c"):
-        ref, kind = c.get("r"), c.get("t", "n")
-        f = c.find(f"{NS}f")
-        v = c.find(f"{NS}v")
-        raw = v.text if v is not None else None
-        if kind == "s" and raw is not None:
-            try:
-                value: object = strings[int(raw)]
-            except (ValueError, IndexError):
-                value = None
-        elif kind == "inlineStr":
-            value = "".join(t.text or "" for t in c.iter(f"{NS}t"))
-        elif kind in ("str", "e"):
-            value = raw
-        elif kind == "b":
-            value = raw == "1"
-        elif raw is None:
-            value = None
-        else:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-        out[ref] = CellValue(value, None if f is None else (f.text or ""))
-    return out
+def _sheet_cells(zf: zipfile.ZipFile, part: str, source: str, settings: FormSettings,
+                 strings: list[str]) -> dict[str, CellValue]:
+    """Cell reference -> value (text, number, bool) and its formula if it has one, of one worksheet part.
+
+    Read by expat with defusedxml's guards (an entity declaration or an external reference is refused as
+    defusedxml refuses it) and no element tree built: a returned workbook holds hundreds of form sheets, and
+    building each one's tree in Python took most of a collect's reading."""
+    reader = _CellReader(strings)
+    try:
+        reader.parse(_read(zf, part, source, settings))
+    except DefusedXmlException as exc:
+        raise FormError(f"{source}: part {part} holds forbidden XML ({type(exc).__name__}): refused",
+                        code="unsafe") from exc
+    except expat.ExpatError as exc:
+        raise FormError(f"{source}: part {part} is not well-formed XML: {exc}", code="damaged") from exc
+    return reader.cells
+
+
+@dataclass
+class _OpenCell:
+    """A ``<c>`` being read: its address, type and depth, the text of its first ``<v>`` and ``<f>`` children (None
+    without one) and of each ``<t>`` inside it (an inline string's runs)."""
+
+    ref: str | None
+    kind: str
+    depth: int
+    v: list[str] | None = None
+    f: list[str] | None = None
+    runs: list[list[str]] = field(default_factory=list)
+
+
+class _CellReader:
+    """expat's events over a worksheet part, kept for its ``<c>`` elements."""
+
+    _C, _V, _F, _T = (f"{NS[1:]}{tag}" for tag in ("c", "v", "f", "t"))
+
+    def __init__(self, strings: list[str]) -> None:
+        self.strings = strings
+        self.cells: dict[str, CellValue] = {}
+        self._open: list[_OpenCell] = []     # the cells being read (a cell inside a cell is read too)
+        self._text: list[str] | None = None  # the text of the <v>, <f> or <t> being read
+        self._depth = 0
+
+    def parse(self, data: bytes) -> None:
+        parser = expat.ParserCreate(None, "}")
+        parser.buffer_text = True
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._data
+        parser.EntityDeclHandler = _entity_declared
+        parser.UnparsedEntityDeclHandler = _unparsed_entity_declared
+        parser.ExternalEntityRefHandler = _external_reference
+        parser.SkippedEntityHandler = _skipped_entity
+        parser.Parse(data, True)
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self._depth += 1
+        if name == self._C:
+            self._open.append(_OpenCell(attrs.get("r"), attrs.get("t", "n"), self._depth))
+        elif self._open:
+            cell = self._open[-1]
+            child = self._depth == cell.depth + 1
+            if name == self._T:
+                self._text = []
+                cell.runs.append(self._text)
+            elif name == self._V and child and cell.v is None:
+                self._text = cell.v = []
+            elif name == self._F and child and cell.f is None:
+                self._text = cell.f = []
+
+    def _data(self, text: str) -> None:
+        if self._text is not None:
+            self._text.append(text)
+
+    def _end(self, name: str) -> None:
+        self._depth -= 1
+        self._text = None
+        if name == self._C and self._open:
+            cell = self._open.pop()
+            raw = ("".join(cell.v) or None) if cell.v is not None else None
+            formula = "".join(cell.f) if cell.f is not None else None
+            self.cells[cell.ref] = CellValue(_cell_value(cell.kind, raw, cell.runs, self.strings), formula)
+
+
+def _cell_value(kind: str, raw: str | None, runs: list[list[str]], strings: list[str]) -> object:
+    """A cell's value from its type, ``<v>`` text and inline string runs: text, a number, a bool or None."""
+    if kind == "s" and raw is not None:
+        try:
+            return strings[int(raw)]
+        except (ValueError, IndexError):
+            return None
+    if kind == "inlineStr":
+        return "".join("".join(run) for run in runs)
+    if kind in ("str", "e"):
+        return raw
+    if kind == "b":
+        return raw == "1"
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def _entity_declared(name, is_parameter_entity, value, base, sysid, pubid, notation_name):
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
+
+
+def _unparsed_entity_declared(name, base, sysid, pubid, notation_name):
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
+
+
+def _external_reference(context, base, sysid, pubid):
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+def _skipped_entity(name, is_parameter_entity):
+    # An entity an external DTD might declare: ElementTree refuses it as undefined, and so is it here.
+    raise expat.ExpatError(f"undefined entity &{name};")
 
 
 # --- a form sheet -----------------------------------------------------------------------------------------------
@@ -221,7 +314,7 @@ def read_returned_package(data: bytes, source: str, methodology: Methodology, se
         strings = _shared_strings(zf, source, settings)
         forms, activity = [], []
         for name, part in sheets:
-            cells = _cells(_xml(zf, part, source, settings), strings)
+            cells = _sheet_cells(zf, part, source, settings, strings)
             marker, block = _block(cells, settings)
             if marker == FORM_MARKER:
                 forms.append(_read_form(source, name, block, cells, methodology, settings))

@@ -16,7 +16,7 @@ from funnel_xl.domain.columns import DATE, STAGE, YES_NO
 from funnel_xl.domain.distinct import distinct
 from funnel_xl.domain.kinds import kind_of
 from funnel_xl.domain.methodology import Methodology
-from funnel_xl.domain.parsing import is_blank, parse_bool, parse_date
+from funnel_xl.domain.parsing import is_blank, parse_bool, parse_date, parse_text
 from funnel_xl.errors import FunnelError
 from funnel_xl.labels import catalogue, label
 
@@ -79,6 +79,12 @@ def canonical_frame(raw: pd.DataFrame, methodology: Methodology) -> pd.DataFrame
     for column in raw.columns:
         uniques, codes = distinct(raw[column])
         canonical = np.empty(len(uniques) + 1, dtype=object)
-        canonical[:] = [canonical_value(column, v, methodology) for v in uniques] + [None]
+        if kind_of(column).parse is parse_text and kind_of(column).name != STAGE:
+            # Plain text (ids, names: nearly one distinct value per row) is its trimmed self, read without the call.
+            values = [(v.strip() or None) if v.__class__ is str else canonical_value(column, v, methodology)
+                      for v in uniques]
+        else:
+            values = [canonical_value(column, v, methodology) for v in uniques]
+        canonical[:] = values + [None]
         out[column] = pd.Series(canonical[codes], index=raw.index, dtype=object)
     return out

@@ -20,6 +20,9 @@ from funnel_xl.domain.settings import ASSESSED
 from funnel_xl.labels import label
 
 
+_FIGURE_INPUTS = ("id", "stage", "status", "amount")
+
+
 def cached_figures(opportunities: pd.DataFrame, m: Methodology, basis: str = ASSESSED) -> pd.DataFrame:
     """The domain's figures behind the formula cells: win_rate, weighted (on the basis), answered, derived_stage and
     stage_gap."""
@@ -46,7 +49,8 @@ def derived_cell_values(table: pd.DataFrame, methodology: Methodology, language:
     use this, so a cell's cached value is the same whichever wrote it, and LibreOffice recalculates it unchanged.
     """
     names = {s.key: s.name(language) for s in methodology.stages}
-    frame = table.copy()
+    # Only what the figures read (a 100,000-row table's other columns would be copied twice for nothing).
+    frame = table[[c for c in table.columns if c in _FIGURE_INPUTS or str(c).startswith(CHECKLIST_PREFIX)]].copy()
     for column in ("id", "stage", "status", "amount"):
         if column not in frame.columns:
             frame[column] = None

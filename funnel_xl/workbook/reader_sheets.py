@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Collection
 
 from funnel_xl.labels import LANGUAGES
 from funnel_xl.workbook.contract import CONFIG_SHEET, STYLES_SHEET, sheet_name
@@ -34,9 +35,10 @@ def _sheets(workbook_xml: str) -> list[tuple[str, str]]:
             for m in _SHEET.finditer(workbook_xml)]
 
 
-def drop_reader_sheets(zf: zipfile.ZipFile, replaced: dict[str, bytes], first_screen: set[str]) -> PartDrop:
+def drop_reader_sheets(zf: zipfile.ZipFile, replaced: dict[str, bytes], first_screen: set[str],
+                       defer: Collection[str] = ()) -> PartDrop:
     """Drop the sheets of ``reader_dropped_sheets`` from the package being exported (``replaced``: parts already
-    rewritten) and open it on the first sheet named in ``first_screen``."""
+    rewritten) and open it on the first sheet named in ``first_screen``; ``defer`` as ``drop_parts`` takes it."""
     read = lambda n: (replaced[n] if n in replaced else zf.read(n)).decode("utf-8")  # noqa: E731
     workbook = read(WORKBOOK)
     sheets = _sheets(workbook)
@@ -54,7 +56,7 @@ def drop_reader_sheets(zf: zipfile.ZipFile, replaced: dict[str, bytes], first_sc
             parts |= {resolve_target(part, attr(m.group(0), "Target") or "")
                       for m in _RELATIONSHIP.finditer(read(rels_part(part)))
                       if attr(m.group(0), "TargetMode") != "External"}
-    drop = drop_parts(zf, parts, replaced)
+    drop = drop_parts(zf, parts, replaced, defer)
     kept = [name for i, (name, _) in enumerate(sheets) if i not in gone]
     new_index = {i: kept.index(name) for i, (name, _) in enumerate(sheets) if i not in gone}
     xml = _renumber_names(drop.replaced.get(WORKBOOK, workbook.encode()).decode("utf-8"), new_index,

@@ -98,14 +98,42 @@ def test_a_zip_bomb_is_refused_from_the_declared_sizes(workbook_of):
         read_returned_workbook(buf.getvalue(), "bomb.xlsx", BIG)
 
 
-def test_xml_with_an_entity_bomb_is_refused_by_defusedxml(workbook_of):
-    src = io.BytesIO(workbook_of("李强").read_bytes())
+def with_part(data: bytes, name: str, xml: bytes) -> bytes:
+    """The package ``data`` with its part ``name`` (added when missing) holding ``xml``, every other part as it was."""
     out = io.BytesIO()
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>')
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
-            zout.writestr(info, zin.read(info.filename))
-        zout.writestr("xl/sharedStrings.xml", bomb)
+            if info.filename != name:
+                zout.writestr(info, zin.read(info.filename))
+        zout.writestr(name, xml)
+    return out.getvalue()
+
+
+def first_sheet_part(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return next(n for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
+
+
+MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+ENTITY_BOMB = b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+
+
+def test_xml_with_an_entity_bomb_is_refused_by_defusedxml(workbook_of):
+    bomb = b'<?xml version="1.0"?>' + ENTITY_BOMB + b"<sst " + MAIN + b"><si><t>&lol2;</t></si></sst>"
     with pytest.raises(FormError, match="forbidden XML"):
-        read_returned_workbook(out.getvalue(), "entities.xlsx", BIG)
+        read_returned_workbook(with_part(workbook_of("李强").read_bytes(), "xl/sharedStrings.xml", bomb),
+                               "entities.xlsx", BIG)
+
+
+@pytest.mark.parametrize("doctype, reason", [
+    (ENTITY_BOMB, "forbidden XML"),
+    (b'<!DOCTYPE w [<!ENTITY secret SYSTEM "file:///etc/passwd">]>', "forbidden XML"),
+    (b'<!DOCTYPE w SYSTEM "http://example.invalid/w.dtd">', "not well-formed"),
+])
+def test_a_form_sheet_declaring_entities_or_naming_an_outside_dtd_is_refused(workbook_of, doctype, reason):
+    data = workbook_of("李强").read_bytes()
+    sheet = (b'<?xml version="1.0"?>' + doctype + b"<worksheet " + MAIN
+             + b'><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;&secret;&outside;</t></is></c></row>'
+             b"</sheetData></worksheet>")
+    with pytest.raises(FormError, match=reason):
+        read_returned_workbook(with_part(data, first_sheet_part(data), sheet), "entities.xlsx", BIG)

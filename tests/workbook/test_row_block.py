@@ -85,7 +85,10 @@ def _numbers(xml: str) -> list[int]:
     return [int(n) for n in re.findall(r'<row r="(\d+)"', xml)]
 
 
-def test_a_sheet_part_puts_new_rows_in_row_order_around_its_rows_and_copies_the_rest_as_it_was():
+@pytest.mark.parametrize("mark_bytes", [1, 60, SheetPart.MARK_BYTES])  # a mark at every row, some rows, the first
+def test_a_sheet_part_puts_new_rows_in_row_order_around_its_rows_and_copies_the_rest_as_it_was(mark_bytes,
+                                                                                                monkeypatch):
+    monkeypatch.setattr(SheetPart, "MARK_BYTES", mark_bytes)
     sheet = SheetPart(SHEET.encode("utf-8"))
     assert sheet.numbers == [1, 2, 5, 9] and sheet.row(5).startswith('<row r="5" spans="1:2">') and 3 not in sheet
     block = RowBlock(np.array([6, 7, 8, 10, 11]), f'<row r="{ROW_MARK}">', (constant_column(1, "/>", 5),))
@@ -95,6 +98,12 @@ def test_a_sheet_part_puts_new_rows_in_row_order_around_its_rows_and_copies_the_
     for kept in (1, 5, 9):  # untouched rows, byte for byte
         assert sheet.row(kept) in out
     assert out.startswith(SHEET[:SHEET.index("<row")]) and out.endswith("</sheetData><pageMargins/></worksheet>")
+
+
+def test_a_sheet_part_with_rows_out_of_order_is_refused_where_an_edit_reads_them():
+    sheet = SheetPart(b'<worksheet><sheetData><row r="1"/><row r="3"/><row r="2"/></sheetData></worksheet>')
+    with pytest.raises(ValueError, match="out of order"):
+        sheet.row(2)
 
 
 def test_an_empty_sheet_data_takes_its_first_rows():

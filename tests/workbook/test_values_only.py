@@ -107,3 +107,18 @@ def test_the_export_carries_none_of_the_tools_hidden_names_so_no_reader_gets_the
         everything = b"".join(zf.read(n) for n in zf.namelist())
     assert key.hex().encode() not in everything and TOOL_NAME_PREFIX.encode() not in everything
     assert validate_package(out) == []
+
+
+def test_sheets_exported_a_few_rows_at_a_time_and_streamed_are_the_sheets_exported_whole(master, exported, tmp_path,
+                                                                                       monkeypatch):
+    from funnel_xl.workbook import values_only
+
+    # A 100,000-row sheet is read, changed and written a stretch of rows at a time: cut it every few rows here.
+    monkeypatch.setattr(values_only, "_STRETCH", 512)
+    monkeypatch.setattr(values_only, "LARGE_PART", 0)
+    streamed = export_values_only(master, tmp_path / "Funnel_readers.xlsx")
+    with zipfile.ZipFile(exported) as whole, zipfile.ZipFile(streamed) as cut:
+        assert cut.namelist() == whole.namelist()
+        for name in whole.namelist():
+            assert cut.read(name) == whole.read(name), name
+    assert validate_package(streamed) == []

@@ -444,10 +444,29 @@ def values_only(sheet_xml: str) -> str:
     start, end = sheet_xml.find("<sheetData"), sheet_xml.find("</sheetData>")
     if start < 0 or end < 0:
         return sheet_xml
-    body = _FORMULA_ELEMENT.sub("", sheet_xml[start:end])
-    for text_result, no_text_result in (_TEXT_RESULT, _ANY_SPACE_TEXT_RESULT):
-        if 't="str"' not in body:
+    return sheet_xml[:start] + values_only_rows(sheet_xml[start:end]) + sheet_xml[end:]
+
+
+def _as_bytes(rule: tuple[re.Pattern, str]) -> tuple[re.Pattern, bytes]:
+    pattern, template = rule
+    return re.compile(pattern.pattern.encode("ascii"), pattern.flags & ~re.UNICODE), template.encode("ascii")
+
+
+# The same substitutions over UTF-8 bytes (every pattern is ASCII, and no byte of a multi-byte character is):
+# a part streamed a stretch of rows at a time is never decoded.
+_RULES = {str: (_FORMULA_ELEMENT, (_TEXT_RESULT, _ANY_SPACE_TEXT_RESULT), 't="str"'),
+          bytes: (re.compile(_FORMULA_ELEMENT.pattern.encode("ascii")),
+                  tuple(tuple(_as_bytes(rule) for rule in rules) for rules in (_TEXT_RESULT, _ANY_SPACE_TEXT_RESULT)),
+                  b't="str"')}
+
+
+def values_only_rows(rows: str | bytes) -> str | bytes:
+    """``values_only`` of a stretch of <sheetData> cut between rows (text, or UTF-8 bytes)."""
+    formula, results, text_kind = _RULES[bytes if isinstance(rows, bytes) else str]
+    body = formula.sub(rows[:0], rows)
+    for text_result, no_text_result in results:
+        if text_kind not in body:
             break
         body = text_result[0].sub(text_result[1], body)
         body = no_text_result[0].sub(no_text_result[1], body)
-    return sheet_xml[:start] + body + sheet_xml[end:]
+    return body

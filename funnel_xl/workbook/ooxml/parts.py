@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from funnel_xl.workbook.ooxml.text import xml_attr, xml_unescape
@@ -147,10 +147,13 @@ class PartDrop:
     removed: dict[str, list[str]]
 
 
-def drop_parts(zf: zipfile.ZipFile, parts: Iterable[str], replaced: dict[str, bytes] | None = None) -> PartDrop:
+def drop_parts(zf: zipfile.ZipFile, parts: Iterable[str], replaced: dict[str, bytes] | None = None,
+               defer: Collection[str] = ()) -> PartDrop:
     """Leave ``parts`` (those present) out of the package with their own relationships, every relationship that
     points at them (and the owning part's references to it), their content-type overrides, and a Default no
-    remaining part uses. ``replaced`` holds parts already rewritten; the result's ``replaced`` includes them."""
+    remaining part uses. ``replaced`` holds parts already rewritten; the result's ``replaced`` includes them.
+    Owning parts in ``defer`` are left as they are: the caller, which rewrites them anyway, drops the references
+    the result's ``removed`` lists (a 400 MB sheet is then read once)."""
     out = dict(replaced or {})
     names = zf.namelist()
     dropped = {p for p in parts if p in names}
@@ -166,7 +169,7 @@ def drop_parts(zf: zipfile.ZipFile, parts: Iterable[str], replaced: dict[str, by
                 out[name] = xml.encode("utf-8")
                 removed[owner_part(name)] = ids
     for owner, ids in removed.items():
-        if owner in names and owner not in dropped and owner.endswith(".xml"):
+        if owner in names and owner not in dropped and owner not in defer and owner.endswith(".xml"):
             xml = drop_references(read(owner), ids)
             if xml != read(owner):
                 out[owner] = xml.encode("utf-8")
