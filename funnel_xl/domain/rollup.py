@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from funnel_xl.domain import funnel, outlook
@@ -42,11 +43,20 @@ def qualified(team: str, rep, unassigned: str) -> str:
     return f"{team}{SEPARATOR}{unassigned if blank else rep}"
 
 
+def _qualified_all(reps, team: str, unassigned: str) -> np.ndarray:
+    """``qualified`` for every rep of a column, each distinct name worked out once (a team's deals name few reps)."""
+    codes, names = pd.factorize(np.asarray(reps, dtype=object), use_na_sentinel=True)
+    # A blank name factorises to -1, which picks the trailing unassigned entry; an empty text is blank too.
+    known = np.array([*(qualified(team, r, unassigned) for r in names), qualified(team, None, unassigned)],
+                     dtype=object)
+    return known[codes]
+
+
 def _rep_column(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.DataFrame | None:
     if frame is None or "rep" not in frame.columns:
         return frame
     out = frame.copy()
-    out["rep"] = [qualified(team, r, unassigned) for r in out["rep"]]
+    out["rep"] = _qualified_all(out["rep"], team, unassigned)
     out.insert(0, "team", team)
     return out
 
@@ -55,7 +65,7 @@ def _rep_index(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.Dat
     if frame is None:
         return None
     out = frame.copy()
-    out.index = pd.Index([qualified(team, r, unassigned) for r in out.index], name=frame.index.name or "rep")
+    out.index = pd.Index(_qualified_all(out.index, team, unassigned), name=frame.index.name or "rep")
     return out
 
 
