@@ -147,14 +147,20 @@ def movement(last: pd.DataFrame, this: pd.DataFrame, methodology: Methodology) -
     both = old.index.intersection(new.index, sort=False)
     parts: list[pd.DataFrame] = []
 
+    # rep, customer and amount of each week as arrays, looked up by position (one lookup per kind, not three)
+    columns = {id(frame): (frame["rep"].to_numpy(),
+                           frame["customer"].to_numpy() if "customer" in frame else None,
+                           frame["amount"].astype("float64").to_numpy()) for frame in (old, new)}
+
     def add(kind: str, ids, frame: pd.DataFrame, old_values, new_values) -> None:
         ids = pd.Index(ids)
         if len(ids):
+            at = frame.index.get_indexer(ids)
+            rep, customer, amount = columns[id(frame)]
             parts.append(pd.DataFrame({
-                "id": ids, "rep": frame.loc[ids, "rep"].to_numpy(),
-                "customer": frame.loc[ids, "customer"].to_numpy() if "customer" in frame else None,
+                "id": ids, "rep": rep[at], "customer": None if customer is None else customer[at],
                 "kind": kind, "old_value": _objects(old_values), "new_value": _objects(new_values),
-                "amount": frame.loc[ids, "amount"].astype("float64").to_numpy(),
+                "amount": amount[at],
             }))
 
     added = new.index.difference(old.index, sort=False)

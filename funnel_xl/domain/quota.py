@@ -43,11 +43,9 @@ def quota_proposal(
     is_open = opps["status"].eq("open").fillna(False).astype(bool)
     chosen = opps.loc[is_open & opps["close_date"].between(start, end)]
     _refuse_missing_rates(chosen, "quota proposal")
-    grouped = (
-        chosen.assign(proposal=chosen["amount"].astype("float64") * chosen["win_rate"])
-        .groupby("rep", sort=True)
-        .agg(prospects=("id", "size"), pipeline=("amount", "sum"), proposal=("proposal", "sum"))
-    )
+    by_rep = chosen.assign(proposal=chosen["amount"].astype("float64") * chosen["win_rate"]).groupby("rep", sort=True)
+    grouped = by_rep[["amount", "proposal"]].sum().rename(columns={"amount": "pipeline"})
+    grouped.insert(0, "prospects", by_rep.size())
     reps = pd.Index(sorted(opps["rep"].dropna().unique()), name="rep")
     out = grouped.reindex(reps, fill_value=0)
     out["prospects"] = out["prospects"].astype("int64")
