@@ -13,10 +13,14 @@ ATTENTION_LISTS: tuple[str, ...] = (
 )
 
 
-def _with_rows(frame: pd.DataFrame, opps: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``row``: the 商机 row of each id (the rated frame's index is the sheet row)."""
+def _sheet_rows(opps: pd.DataFrame) -> pd.Series:
+    """The 商机 row of each id (the rated frame's index is the sheet row), the first where an id repeats."""
     rows = pd.Series(opps.index, index=opps["id"].astype(str))
-    rows = rows[~rows.index.duplicated()]
+    return rows[~rows.index.duplicated()]
+
+
+def _with_rows(frame: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
+    """``frame`` with ``row``: the 商机 row of each id (``_sheet_rows``)."""
     out = frame.reset_index(drop=True).copy()
     out["row"] = out["id"].astype(str).map(rows).astype("Int64")
     return out
@@ -38,7 +42,8 @@ def attention_lists(opps: pd.DataFrame, *, claim_deals: pd.DataFrame, dates_to_u
         "never_seen": never_seen.sort_values("amount", ascending=False, kind="stable"),
         "not_assessed": unanswered.sort_values("amount", ascending=False, kind="stable"),
     }
-    return {key: _with_rows(frame, opps) for key, frame in lists.items()}
+    rows = _sheet_rows(opps)
+    return {key: _with_rows(frame, rows) for key, frame in lists.items()}
 
 
 def attention_summary(lists: dict[str, pd.DataFrame]) -> pd.DataFrame:

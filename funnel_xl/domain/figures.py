@@ -19,9 +19,13 @@ from funnel_xl.domain.priority import customer_priority
 from funnel_xl.domain.rates import with_rates
 from funnel_xl.domain.report_date import as_of_view
 from funnel_xl.domain.roadmap import Roadmap, roadmap_status
-from funnel_xl.domain.schema import FORECAST_CATEGORIES
+from funnel_xl.domain.schema import FORECAST_CATEGORIES, checklist_columns
 from funnel_xl.domain.settings import DEFAULT_STALL_DAYS, ForecastSettings, Year, current_year, plan_year
 
+# Figures of a team's own sheets that the company roll-up does not add up: it recomputes the funnel, its ideal
+# against actual and the reverse calculation from every team's deals together, and leaves calibration to each
+# team. ``compute_figures(skip=TEAM_ONLY)`` leaves them empty (the roll-up pays for each part fifty times).
+TEAM_ONLY = frozenset({"funnel", "ideal_vs_actual", "required", "calibration"})
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,23 @@ def compute_figures(
     stall_days: int | None = None,
     min_count: int = 30,
     last_strip: dict | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Figures:
     """All figures for a report date from clean opportunities and reps (see ``normalize``).
 
     ``known`` is the latest snapshot on or before as_of, which places deals closed after it (``report_date``);
     ``left_out`` lists the rows the normaliser rejected (``left_out.left_out``), whose total is shown beside the
     forecast; ``min_count`` is the calibration's least number of deals behind a suggested rate; ``last_strip`` is
-    the KPI strip stored with last week's snapshot, which the strip's changes are measured against.
+    the KPI strip stored with last week's snapshot, which the strip's changes are measured against. ``skip``
+    names parts of ``TEAM_ONLY`` to leave empty (the funnel tables and the reverse calculation as empty frames,
+    the calibration None); every other figure is the same with or without it.
     """
     stall_days = settings.stall_days if stall_days is None else stall_days
     opps, closed_after = as_of_view(opps, as_of, known)
     opps = with_rates(opps, methodology, settings.basis)
+    # The checklist has given its stage: no figure reads its answers again, and some forty nullable columns fewer
+    # make every selection below cheaper (the roll-up pays each one fifty times).
+    opps = opps.drop(columns=checklist_columns(opps.columns))
     year = current_year(as_of, settings.fiscal_year_start)
     plan = plan_year(as_of, settings.fiscal_year_start)
     # Wins of earlier years are history: they count in the funnel's conversions, not in this year's
@@ -156,7 +166,9 @@ def compute_figures(
         "closed_after_count": len(closed_after),
     }
 
-    attain = quota.attainment(opps, reps, as_of, settings.fiscal_year_start)
+    splits = forecast.forecast_by_each(opps, ("close_quarter", "rep", "product", "region"), as_of,
+                                       period_start=year.start)
+    attain = quota.attainment(opps, reps, as_of, settings.fiscal_year_start, by_rep=splits["rep"])
     proposal = quota.quota_proposal(opps, plan_start=plan.start, plan_end=plan.end)
     quota_table = attain.join(proposal[["proposal"]], how="left")
 
@@ -165,7 +177,7 @@ def compute_figures(
     target = max(kpi["team_quota"] - kpi["achieved"], 0.0)
     required = (
         funnel.required_pipeline(target, methodology, avg_deal_size=avg_deal)
-        if avg_deal > 0 else pd.DataFrame()
+        if avg_deal > 0 and "required" not in skip else pd.DataFrame()
     )
 
     gaps = opps.loc[is_open & opps["stage_gap"].gt(0).fillna(False)]
@@ -174,8 +186,8 @@ def compute_figures(
     prog = Progress(this_date=as_of, last_date=None, totals={"this_forecast": this_totals["forecast"],
                                                             "this_achieved": this_totals["achieved"]})
     if last_snapshot is not None and last_date is not None and len(last_snapshot):
-        total = progress.sales_progress(snapshot, last_snapshot, this_date=as_of, last_date=last_date)
-        by_rep = progress.sales_progress(snapshot, last_snapshot, this_date=as_of, last_date=last_date, by="rep")
+        total, by_rep = progress.sales_progress_and_by_rep(snapshot, last_snapshot, this_date=as_of,
+                                                           last_date=last_date)
         moves = progress.movement(last_snapshot, snapshot, methodology)
         last_totals = progress.snapshot_totals(last_snapshot, last_date, period_start=pd.Timestamp(last_date.year, 1, 1))
         prog = Progress(
@@ -196,24 +208,25 @@ def compute_figures(
     history = first_seen if first_seen is not None else pd.DataFrame({"snapshot_date": pd.Series(dtype="datetime64[ns]"),
                                                                         "id": pd.Series(dtype=object)})
     weekly = weekly_totals(snapshot, as_of)
+    counted = opps.loc[this_year]  # this year's rows: their category and bucket were set above
     never_seen = progress.never_seen_wins(history, opps, as_of)
     return Figures(
         as_of=as_of, methodology=methodology, opps=opps, kpi=kpi,
-        by_category=forecast.forecast_by_category(opps.loc[this_year], as_of),
-        by_bucket=forecast.forecast_by_bucket(opps.loc[this_year], as_of),
-        by_quarter=forecast.forecast_by(opps, "close_quarter", as_of, period_start=year.start),
-        by_rep=forecast.forecast_by(opps, "rep", as_of, period_start=year.start),
-        by_product=forecast.forecast_by(opps, "product", as_of, period_start=year.start),
-        by_region=forecast.forecast_by(opps, "region", as_of, period_start=year.start),
-        funnel=funnel.funnel_by_stage(opps, methodology, as_of),
-        ideal_vs_actual=funnel.ideal_vs_actual(opps, methodology),
+        by_category=forecast.forecast_by_category(counted, as_of, counted["category"]),
+        by_bucket=forecast.forecast_by_bucket(counted, as_of, counted["bucket"]),
+        by_quarter=splits["close_quarter"],
+        by_rep=splits["rep"],
+        by_product=splits["product"],
+        by_region=splits["region"],
+        funnel=pd.DataFrame() if "funnel" in skip else funnel.funnel_by_stage(opps, methodology, as_of),
+        ideal_vs_actual=pd.DataFrame() if "ideal_vs_actual" in skip else funnel.ideal_vs_actual(opps, methodology),
         required=required,
         required_target=target,
         avg_deal_size=avg_deal,
         stage_gaps=gaps,
         stalled=stalled,
         quota=quota_table,
-        roadmap=roadmap_status(opps, reps, methodology, as_of, roadmap, settings.fiscal_year_start),
+        roadmap=roadmap_status(opps, reps, methodology, as_of, roadmap, settings.fiscal_year_start, ratios=attain),
         progress=prog,
         never_seen=never_seen,
         snapshot=snapshot,
@@ -227,7 +240,8 @@ def compute_figures(
         dates_to_update=to_update,
         left_out=left,
         closed_after=closed_after,
-        calibration=observed_win_rates(opps, methodology, as_of=as_of, min_count=min_count),
+        calibration=(None if "calibration" in skip
+                     else observed_win_rates(opps, methodology, as_of=as_of, min_count=min_count)),
         grid=grid,
         strip=strip,
         stall_days=stall_days,

@@ -158,15 +158,19 @@ def forecast_by(opps: pd.DataFrame, by: str, as_of: object, period_start: object
     chronologically, other groups by weighted then achieved, largest first. No total row: the column sums
     equal ``weighted_forecast``, ``open_pipeline`` and ``achieved`` (same rows, same amounts).
     """
-    if by not in GROUPINGS:
-        raise InputError(f"forecast_by: cannot group by {by!r}; expected one of {', '.join(GROUPINGS)}")
-    _require_weighted(opps, f"forecast by {by}")
-    won_in = _won_in_window(opps, as_of, period_start, f"forecast by {by}")
-    if by == "close_quarter":
-        key = close_quarter(opps["close_date"])
-    else:
-        _require_columns(opps, (by,), f"forecast by {by}")
-        key = opps[by]
+    return forecast_by_each(opps, (by,), as_of, period_start)[by]
+
+
+def forecast_by_each(opps: pd.DataFrame, groupings: tuple[str, ...], as_of: object,
+                     period_start: object = None) -> dict[str, pd.DataFrame]:
+    """``forecast_by`` for each of ``groupings``, the rows checked and their amounts split once for all of them."""
+    for by in groupings:
+        if by not in GROUPINGS:
+            raise InputError(f"forecast_by: cannot group by {by!r}; expected one of {', '.join(GROUPINGS)}")
+    figure = f"forecast by {', '.join(groupings)}"
+    _require_weighted(opps, figure)
+    won_in = _won_in_window(opps, as_of, period_start, figure)
+    _require_columns(opps, tuple(by for by in groupings if by != "close_quarter"), figure)
     is_open = _is(opps, "open")
     parts = pd.DataFrame(
         {
@@ -178,8 +182,16 @@ def forecast_by(opps: pd.DataFrame, by: str, as_of: object, period_start: object
         },
         index=opps.index,
     )
-    counted = is_open | won_in
-    table = parts[counted].groupby(key[counted].rename(by), dropna=False, sort=False).sum()
+    counted = (is_open | won_in).to_numpy()
+    parts = parts[counted]
+    return {by: _grouped(parts, (close_quarter(opps["close_date"]) if by == "close_quarter" else opps[by])[counted],
+                         by)
+            for by in groupings}
+
+
+def _grouped(parts: pd.DataFrame, key: pd.Series, by: str) -> pd.DataFrame:
+    """The counted rows' parts summed per group of ``key``, in ``forecast_by``'s order."""
+    table = parts.groupby(key.rename(by), dropna=False, sort=False).sum()
     blank_last = table.index.isna()
     if by == "close_quarter":
         ordered = table[~blank_last].sort_index()
@@ -250,14 +262,16 @@ def forecast_category(opps: pd.DataFrame, as_of: object) -> pd.Series:
     return out
 
 
-def forecast_by_category(opps: pd.DataFrame, as_of: object) -> pd.DataFrame:
+def forecast_by_category(opps: pd.DataFrame, as_of: object, categories: pd.Series | None = None) -> pd.DataFrame:
     """Count, amount and weighted amount per forecast category, all of them in order (zeros when empty).
 
     For "closed" the weighted amount is the amount (a won deal counts in full); for the open categories it
-    is the ``weighted`` column, so their weighted sum equals ``weighted_forecast``.
+    is the ``weighted`` column, so their weighted sum equals ``weighted_forecast``. ``categories``, when given,
+    is ``forecast_category(opps, as_of)`` already worked out by the caller.
     """
     _require_weighted(opps, "forecast by category")
-    return _summarise(opps, forecast_category(opps, as_of), FORECAST_CATEGORIES)
+    return _summarise(opps, forecast_category(opps, as_of) if categories is None else categories,
+                      FORECAST_CATEGORIES)
 
 
 def _summarise(opps: pd.DataFrame, key: pd.Series, order: tuple[str, ...], column: str = "weighted") -> pd.DataFrame:
@@ -296,13 +310,14 @@ def time_bucket(opps: pd.DataFrame, as_of: object) -> pd.Series:
     return out
 
 
-def forecast_by_bucket(opps: pd.DataFrame, as_of: object) -> pd.DataFrame:
+def forecast_by_bucket(opps: pd.DataFrame, as_of: object, buckets: pd.Series | None = None) -> pd.DataFrame:
     """Count, amount and weighted amount per time bucket, all of ``BUCKETS`` in order (zeros when empty).
 
     For "closed" the weighted amount is the amount; the open buckets' weighted sum equals ``weighted_forecast``.
+    ``buckets``, when given, is ``time_bucket(opps, as_of)`` already worked out by the caller.
     """
     _require_weighted(opps, "forecast by time")
-    return _summarise(opps, time_bucket(opps, as_of), BUCKETS)
+    return _summarise(opps, time_bucket(opps, as_of) if buckets is None else buckets, BUCKETS)
 
 
 # ------------------------------------------------------------------------------------ dates to update

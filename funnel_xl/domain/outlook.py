@@ -47,24 +47,32 @@ def period_bounds(as_of: dt.date | pd.Timestamp, year: Year) -> dict[str, tuple[
             "year": (year.start, year.end)}
 
 
-def _period_parts(opps: pd.DataFrame, as_of: pd.Timestamp, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Per deal, what it adds to each grid column of one period (zeros elsewhere)."""
-    close = pd.to_datetime(opps["close_date"])
+def _period_parts(opps: pd.DataFrame, as_of: pd.Timestamp,
+                  periods: dict[str, tuple[pd.Timestamp, pd.Timestamp]]) -> dict[str, pd.DataFrame]:
+    """Per period, per deal, what the deal adds to each grid column (zeros elsewhere). The columns are read once
+    for every period and compared as numpy arrays (a blank close date is in no period)."""
+    close = pd.to_datetime(opps["close_date"]).to_numpy()
     status = opps["status"]
-    amount = opps["amount"].astype("float64").fillna(0.0)
-    rate = opps["win_rate"].astype("float64")
-    in_period = close.between(start, end).fillna(False).astype(bool)
-    is_open = status.eq("open").fillna(False).astype(bool) & in_period
-    current = is_open & close.ge(as_of).fillna(False).astype(bool)
-    won = status.eq("won").fillna(False).astype(bool) & in_period & close.le(as_of).fillna(False).astype(bool)
-    zero = pd.Series(0.0, index=opps.index)
-    return pd.DataFrame({
-        "closed": amount.where(won, zero),
-        "commit": amount.where(current & rate.ge(COMMIT_RATE).fillna(False), zero),
-        "best_case": amount.where(current & rate.ge(BEST_CASE_RATE).fillna(False), zero),
-        "pipeline": amount.where(is_open, zero),
-        "weighted": opps["weighted"].astype("float64").fillna(0.0).where(is_open, zero),
-    })
+    amount = opps["amount"].astype("float64").fillna(0.0).to_numpy()
+    weighted = opps["weighted"].astype("float64").fillna(0.0).to_numpy()
+    rate = opps["win_rate"].astype("float64").fillna(-1.0).to_numpy()  # no rate: neither commit nor best case
+    open_rows = status.eq("open").fillna(False).to_numpy(dtype=bool)
+    won_rows = status.eq("won").fillna(False).to_numpy(dtype=bool)
+    stamp = as_of.to_datetime64()
+    out = {}
+    for period, (start, end) in periods.items():
+        in_period = (close >= start.to_datetime64()) & (close <= end.to_datetime64())
+        is_open = open_rows & in_period
+        current = is_open & (close >= stamp)
+        won = won_rows & in_period & (close <= stamp)
+        out[period] = pd.DataFrame({
+            "closed": np.where(won, amount, 0.0),
+            "commit": np.where(current & (rate >= COMMIT_RATE), amount, 0.0),
+            "best_case": np.where(current & (rate >= BEST_CASE_RATE), amount, 0.0),
+            "pipeline": np.where(is_open, amount, 0.0),
+            "weighted": np.where(is_open, weighted, 0.0),
+        }, index=opps.index)
+    return out
 
 
 def period_grid(opps: pd.DataFrame, quotas: pd.Series, as_of: dt.date | pd.Timestamp, year: Year) -> pd.DataFrame:
@@ -75,10 +83,12 @@ def period_grid(opps: pd.DataFrame, quotas: pd.Series, as_of: dt.date | pd.Times
     reps = list(quotas.index)
     extra = [r for r in pd.unique(opps["rep"]) if not pd.isna(r) and r not in set(reps)]
     order = [*reps, *sorted(extra)] + ([np.nan] if opps["rep"].isna().any() else [])
+    parts = _period_parts(opps, stamp, period_bounds(stamp, year))
+    # One groupby for the three periods: each column sums on its own, so the sums are those of three.
+    summed = pd.concat(parts, axis=1).groupby(opps["rep"], dropna=False).sum().reindex(order, fill_value=0.0)
     frames = []
-    for period, (start, end) in period_bounds(stamp, year).items():
-        parts = _period_parts(opps, stamp, start, end)
-        by_rep = parts.groupby(opps["rep"], dropna=False).sum().reindex(order, fill_value=0.0)
+    for period in parts:
+        by_rep = summed[period].copy()
         share = 1.0 if period == "year" else 0.25
         by_rep.insert(0, "quota", quotas.reindex(order).astype("float64") * share)
         team = by_rep.sum(numeric_only=True).to_frame(TEAM).T
@@ -99,9 +109,9 @@ def quarters_of_year(opps: pd.DataFrame, quota: float, as_of: dt.date | pd.Times
     quarter of the annual ``quota``. Index: the quarter's first day."""
     stamp = as_of_timestamp(as_of)
     starts = [year.start + pd.DateOffset(months=3 * i) for i in range(4)]
+    periods = {start: (start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)) for start in starts}
     rows = []
-    for start in starts:
-        parts = _period_parts(opps, stamp, start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1))
+    for parts in _period_parts(opps, stamp, periods).values():
         rows.append({"achieved": float(parts["closed"].sum()), "weighted": float(parts["weighted"].sum()),
                      "quota": quota / 4})
     return pd.DataFrame(rows, index=pd.DatetimeIndex(starts, name="quarter"))

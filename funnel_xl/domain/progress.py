@@ -65,18 +65,29 @@ def sales_progress(
     a frame per rep (reps of either week; columns last_forecast, last_achieved, this_forecast,
     this_achieved, progress) whose progress column sums to the total.
     """
+    if by not in (None, "rep"):
+        raise InputError(f"sales progress: cannot split by {by!r}; expected None or 'rep'")
+    total, by_rep = sales_progress_and_by_rep(this, last, this_date=this_date, last_date=last_date,
+                                              by_rep=by == "rep")
+    return total if by is None else by_rep
+
+
+def sales_progress_and_by_rep(
+    this: pd.DataFrame, last: pd.DataFrame, *, this_date: dt.date | pd.Timestamp,
+    last_date: dt.date | pd.Timestamp, by_rep: bool = True,
+) -> tuple[float, pd.DataFrame | None]:
+    """``sales_progress`` in total and by rep (None without ``by_rep``), each week's rows weighed once for both."""
     last_stamp = as_of_timestamp(last_date, "last_date")
     this_stamp = as_of_timestamp(this_date, "this_date")
     if last_stamp > this_stamp:
         raise InputError(f"sales progress: last_date {last_stamp.date()} is after this_date {this_stamp.date()}")
-    if by not in (None, "rep"):
-        raise InputError(f"sales progress: cannot split by {by!r}; expected None or 'rep'")
     start = pd.Timestamp(year=last_stamp.year, month=1, day=1)
     before = _contributions(last, last_stamp, start, "last week's snapshot")
     now = _contributions(this, this_stamp, start, "this week's snapshot")
-    if by is None:
-        return (float(now["forecast"].sum()) + float(now["achieved"].sum())) - (
-            float(before["forecast"].sum()) + float(before["achieved"].sum()))
+    total = (float(now["forecast"].sum()) + float(now["achieved"].sum())) - (
+        float(before["forecast"].sum()) + float(before["achieved"].sum()))
+    if not by_rep:
+        return total, None
     out = pd.concat(
         [before.groupby(last["rep"], dropna=False).sum().add_prefix("last_"),
          now.groupby(this["rep"], dropna=False).sum().add_prefix("this_")],
@@ -85,7 +96,7 @@ def sales_progress(
     out.index.name = "rep"
     out = out[["last_forecast", "last_achieved", "this_forecast", "this_achieved"]].astype("float64")
     out["progress"] = (out["this_forecast"] + out["this_achieved"]) - (out["last_forecast"] + out["last_achieved"])
-    return out
+    return total, out
 
 
 def _contributions(snapshot: pd.DataFrame, as_of: pd.Timestamp, period_start, what: str) -> pd.DataFrame:
@@ -136,14 +147,20 @@ def movement(last: pd.DataFrame, this: pd.DataFrame, methodology: Methodology) -
     both = old.index.intersection(new.index, sort=False)
     parts: list[pd.DataFrame] = []
 
+    # rep, customer and amount of each week as arrays, looked up by position (one lookup per kind, not three)
+    columns = {id(frame): (frame["rep"].to_numpy(),
+                           frame["customer"].to_numpy() if "customer" in frame else None,
+                           frame["amount"].astype("float64").to_numpy()) for frame in (old, new)}
+
     def add(kind: str, ids, frame: pd.DataFrame, old_values, new_values) -> None:
         ids = pd.Index(ids)
         if len(ids):
+            at = frame.index.get_indexer(ids)
+            rep, customer, amount = columns[id(frame)]
             parts.append(pd.DataFrame({
-                "id": ids, "rep": frame.loc[ids, "rep"].to_numpy(),
-                "customer": frame.loc[ids, "customer"].to_numpy() if "customer" in frame else None,
+                "id": ids, "rep": rep[at], "customer": None if customer is None else customer[at],
                 "kind": kind, "old_value": _objects(old_values), "new_value": _objects(new_values),
-                "amount": frame.loc[ids, "amount"].astype("float64").to_numpy(),
+                "amount": amount[at],
             }))
 
     added = new.index.difference(old.index, sort=False)

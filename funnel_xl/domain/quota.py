@@ -43,11 +43,9 @@ def quota_proposal(
     is_open = opps["status"].eq("open").fillna(False).astype(bool)
     chosen = opps.loc[is_open & opps["close_date"].between(start, end)]
     _refuse_missing_rates(chosen, "quota proposal")
-    grouped = (
-        chosen.assign(proposal=chosen["amount"].astype("float64") * chosen["win_rate"])
-        .groupby("rep", sort=True)
-        .agg(prospects=("id", "size"), pipeline=("amount", "sum"), proposal=("proposal", "sum"))
-    )
+    by_rep = chosen.assign(proposal=chosen["amount"].astype("float64") * chosen["win_rate"]).groupby("rep", sort=True)
+    grouped = by_rep[["amount", "proposal"]].sum().rename(columns={"amount": "pipeline"})
+    grouped.insert(0, "prospects", by_rep.size())
     reps = pd.Index(sorted(opps["rep"].dropna().unique()), name="rep")
     out = grouped.reindex(reps, fill_value=0)
     out["prospects"] = out["prospects"].astype("int64")
@@ -56,7 +54,7 @@ def quota_proposal(
 
 
 def attainment(opps: pd.DataFrame, reps: pd.DataFrame, as_of: dt.date | pd.Timestamp,
-               fiscal_year_start: int = 1) -> pd.DataFrame:
+               fiscal_year_start: int = 1, *, by_rep: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per rep: quota, achieved (won this year to as_of), attainment, open weighted forecast and coverage.
 
     "This year" is the fiscal year as_of falls in (the calendar year unless ``fiscal_year_start`` names another
@@ -69,10 +67,12 @@ def attainment(opps: pd.DataFrame, reps: pd.DataFrame, as_of: dt.date | pd.Times
     ratios are NA, never inf. Every rep of the reps table has a row (zeros when they have no opportunity); reps
     found only in the opportunities are added with ``in_reps_table`` False and an NA quota, so their figures
     still show and the gap is visible; deals without a rep (未分配) come last, under an NA name. Index = rep,
-    reps-table order first.
+    reps-table order first. ``by_rep``, when given, is ``forecast_by(opps, "rep", ...)`` over the same year, already
+    worked out by the caller.
     """
     year = current_year(as_of, fiscal_year_start)
-    by_rep = forecast_by(opps, "rep", as_of, period_start=year.start)
+    if by_rep is None:
+        by_rep = forecast_by(opps, "rep", as_of, period_start=year.start)
     known = _rep_index(reps)
     strangers = [r for r in by_rep.index if not pd.isna(r) and r not in set(known)]
     unassigned = [r for r in by_rep.index if pd.isna(r)]

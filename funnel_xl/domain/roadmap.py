@@ -234,7 +234,7 @@ def tenure_months(hire_date: dt.date | pd.Timestamp, as_of: dt.date | pd.Timesta
 
 def roadmap_status(
     opps: pd.DataFrame, reps: pd.DataFrame, methodology: Methodology, as_of: dt.date | pd.Timestamp,
-    roadmap: Roadmap, fiscal_year_start: int = 1,
+    roadmap: Roadmap, fiscal_year_start: int = 1, *, ratios: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per rep × milestone of the rep's current phase: target, actual and whether it is met.
 
@@ -247,11 +247,12 @@ def roadmap_status(
     3(n-1) months to hire_date + 3n months, its target is quota / 4. ``met`` is NA with a ``reason`` key
     (labels roadmap.reason.*) when the milestone cannot be judged: a stage the methodology lacks, no quota, or
     no hire date (then the rep gets one row, phase ``PHASE_HIRE_DATE_UNKNOWN`` and no milestone). Reps only found in the opportunities have no hire
-    date or quota here; ``quota.attainment`` flags them.
+    date or quota here; ``quota.attainment`` flags them. ``ratios``, when given, is that ``quota.attainment`` of
+    the same deals, reps and year, already worked out by the caller.
     """
     stamp = as_of_timestamp(as_of)
     quotas = pd.Series(annual_quotas(reps).to_numpy(), index=reps["rep"])
-    ratios = attainment(opps, reps, stamp, fiscal_year_start)
+    ratios = attainment(opps, reps, stamp, fiscal_year_start) if ratios is None else ratios
     counted = opps[opps["status"].isin(["open", "won"]).fillna(False).astype(bool)]
     positions = reached_position(counted, methodology)
     slim = counted[["customer", "status", "close_date", "amount"]]  # all a measure reads; cheaper to slice

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from funnel_xl.domain import funnel, outlook
@@ -42,11 +43,20 @@ def qualified(team: str, rep, unassigned: str) -> str:
     return f"{team}{SEPARATOR}{unassigned if blank else rep}"
 
 
+def _qualified_all(reps, team: str, unassigned: str) -> np.ndarray:
+    """``qualified`` for every rep of a column, each distinct name worked out once (a team's deals name few reps)."""
+    codes, names = pd.factorize(reps, use_na_sentinel=True)
+    # A blank name factorises to -1, which picks the trailing unassigned entry; an empty text is blank too.
+    known = np.array([*(qualified(team, r, unassigned) for r in names), qualified(team, None, unassigned)],
+                     dtype=object)
+    return known[codes]
+
+
 def _rep_column(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.DataFrame | None:
     if frame is None or "rep" not in frame.columns:
         return frame
-    out = frame.copy()
-    out["rep"] = [qualified(team, r, unassigned) for r in out["rep"]]
+    out = frame.copy(deep=False)  # copy-on-write: the team's own frame is left as it was
+    out["rep"] = _qualified_all(out["rep"], team, unassigned) if len(out) else []  # [] types an empty column
     out.insert(0, "team", team)
     return out
 
@@ -54,8 +64,25 @@ def _rep_column(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.Da
 def _rep_index(frame: pd.DataFrame | None, team: str, unassigned: str) -> pd.DataFrame | None:
     if frame is None:
         return None
-    out = frame.copy()
-    out.index = pd.Index([qualified(team, r, unassigned) for r in out.index], name=frame.index.name or "rep")
+    out = frame.copy(deep=False)
+    out.index = pd.Index(_qualified_all(out.index, team, unassigned), name=frame.index.name or "rep")
+    return out
+
+
+def _together(pairs: list[tuple[str, pd.DataFrame | None]], unassigned: str, *, every: bool = False
+              ) -> pd.DataFrame | None:
+    """``_concat`` of each team's frame through ``_rep_column`` (with ``every``, ``pd.concat`` of all of them on a
+    new index), the reps named and the team column set once over the joined rows rather than team by team."""
+    present = [(t, f) for t, f in pairs if f is not None]
+    if not present:
+        return None
+    kept = present if every else ([(t, f) for t, f in present if len(f)] or present[:1])
+    if not all("rep" in f.columns for _, f in kept) or not any(len(f) for _, f in kept):  # as it was, column types too
+        return _concat([_rep_column(f, t, unassigned) for t, f in kept])
+    frames = [f for _, f in kept]
+    out = (pd.concat(frames, ignore_index=every) if every or len(frames) > 1 else frames[0].copy(deep=False))
+    out["rep"] = np.concatenate([_qualified_all(f["rep"], t, unassigned) for t, f in kept])
+    out.insert(0, "team", np.repeat(np.array([t for t, _ in kept], dtype=object), [len(f) for f in frames]))
     return out
 
 
@@ -147,7 +174,7 @@ def _progress(teams: list[TeamFigures], unassigned: str) -> Progress:
     return Progress(
         this_date=teams[0].figures.as_of, last_date=max(p.last_date for _, p in dated), totals=totals,
         by_rep=_concat([_rep_index(p.by_rep, team, unassigned) for team, p in dated]),
-        moves=_concat([_rep_column(p.moves, team, unassigned) for team, p in dated]),
+        moves=_together([(team, p.moves) for team, p in dated], unassigned),
         summary=None if summary is None else summary.fillna(0).astype("int64"),
     )
 
@@ -192,7 +219,7 @@ def _attention(teams: list[TeamFigures], unassigned: str) -> dict[str, pd.DataFr
     team's own list takes."""
     out = {}
     for key in teams[0].figures.attention:
-        joined = _concat([_rep_column(t.figures.attention[key], t.team, unassigned) for t in teams])
+        joined = _together([(t.team, t.figures.attention[key]) for t in teams], unassigned)
         by, ascending = _ATTENTION_ORDER.get(key, (None, True))
         if by is not None and by in joined.columns:
             joined = joined.sort_values(by, ascending=ascending, kind="stable")
@@ -215,7 +242,7 @@ def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
     kpi["sales_cycle_days"] = (sum(f.kpi["sales_cycle_days"] * f.kpi["won_count"] for f in figs if f.kpi["won_count"])
                                / won if won else float("nan"))
 
-    opps = pd.concat([_rep_column(f.opps, t.team, unassigned) for t, f in zip(teams, figs)], ignore_index=True)
+    opps = _together([(t.team, f.opps) for t, f in zip(teams, figs)], unassigned, every=True)
     m = first.methodology
     rates_agree = methodology_differences(teams).query("item == 'win_rate'").empty
     company_funnel = funnel.funnel_by_stage(opps, m, first.as_of)
@@ -232,7 +259,7 @@ def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
                                          for t, f in zip(teams, figs)]))
 
     def listed(name: str) -> pd.DataFrame | None:
-        return _concat([_rep_column(getattr(f, name), t.team, unassigned) for t, f in zip(teams, figs)])
+        return _together([(t.team, getattr(f, name)) for t, f in zip(teams, figs)], unassigned)
 
     claim_deals = listed("claim_deals")
     stalled = listed("stalled")
@@ -271,12 +298,12 @@ def combine(teams: list[TeamFigures], *, unassigned: str) -> Figures:
 
 def company_reps(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame:
     """Every team's 销售人员 rows with the reps named as in the company view (the 配额 sheet reads them)."""
-    return _concat([_rep_column(t.reps, t.team, unassigned) for t in teams])
+    return _together([(t.team, t.reps) for t in teams], unassigned)
 
 
 def company_weekly(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame | None:
     """The teams' weekly history together (the 进展 chart adds it up per date)."""
-    return _concat([_rep_column(t.weekly, t.team, unassigned) for t in teams])
+    return _together([(t.team, t.weekly) for t in teams], unassigned)
 
 
 def rep_units(team: TeamFigures) -> pd.DataFrame:

@@ -124,7 +124,9 @@ def _met(opps: pd.DataFrame, criterion_key: str) -> np.ndarray:
     if column not in opps.columns:
         return np.zeros(len(opps), dtype=bool)
     values = opps[column]
-    if pd.api.types.is_bool_dtype(values.dtype) and not isinstance(values.dtype, pd.BooleanDtype):
+    if isinstance(values.dtype, pd.BooleanDtype):  # the normaliser's type: blank is not met
+        return values.to_numpy(dtype=bool, na_value=False)
+    if pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy(dtype=bool)
     try:
         return values.astype("boolean").fillna(False).to_numpy(dtype=bool)

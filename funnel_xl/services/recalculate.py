@@ -104,9 +104,10 @@ def default_roadmap() -> Roadmap:
 
 
 def team_figures(master: Master, as_of: dt.date, *, history: HistoryPort | None = None,
-                 roadmap: Roadmap | None = None) -> Figures:
+                 roadmap: Roadmap | None = None, skip: frozenset[str] = frozenset()) -> Figures:
     """Every figure of one team's workbook on a report date, from its history when given: what a recalculation
-    writes, and what the company roll-up sums (one code path, so the roll-up equals the teams' own recalcs)."""
+    writes, and what the company roll-up sums (one code path, so the roll-up equals the teams' own recalcs).
+    ``skip``: parts of ``figures.TEAM_ONLY`` left empty (the roll-up's, which does not add them up)."""
     inputs, reps, opps = master.inputs, master.reps, master.opportunities
     last_snapshot = last_date = first_seen = known = last_strip = None
     if history is not None:
@@ -120,7 +121,7 @@ def team_figures(master: Master, as_of: dt.date, *, history: HistoryPort | None 
         opps.clean, reps.clean, inputs.methodology, as_of, roadmap or default_roadmap(), settings=inputs.settings,
         last_snapshot=last_snapshot, last_date=last_date, first_seen=first_seen, known=known,
         left_out=left_out(opps.rejected_values, opps.problems, inputs.methodology, inputs.settings.basis),
-        last_strip=last_strip,
+        last_strip=last_strip, skip=skip,
     )
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from funnel_xl.domain import rollup
 from funnel_xl.domain.adjustments import beside_computed, empty_adjustments, read_adjustments
 from funnel_xl.domain.columns import ADJUSTMENTS, columns
-from funnel_xl.domain.figures import Figures
+from funnel_xl.domain.figures import TEAM_ONLY, Figures
 from funnel_xl.domain.rollup import TeamFigures
 from funnel_xl.errors import InputError
 from funnel_xl.history import default_team, history_path, open_history, read_history
@@ -154,7 +154,7 @@ def read_team(job: tuple[Path, str, dt.date, str | None, dt.datetime]) -> TeamRe
         master = read_master(book)
     history = read_history(path, url, team=team if url else None)
     try:
-        figures = team_figures(master, as_of, history=history)
+        figures = team_figures(master, as_of, history=history, skip=TEAM_ONLY)
         weekly = weekly_history(history, figures)
     finally:
         if history is not None:
