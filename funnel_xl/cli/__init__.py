@@ -13,7 +13,7 @@ import sys
 from funnel_xl.cli import (
     build_workbook, calibrate, collect, export, forms, import_crm, quota_sheets, recalc, render, rollup, send, upgrade,
 )
-from funnel_xl.cli.exits import BUG, INTERRUPTED, exit_code, report
+from funnel_xl.cli.exits import BUG, exit_code, report
 from funnel_xl.cli.terminal import SafeStream
 
 COMMANDS = (recalc, build_workbook, upgrade, calibrate, render, forms, send, collect, export, quota_sheets, import_crm,

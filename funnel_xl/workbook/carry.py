@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as ET
 
 from funnel_xl.workbook.ooxml import (
-    CONTENT_TYPES, add_relationship, rels_part, set_override, xml_attr, xml_text, xml_unescape,
+    CONTENT_TYPES, add_relationship, set_override, xml_attr, xml_text, xml_unescape,
 )
 from funnel_xl.workbook.package import NS_MAIN, NS_REL, PackageIndex
 
@@ -139,7 +139,7 @@ def append_styles(new_styles_xml: str, old: StylesOf) -> tuple[str, dict[int, in
         if not extra:
             continue
         if re.search(rf"<{tag}\b", xml) is None:  # only numFmts may be missing; it comes first in styleSheet
-            xml = xml.replace("<fonts", f'<numFmts count="0"></numFmts><fonts', 1)
+            xml = xml.replace("<fonts", '<numFmts count="0"></numFmts><fonts', 1)
         xml = re.sub(rf"<{tag}\b([^>]*?)/>", rf"<{tag}\1></{tag}>", xml, count=1)
         xml = xml.replace(f"</{tag}>", "".join(extra) + f"</{tag}>", 1)
         total = len(_children(xml, tag, item))

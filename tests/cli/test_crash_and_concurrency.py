@@ -32,7 +32,7 @@ from funnel_xl.labels import label
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, opportunity_header, sheet_name
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.layout import STAMP_ROW
-from funnel_xl.workbook.lock import LOCK_WAIT_ENV, lock_path
+from funnel_xl.workbook.lock import LOCK_WAIT_ENV
 from funnel_xl.workbook.saving import backup_path
 from tests.cli.conftest import WRITES, write_command
 from tests.services.conftest import run_cli

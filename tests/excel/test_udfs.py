@@ -20,10 +20,9 @@ from funnel_xl.domain.settings import CLAIMED
 from funnel_xl.domain.stages import derive_stages
 from funnel_xl.excel import udfs
 from funnel_xl.labels import label
-from funnel_xl.methodologies import load_methodology
 from funnel_xl.workbook.contract import header_labels
 
-from excel_args import call_like_excel, column, excel_value, table_range
+from excel_args import call_like_excel, column, table_range
 
 AS_OF = dt.datetime(2026, 11, 20)
 # The worksheet functions, as Excel finds them: the FUNNEL_ members of the module xlwings.conf names.

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import pandas as pd
 import pytest
 
 from funnel_xl.errors import InputError
-from funnel_xl.history import SnapshotStore, history_path
+from funnel_xl.history import SnapshotStore
 from funnel_xl.sample import SAMPLE_AS_OF
 from funnel_xl.services.build import build_workbook
 from funnel_xl.services.recalculate import recalculate

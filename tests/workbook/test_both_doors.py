@@ -17,7 +17,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.utils import get_column_letter
 
 from benchmarks.synth import formula_cache, make_opportunities, make_reps, seed_history
 from funnel_xl.history import SnapshotStore, history_path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 import xlsxwriter
 
 from funnel_xl.domain.normalize import normalize_opportunities, normalize_reps

@@ -21,7 +21,7 @@ from funnel_xl.workbook.layout import ATTENTION_ROWS
 
 from funnel_xl.sample import load_sample
 from funnel_xl.services.recalculate import recalculate
-from funnel_xl.workbook import contract, layout
+from funnel_xl.workbook import contract
 from funnel_xl.workbook.build import write_workbook
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.live_adapter import LiveWorkbook, as_text, style_blocks
