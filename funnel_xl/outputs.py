@@ -14,15 +14,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.errors import InputError
+from funnel_xl.forms.activity import ActivitySheet
 from funnel_xl.forms.model import FormData, QuotaData
 from funnel_xl.workbook.lock import excel_lock
-
-if TYPE_CHECKING:  # the rep's sheet brings openpyxl, which a recalculation or an import never needs
-    from funnel_xl.forms.activity import ActivitySheet
 
 Progress = Callable[[int, int, str], None]
 
