@@ -79,16 +79,13 @@ def problems_sheet(problems: list[Problem], lang: str, stamp: str, owners: dict[
     # Worked out once per kind of problem and per severity: an imported table may bring tens of thousands.
     messages = problem_messages([e[-1] for e in entries], lang)
     severity = {s: out.label(f"severity.{s}") for s in {e[-1].severity for e in entries}}
-    rows = [[_owner_name(out, key, rep), deal, customer, severity[p.severity], p.sheet, p.row,
-             p.column, None if p.value is None else display_value(p.value), message]
-            for (key, _, _, rep, deal, customer, p), message in zip(entries, messages)]
-    first = row + 2
-    # Most entries are warnings: the severity column is written in their colour, and only the others restyled.
-    styles = [style_for(c) for c in columns]
-    styles[3] = _SEVERITY_STYLE["warning"]
-    out.table("problems", row, columns, rows, styles=styles)
-    for i, (*_, p) in enumerate(entries):
-        if p.severity != "warning":
-            out.sheet.put(first + i, 4, rows[i][3], _SEVERITY_STYLE.get(p.severity, "text"))
+    values = [[_owner_name(out, key, rep) for key, _, _, rep, *_ in entries], [e[4] for e in entries],
+              [e[5] for e in entries], [severity[e[-1].severity] for e in entries],
+              *([getattr(e[-1], a) for e in entries] for a in ("sheet", "row", "column")),
+              [None if e[-1].value is None else display_value(e[-1].value) for e in entries], messages]
+    styles: list = [style_for(c) for c in columns]
+    # Most entries are warnings; each entry's severity in its own colour.
+    styles[3] = [_SEVERITY_STYLE.get(e[-1].severity, "text") for e in entries]
+    out.column_table("problems", row, columns, values, styles)
     out.sheet.widths.update({1: 14, 2: 12, 3: 20, 4: 14, 5: 12, 6: 8, 7: 16, 8: 18, 9: 80})
     return out

@@ -139,11 +139,7 @@ class SheetLayout:
     ) -> int:
         """Write a table; returns the first free row after it (one blank row of air included)."""
         styles = list(styles) if styles else [style_for(c) for c in columns]
-        self.sheet.put(section_row, first_col, self.label(f"block.{block_key}"), "section")
-        header = [self.label(f"outcol.{c}") for c in columns]
-        self.sheet.put_row(section_row + 1, first_col, header, "header")
-        self.sheet.heights[section_row + 1] = 30  # two lines: headers like 加权金额(万元) wrap
-        r = section_row + 2
+        r = self._heading(block_key, section_row, columns, first_col)
         for values in rows:
             self.sheet.put_row(r, first_col, list(values), styles)
             r += 1
@@ -154,6 +150,22 @@ class SheetLayout:
             self.sheet.put(r, first_col, note, "note")
             r += 1
         return r + 1
+
+    def column_table(self, block_key: str, section_row: int, columns: Sequence[str],
+                     values: Sequence[Sequence[Any]], styles: Sequence[str | Sequence[str]]) -> int:
+        """``table`` for a long table given column by column (``values[j]`` the rows of ``columns[j]``; a column's
+        style, or one per row), kept as a block of columns; returns the first free row after it."""
+        r = self._heading(block_key, section_row, columns, 1)
+        self.sheet.put_block(r, 1, values, styles)
+        return r + (len(values[0]) if values else 0) + 1
+
+    def _heading(self, block_key: str, section_row: int, columns: Sequence[str], first_col: int) -> int:
+        """A table's section title and header row; returns the row its body starts on."""
+        self.sheet.put(section_row, first_col, self.label(f"block.{block_key}"), "section")
+        header = [self.label(f"outcol.{c}") for c in columns]
+        self.sheet.put_row(section_row + 1, first_col, header, "header")
+        self.sheet.heights[section_row + 1] = 30  # two lines: headers like 加权金额(万元) wrap
+        return section_row + 2
 
     def block(self, block: Block, rows: Sequence[Sequence[Any]], *, total: Sequence[Any] | None = None) -> int:
         return self.table(block.key, block.section_row, block.columns, rows, total=total, first_col=block.first_col)

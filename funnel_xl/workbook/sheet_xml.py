@@ -17,8 +17,11 @@ from funnel_xl.workbook.ooxml import (
 def splice_sheet(original: str, sheet: OutputSheet, styles: dict[str, int]) -> str:
     """The original worksheet XML with its cells and dimension replaced by ``sheet``'s, and the widths ``sheet`` sets
     (the other columns keep theirs)."""
-    cells = ((r, c, cell.value, styles.get(cell.style, 0)) for (r, c), cell in sheet.cells.items())
+    cells = ((r, c, cell.value, styles.get(cell.style, 0)) for (r, c), cell in sheet.loose.items())
+    blocks = [(b.first_row, b.first_col, b.columns,
+               [styles.get(s, 0) if isinstance(s, str) else [styles.get(x, 0) for x in s] for s in b.styles])
+              for b in sheet.blocks]
     original = drop_elements(original, ("mergeCells", "hyperlinks"))
-    out = splice_sheet_data(original, sheet_data_xml(cells, sheet.heights),
+    out = splice_sheet_data(original, sheet_data_xml(cells, sheet.heights, blocks),
                             dimension=f"A1:{col_letter(sheet.max_col)}{sheet.max_row}", cols=cols_xml(sheet.widths, original))
     return insert_hyperlinks(out, hyperlinks_xml(sheet.links, sheet.value)) if sheet.links else out

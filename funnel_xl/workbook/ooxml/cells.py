@@ -11,12 +11,13 @@ import bisect
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from funnel_xl.workbook.ooxml.text import MAX_CELL_TEXT, cell_text, xml_attr, xml_text, xml_unescape
 from funnel_xl.workbook.ooxml.refs import col_letter, col_number, split_ref
+from funnel_xl.workbook.ooxml.row_block import ROW_MARK
 
 _EPOCH = dt.datetime(1899, 12, 30)
 _SURELY_WITHIN = MAX_CELL_TEXT // 2  # this many characters are within the limit however many UTF-16 units each takes
@@ -259,7 +260,7 @@ def row_xml(row: int, cells: Iterable[tuple[int, Any, int]], height: float | Non
             texts: dict[tuple[str, int], str] | None = None) -> str:
     """A whole ``<row>`` of (column, value, style) cells, in column order; ``height`` in points, if custom.
     ``texts`` keeps the body of each text cell already written (a sheet repeats its texts row after row)."""
-    ht = f' ht="{height:.1f}" customHeight="1"' if height else ""
+    ht = _height(height)
     body = "".join([f'<c r="{col_letter(c)}{row}"' + _body(v, s, texts)
                     for c, v, s in sorted(cells)])  # columns are unique
     return f'<row r="{row}"{ht}>{body}</row>'
@@ -332,14 +333,73 @@ def move_formula(formula: str, from_row: int, to_row: int, col: int) -> str:
 
 # --- the whole sheet ----------------------------------------------------------------------------------------------
 
-def sheet_data_xml(cells: Iterable[tuple[int, int, Any, int]], heights: Mapping[int, float]) -> str:
-    """A ``<sheetData>`` of (row, column, value, style) cells, rows in order, with custom row heights."""
+def sheet_data_xml(cells: Iterable[tuple[int, int, Any, int]], heights: Mapping[int, float],
+                   blocks: Iterable[tuple[int, int, Sequence[Sequence[Any]], Sequence[int | Sequence[int]]]] = ()
+                   ) -> str:
+    """A ``<sheetData>`` of (row, column, value, style) cells, rows in order, with custom row heights. ``blocks``
+    are (first row, first column, columns of values, each column's style or a style per row) that share no row
+    with one another: each is rendered column by column into the same rows ``cells`` of theirs would make."""
     by_row: dict[int, list[tuple[int, Any, int]]] = {}
     for r, c, value, style in cells:
         by_row.setdefault(r, []).append((c, value, style))
     texts: dict[tuple[str, int], str] = {}
-    return "<sheetData>" + "".join([row_xml(r, by_row[r], heights.get(r), texts)
-                                    for r in sorted(by_row)]) + "</sheetData>"
+    runs: list[tuple[int, str]] = []  # (first row, the XML of a run of a block's rows)
+    for first_row, first_col, columns, styles in blocks:
+        length = len(columns[0]) if columns else 0
+        pieces = [_column_pieces(first_col + j, values, style, length, texts)
+                  for j, (values, style) in enumerate(zip(columns, styles))]
+        rows = [first_row + i for i in range(length)]
+        shared = [i for i, r in enumerate(rows) if r in by_row]  # rows that also hold cells outside the block
+        for i in shared:
+            by_row[rows[i]] += [(first_col + j, columns[j][i], _style_at(styles[j], i)) for j in range(len(columns))]
+        for start, stop in _runs_between(length, shared):
+            runs.append((rows[start], "".join([
+                (f'<row r="{r}"{_height(heights.get(r))}>' + "".join(row) + "</row>").replace(ROW_MARK, str(r))
+                for r, row in zip(rows[start:stop], zip(*(p[start:stop] for p in pieces)))])))
+    rendered = [(r, row_xml(r, by_row[r], heights.get(r), texts)) for r in by_row] + runs
+    rendered.sort(key=lambda x: x[0])
+    return "<sheetData>" + "".join([xml for _, xml in rendered]) + "</sheetData>"
+
+
+def _column_pieces(col: int, values: Sequence[Any], style: int | Sequence[int], length: int,
+                   texts: dict[tuple[str, int], str]) -> list[str]:
+    """Each row's cell of one column of a block, the row number written as ``ROW_MARK``; a text or whole number in
+    a style is rendered once."""
+    head = f'<c r="{col_letter(col)}{ROW_MARK}"'
+    styles = [style] * length if isinstance(style, int) else style
+    seen: dict[tuple, str] = {}
+    out = []
+    for value, s in zip(values, styles):
+        cls = value.__class__
+        if cls is str or cls is int or value is None:
+            key = (cls, value, s)
+            piece = seen.get(key)
+            if piece is None:
+                piece = seen[key] = head + _body(value, s, texts)
+        else:  # floats (0.0 and -0.0 are written apart), dates and the rest
+            piece = head + cell_body(value, s)
+        out.append(piece)
+    return out
+
+
+def _style_at(style: int | Sequence[int], i: int) -> int:
+    return style if isinstance(style, int) else style[i]
+
+
+def _runs_between(length: int, cut: list[int]) -> list[tuple[int, int]]:
+    """The runs of positions 0…length-1 between the positions ``cut`` (ascending)."""
+    runs, start = [], 0
+    for i in cut:
+        if i > start:
+            runs.append((start, i))
+        start = i + 1
+    if start < length:
+        runs.append((start, length))
+    return runs
+
+
+def _height(height: float | None) -> str:
+    return f' ht="{height:.1f}" customHeight="1"' if height else ""
 
 
 def cols_xml(widths: Mapping[int, float], original: str = "") -> str:
