@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
@@ -36,7 +37,7 @@ from funnel_xl.workbook.package import PackageIndex
 from funnel_xl.workbook.port import RawTable, Saved
 from funnel_xl.workbook.saving import backup_path, commit, prepare_write
 from funnel_xl.workbook.sheet_xml import splice_sheet
-from funnel_xl.workbook.zip_patch import patch_package
+from funnel_xl.workbook.zip_patch import patch_package, verify_members
 
 if TYPE_CHECKING:
     from funnel_xl.workbook.table_writer import TableWriter
@@ -112,6 +113,8 @@ class FileWorkbook:
         except BaseException:
             self.close()
             raise
+        # A workbook opened to be written is checked against its CRCs while it is read and computed (see save).
+        self._checking: Future | None = None if read_only else _check_ahead(self.path)
 
     def _open_for_writing(self) -> None:
         """Refuse before any work what could not be saved (reading the saved file of a workbook open in Excel is
@@ -289,6 +292,7 @@ class FileWorkbook:
         names = dict(self._names)
         overwritten: list[str] = []
         stamped: list[tuple[str, int]] = []
+        checking, self._checking = self._checking or _check_ahead(self.path), None
         with zipfile.ZipFile(self.path) as zf, self._damaged():
             styles = self.styles(zf)
             quote = QuotePrefixStyles(zf.read(STYLES_PART).decode("utf-8"))
@@ -319,13 +323,31 @@ class FileWorkbook:
                 replaced[WORKBOOK_PART] = _with_names(workbook_xml.decode("utf-8"), names).encode("utf-8")
             drop = drop_parts(zf, [CALC_CHAIN], replaced)  # it would name cells the rewritten sheets no longer have
         # Every member copied as it is is checked against its CRC, the input tables' sheets too: the Rust readers do
-        # not always read a member to its end, so a flipped bit in 商机 can parse (0.6 s more at 100,000 rows).
+        # not always read a member to its end, so a flipped bit in 商机 can parse. The large ones were checked in a
+        # thread since the workbook was opened (0.9 s at 100,000 rows, on another core); the rest as they are copied.
         with self._damaged():
+            checked = checking.result()
             backup = commit(self.output, lambda tmp: patch_package(self.path, tmp, drop.replaced, drop.dropped,
-                                                                   verify=lambda n: True),
+                                                                   verify=lambda n: True, checked=checked),
                             alongside=alongside)
         self.close()  # what it read is the old file's
         return Saved(str(self.output), backup, tuple(overwritten))
+
+
+# Members at least this large (compressed) are checked against their CRC in a thread from the moment a workbook is
+# opened to be written.
+CHECK_AHEAD = 1 << 20
+
+
+def _check_ahead(path: Path) -> Future:
+    """``verify_members`` of the package's large members, started in a thread: zlib inflates without holding the
+    interpreter, so the check runs beside the reading, the figures and the rendering of the output sheets."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnel-xl-crc")
+    try:
+        return pool.submit(verify_members, path,
+                           lambda info: info.compress_size >= CHECK_AHEAD)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when the check does
 
 
 class _SharedStrings:

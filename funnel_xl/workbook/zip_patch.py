@@ -28,13 +28,45 @@ LARGE_PART = 16 << 20
 Part = bytes | Iterable[bytes]  # a part's content: bytes, or byte chunks written as they come
 
 
-def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo, verify: bool = False) -> None:
+def _seek_data(src: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     src.fp.seek(info.header_offset)
     header = src.fp.read(30)
     if header[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"bad local header for {info.filename}")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     src.fp.seek(info.header_offset + 30 + name_len + extra_len)
+
+
+def _member_key(info: zipfile.ZipInfo) -> tuple[str, int, int, int]:
+    return info.filename, info.header_offset, info.compress_size, info.CRC
+
+
+def verify_members(source: Path, pick: Callable[[zipfile.ZipInfo], bool]) -> frozenset[tuple[str, int, int, int]]:
+    """Check the members ``pick`` chooses against their CRC (inflated, nothing written); the keys of those checked,
+    for ``patch_package(checked=...)``. A damaged member raises ``BadZipFile``. zlib lets other threads run while
+    it inflates, so a save checks the large members in a thread while it renders the sheets it writes."""
+    checked = set()
+    with zipfile.ZipFile(source) as src:
+        for info in src.infolist():
+            if not pick(info):
+                continue
+            _seek_data(src, info)
+            inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+            crc, remaining = 0, info.compress_size
+            while remaining:
+                chunk = src.fp.read(min(_CHUNK, remaining))
+                if not chunk:
+                    raise zipfile.BadZipFile(f"truncated member {info.filename}")
+                remaining -= len(chunk)
+                crc = zlib.crc32(inflate.decompress(chunk) if inflate else chunk, crc)
+            if crc != info.CRC:
+                raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+            checked.add(_member_key(info))
+    return frozenset(checked)
+
+
+def _copy_raw(src: zipfile.ZipFile, dst: zipfile.ZipFile, info: zipfile.ZipInfo, verify: bool = False) -> None:
+    _seek_data(src, info)
     new = copy.copy(info)
     # Sizes and CRC go into the local header, so no data descriptor is needed after the data.
     new.flag_bits &= ~_DATA_DESCRIPTOR
@@ -78,10 +110,12 @@ def _write_part(dst: zipfile.ZipFile, info: zipfile.ZipInfo, data: Part) -> None
 
 
 def patch_package(source: Path, target: Path, replaced: dict[str, Part], dropped: Collection[str] = (),
-                  added: dict[str, bytes] | None = None, verify: Callable[[str], bool] | None = None) -> None:
+                  added: dict[str, bytes] | None = None, verify: Callable[[str], bool] | None = None,
+                  checked: Collection[tuple[str, int, int, int]] = ()) -> None:
     """Write ``target``: ``source``'s members in order, ``replaced`` ones with new content (bytes, or byte chunks
     streamed in), ``dropped`` ones left out, ``added`` at the end; members ``verify`` picks are checked against
-    their CRC as they are copied."""
+    their CRC as they are copied, unless ``verify_members`` has checked them (``checked``: the same member, at the
+    same place, of the same size and CRC)."""
     added = added or {}
     with zipfile.ZipFile(source) as src, new_zip(target) as dst:
         for info in src.infolist():
@@ -93,7 +127,8 @@ def patch_package(source: Path, target: Path, replaced: dict[str, Part], dropped
                 new.external_attr = info.external_attr
                 _write_part(dst, new, replaced[info.filename])
             else:
-                _copy_raw(src, dst, info, verify is not None and verify(info.filename))
+                _copy_raw(src, dst, info, verify is not None and verify(info.filename)
+                          and _member_key(info) not in checked)
         for name, data in added.items():
             dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compresslevel=6)
 

@@ -97,9 +97,14 @@ def test_an_old_xls_under_the_workbooks_name_says_to_save_it_as_xlsm(tmp_path, c
 
 
 @pytest.mark.office_invalid("the test breaks a package on purpose")
+@pytest.mark.parametrize("ahead", [False, True], ids=["checked-while-copied", "checked-in-a-thread-ahead"])
 @pytest.mark.parametrize("member", ["xl/worksheets/sheet3.xml", "xl/worksheets/sheet5.xml", "xl/vbaProject.bin"])
-def test_a_member_damaged_against_its_crc_is_refused_and_nothing_is_written(workbook, capsys, member):
-    """The opportunities sheet (read), an output sheet (rewritten), the VBA project (copied as it is)."""
+def test_a_member_damaged_against_its_crc_is_refused_and_nothing_is_written(workbook, capsys, member, ahead,
+                                                                            monkeypatch):
+    """The opportunities sheet (read), an output sheet (rewritten), the VBA project (copied as it is); a save checks
+    large members in a thread while it renders (here every member is large) and the rest as it copies them."""
+    if ahead:
+        monkeypatch.setattr(file_adapter, "CHECK_AHEAD", 0)
     damage_member(workbook, member)
     before, dates = workbook.read_bytes(), snapshot_dates(workbook)
     assert run("recalc", str(workbook), "--as-of", AS_OF) == 1

@@ -24,8 +24,9 @@ VALUES = [
     [dt.date(2026, 3, 5), None, dt.datetime(2017, 1, 1, 9, 30), dt.date(2026, 3, 5)],
     [True, 1, False, 0, None, 1.0],
     ["缺少预计成交日期，请在商机表中填写", "短", None, "一句很长很长的话" * 6],
+    [7, 12, None, 7, 3],
 ]
-STYLES_OF = ["text", "money", "date", "text", "text"]
+STYLES_OF = ["text", "money", "date", "text", "text", "text"]
 ROWS = 40
 FIRST = 6
 
@@ -41,10 +42,10 @@ def _severity_styles() -> list[str]:
 def _surroundings(sheet: OutputSheet) -> None:
     """What a report writes around a table: a title, a header row, a height, and a cell beside a body row."""
     sheet.put(1, 1, "数据问题", "kpi_label")
-    sheet.put_row(FIRST - 1, 1, ["销售人员", "金额", "日期", "是否", "说明", "严重程度"], "header")
+    sheet.put_row(FIRST - 1, 1, ["销售人员", "金额", "日期", "是否", "说明", "行", "严重程度"], "header")
     sheet.heights[FIRST - 1] = 30
     sheet.heights[FIRST + 3] = 18.5
-    sheet.put(FIRST + 7, 8, "旁边的备注")  # a cell outside the table's columns, on one of its rows
+    sheet.put(FIRST + 7, 9, "旁边的备注")  # a cell outside the table's columns, on one of its rows
     sheet.put(FIRST + ROWS + 1, 1, "共 40 条", "note")
 
 
@@ -79,7 +80,7 @@ def test_a_block_of_columns_gets_the_widths_and_heights_its_rows_would():
     fit_columns(block)
     fit_columns(rows)
     assert block.widths == rows.widths and block.heights == rows.heights
-    assert block.widths[5] > 20  # the long sentence cannot run on over the severity beside it: its column widens
+    assert block.widths[5] > 20  # the long sentence cannot run on over the row number beside it: its column widens
     assert block.blocks
 
 
