@@ -22,7 +22,6 @@ SHEET_KEYS: tuple[str, ...] = (
     "guide", "stages", "opportunities", "reps",
     "forecast", "funnel", "quota", "progress", "problems", "audit", "activity", "examples",
 )
-INPUT_SHEETS: tuple[str, ...] = ("stages", "opportunities", "reps")
 OUTPUT_SHEETS: tuple[str, ...] = ("forecast", "funnel", "quota", "progress", "problems", "audit", "activity")
 # Rewritten whole by every Recalculate; collect keeps the other two (audit is a log, activity the reps' reports).
 RECALCULATED_SHEETS: tuple[str, ...] = OUTPUT_SHEETS[:5]
