@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from xml.etree import ElementTree
 
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from funnel_xl.errors import FunnelError, SheetNameError
 from funnel_xl.workbook import ooxml
@@ -247,3 +250,17 @@ def test_a_relationship_is_added_once():
     assert add_relationship(once, "rId3", "t/b", "b & c.xml") == once
     targets = [r.get("Target") for r in _parse(once).iter("{x}Relationship")]
     assert targets == ["a.xml", "b & c.xml"]
+
+
+# What the splice looked for before it searched by hand: the first element, written either way.
+_SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>.*?</sheetData>", re.S)
+_SHEET_DATA_PIECES = ["<sheetData>", "</sheetData>", "<sheetData/>", "<sheetData />", "<sheetData\n/>", "<sheetData >",
+                      "<sheetDataX>", "<sheetData a='1'>", '<row r="1"/>', "<sheetData", "/>", ">", " ", "x"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_SHEET_DATA_PIECES), max_size=10))
+def test_the_sheet_data_is_found_where_the_regular_expression_finds_it(pieces):
+    xml = "".join(pieces)
+    found = _SHEET_DATA.search(xml)
+    assert ooxml.sheet_data_span(xml) == (None if found is None else found.span())

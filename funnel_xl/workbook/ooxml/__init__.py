@@ -24,7 +24,8 @@ from funnel_xl.workbook.ooxml.cells import (
     CellSpan, Write, cell_body, cell_spans, cell_styles, cell_xml, cols_xml, drop_elements, excel_serial, formula_of, grow_dimension, has_row, hyperlinks_xml,
     insert_hyperlinks, insert_rows,
     move_formula, patch_cells, patch_row, row_formulas, formulas_in_row, row_template, template_of, row_xml,
-    RowTemplate, writes_by_row, set_dimension, sheet_data_xml, splice_sheet_data, values_only, values_only_rows,
+    RowTemplate, writes_by_row, set_dimension, sheet_data_span, sheet_data_xml, splice_sheet_data, values_only,
+    values_only_rows,
 )
 from funnel_xl.workbook.ooxml.row_block import ColumnCells, RowBlock, StreamedXml, column_cells, constant_column
 from funnel_xl.workbook.ooxml.sheet_part import SheetPart
@@ -57,6 +58,6 @@ __all__ = [
     "formula_of", "grow_dimension", "grow_print_area", "grow_sheet_ranges", "grow_table", "has_row", "hyperlinks_xml", "insert_hyperlinks", "insert_rows",
     "move_formula", "RowTemplate", "row_template", "owner_part", "parse_sheet_ref", "patch_cells", "quote_sheet", "range_ref", "refresh_series",
     "rels_part", "resolve_target", "row_formulas", "row_xml", "safe_sheet_name", "series_ref_xml", "set_dimension",
-    "set_override", "sheet_data_xml", "sheet_name_problem", "split_ref", "splice_sheet_data", "utf16_len", "values_only", "values_only_rows",
+    "set_override", "sheet_data_span", "sheet_data_xml", "sheet_name_problem", "split_ref", "splice_sheet_data", "utf16_len", "values_only", "values_only_rows",
     "xml_attr", "xml_text", "xml_unescape",
 ]
