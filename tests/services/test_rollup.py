@@ -13,19 +13,11 @@ from funnel_xl.errors import InputError
 from funnel_xl.history import SnapshotStore
 from funnel_xl.sample import SAMPLE_AS_OF
 from funnel_xl.services.build import build_workbook
-from funnel_xl.services.recalculate import recalculate
 from funnel_xl.services.rollup import read_hierarchy, rollup_workbooks
-from funnel_xl.workbook.file_adapter import FileWorkbook
-from tests.services.conftest import OWN_RATE, OWN_RATE_STAGE, OWN_RATE_TEAM, TEAMS, run_cli
+from tests.services.conftest import OWN_RATE, OWN_RATE_STAGE, OWN_RATE_TEAM, TEAMS, own_recalc, run_cli
 
 TOTALS = ("weighted_forecast", "claimed_weighted_forecast", "achieved", "open_pipeline", "open_count", "won_count",
           "lost_count", "rejected_count", "left_out_weighted", "closed_after_count", "progress")
-
-
-def own_recalc(path):
-    """A team recalculated alone, as its manager's button does (nothing saved)."""
-    with SnapshotStore.for_workbook(path) as store, FileWorkbook(path, quiet=True) as book:
-        return recalculate(book, SAMPLE_AS_OF, history=store, save=False)
 
 
 @pytest.fixture
