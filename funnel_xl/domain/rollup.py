@@ -217,10 +217,14 @@ _ATTENTION_ORDER = {"claimed_above_evidence": ("difference", False), "overdue": 
 
 def _attention(teams: list[TeamFigures], unassigned: str) -> dict[str, pd.DataFrame]:
     """Each attention list of every team together (a ``team`` column, reps by their company names), in the order a
-    team's own list takes."""
+    team's own list takes. A deal's id is named with its team ("华东销售 · OPP-1001"), the workbook to open, and its
+    row number is dropped: the company workbook has no 商机 sheet to link to."""
     out = {}
     for key in teams[0].figures.attention:
         joined = _together([(t.team, t.figures.attention[key]) for t in teams], unassigned)
+        joined["id"] = joined["team"].astype(str) + SEPARATOR + joined["id"].astype(str)
+        if "row" in joined.columns:
+            joined["row"] = pd.NA
         by, ascending = _ATTENTION_ORDER.get(key, (None, True))
         if by is not None and by in joined.columns:
             joined = joined.sort_values(by, ascending=ascending, kind="stable")

@@ -189,3 +189,16 @@ def test_the_company_kpi_strip_is_the_sum_of_the_teams_strips(teams, alone):
                 "forecast_rest_of_year", "claim_difference", "left_out_weighted"):
         assert strip[key] == pytest.approx(math.fsum(alone[t].figures.strip[key] for t in TEAMS), abs=0.005), key
     assert strip["outlook"] == pytest.approx((strip["achieved"] + strip["forecast_rest_of_year"]) / strip["target"])
+
+
+def test_each_deal_on_the_company_attention_lists_is_named_with_the_team_to_look_in(teams, tmp_path):
+    import python_calamine
+
+    out = tmp_path / "公司汇总.xlsx"
+    rollup_workbooks([teams / f"{t}.xlsm" for t in TEAMS[:2]], SAMPLE_AS_OF, output=out, workers=1)
+    shown = {row[0] for row in python_calamine.CalamineWorkbook.from_path(out).get_sheet_by_name("预测").to_python()
+             if row and isinstance(row[0], str)}
+    for team in TEAMS[:2]:
+        overdue = own_recalc(teams / f"{team}.xlsm").figures.attention["overdue"]
+        assert len(overdue)
+        assert {f"{team} · {i}" for i in overdue["id"]} <= shown, team
