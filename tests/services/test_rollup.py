@@ -202,3 +202,19 @@ def test_each_deal_on_the_company_attention_lists_is_named_with_the_team_to_look
         overdue = own_recalc(teams / f"{team}.xlsm").figures.attention["overdue"]
         assert len(overdue)
         assert {f"{team} · {i}" for i in overdue["id"]} <= shown, team
+
+
+def test_every_link_in_the_company_workbook_opens_a_place_in_it_and_none_promises_a_deal_it_cannot_open(teams,
+                                                                                                      tmp_path):
+    import openpyxl
+
+    from funnel_xl.workbook.ooxml import parse_sheet_ref
+
+    out = tmp_path / "公司汇总.xlsx"
+    rollup_workbooks([teams], SAMPLE_AS_OF, output=out, workers=1)
+    book = openpyxl.load_workbook(out)
+    cells = [c for ws in book for row in ws.iter_rows() for c in row]
+    links = [c.hyperlink.location for c in cells if c.hyperlink is not None]
+    assert links  # the attention summary: each list's name opens the list
+    assert {parse_sheet_ref(target).sheet for target in links} <= set(book.sheetnames)
+    assert not [c.value for c in cells if isinstance(c.value, str) and "点击编号" in c.value]
