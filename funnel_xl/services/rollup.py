@@ -111,9 +111,10 @@ class TeamFiles:
 def is_company_workbook(book: FileWorkbook) -> bool:
     """A workbook ``funnel-xl rollup`` wrote, told by what the roll-up writes into it rather than by its name: no
     商机 table, and its first sheet says on its owned row that the roll-up rewrites it (in either language)."""
-    if TABLE_OPPORTUNITIES in book.index.tables or not book.index.sheets:
-        return False
-    rows = book.read_sheet(book.index.sheets[0].name)
+    first = book.index.sheets[0] if book.index.sheets else None
+    if TABLE_OPPORTUNITIES in book.index.tables or first is None or "/worksheets/" not in first.part:
+        return False  # the roll-up's first sheet is a worksheet, never a chart sheet
+    rows = book.read_sheet(first.name)
     owned = rows[OWNED_ROW - 1][0] if len(rows) >= OWNED_ROW and rows[OWNED_ROW - 1] else None
     return owned in {label("rollup.owned", lang) for lang in LANGUAGES}
 
