@@ -128,4 +128,6 @@ def render_rollup(result) -> str:
     else:
         out.append(f"{L('block.duplicate_ids')}: {len(result.duplicates)}")
         out += [f"  - {d.id}: {d.teams}" for d in result.duplicates.head(10).itertuples()]
+    if result.skipped:
+        out.append(L("rollup.skipped").format(files=", ".join(str(p) for p in result.skipped)))
     return "\n".join(out)

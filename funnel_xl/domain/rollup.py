@@ -161,7 +161,8 @@ def _ids(fig: Figures) -> list:
 
 def _progress(teams: list[TeamFigures], unassigned: str) -> Progress:
     """This week summed over every team; last week's figures and the movement over the teams that have a snapshot
-    from last week (the others count this week only)."""
+    from last week (the others count this week only). Each team compares with its own last week's snapshot (the
+    latest at least seven days back); the date shown is the latest of them."""
     progresses = [(t.team, t.figures.progress) for t in teams]
     totals: dict[str, float] = {}
     for _, p in progresses:
@@ -216,10 +217,14 @@ _ATTENTION_ORDER = {"claimed_above_evidence": ("difference", False), "overdue": 
 
 def _attention(teams: list[TeamFigures], unassigned: str) -> dict[str, pd.DataFrame]:
     """Each attention list of every team together (a ``team`` column, reps by their company names), in the order a
-    team's own list takes."""
+    team's own list takes. A deal's id is named with its team ("华东销售 · OPP-1001"), the workbook to open, and its
+    row number is dropped: the company workbook has no 商机 sheet to link to."""
     out = {}
     for key in teams[0].figures.attention:
         joined = _together([(t.team, t.figures.attention[key]) for t in teams], unassigned)
+        joined["id"] = joined["team"].astype(str) + SEPARATOR + joined["id"].astype(str)
+        if "row" in joined.columns:
+            joined["row"] = pd.NA
         by, ascending = _ATTENTION_ORDER.get(key, (None, True))
         if by is not None and by in joined.columns:
             joined = joined.sort_values(by, ascending=ascending, kind="stable")
@@ -302,8 +307,26 @@ def company_reps(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame:
 
 
 def company_weekly(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame | None:
-    """The teams' weekly history together (the 进展 chart adds it up per date)."""
-    return _together([(t.team, t.weekly) for t in teams], unassigned)
+    """The teams' weekly history together, week by week, so the 进展 chart's company line is the sum of the teams in
+    each week even where they snapshot on different weekdays. A week is the seven days ending on the report date, or
+    7, 14, … days before it (the span ``previous_week`` compares with), and is dated by its last day. In each week
+    a team counts with its latest snapshot (a team that recalculated twice that week counts once, the later);
+    snapshots after the report date are left out."""
+    as_of = pd.Timestamp(teams[0].figures.as_of)
+    return _together([(t.team, _by_week(t.weekly, as_of)) for t in teams], unassigned)
+
+
+def _by_week(weekly: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """One team's weekly rows of its latest snapshot in each week up to ``as_of``, dated by the week's last day."""
+    if weekly is None or not len(weekly):
+        return weekly
+    dates = pd.to_datetime(weekly["snapshot_date"])
+    days_before = (as_of - dates).dt.days
+    week_end = as_of - pd.to_timedelta(days_before // 7 * 7, unit="D")
+    latest = dates.groupby(week_end).transform("max")
+    out = weekly[days_before.ge(0) & dates.eq(latest)].copy()
+    out["snapshot_date"] = week_end[out.index]
+    return out
 
 
 def rep_units(team: TeamFigures) -> pd.DataFrame:

@@ -53,9 +53,10 @@ def _kpi_values(r: pd.Series) -> list:
 
 def company_sheet(fig: Figures, lang: str, stamp: str, *, tables: Sequence[tuple[str, str, pd.DataFrame]],
                   levels: Sequence[tuple[str, pd.DataFrame]], differences: pd.DataFrame, duplicates: pd.DataFrame,
-                  teams: pd.DataFrame, no_last_week: Sequence[str] = ()) -> SheetLayout:
+                  teams: pd.DataFrame, no_last_week: Sequence[str] = (), skipped: Sequence[str] = ()) -> SheetLayout:
     """``tables``: (block, by, kpi table) for team, region and manager; ``levels``: (level name, kpi table) from a
-    hierarchy file; ``teams``: team, file, methodology, problem_count, rejected_count."""
+    hierarchy file; ``teams``: team, file, methodology, problem_count, rejected_count; ``skipped``: the company
+    workbooks found among the teams and left out."""
     out = SheetLayout("company", lang, stamp)
     row = kpi_strip(out, 4, fig)
     if no_last_week:
@@ -70,7 +71,8 @@ def company_sheet(fig: Figures, lang: str, stamp: str, *, tables: Sequence[tuple
     row = _duplicates(out, row, duplicates)
     rows = [[t.team, t.file, t.methodology, t.problem_count, t.rejected_count] for t in teams.itertuples()]
     out.table("teams", row, ("team", "file", "methodology", "problem_count", "rejected_count"), rows,
-              styles=["text", "text", "text", "integer", "integer"])
+              styles=["text", "text", "text", "integer", "integer"],
+              note=out.label("rollup.skipped").format(files=", ".join(skipped)) if skipped else None)
     out.widths(first=26, others=13, count=12)
     out.sheet.widths[2] = 16
     out.sheet.widths[3] = 24  # the teams' methodology names

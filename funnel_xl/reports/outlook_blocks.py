@@ -105,10 +105,12 @@ def attention_lists(out: SheetLayout, lists: dict[str, pd.DataFrame], row: int, 
         at[key] = row
         title = f"attention_{key}"
         end = out.table(title, row, ("id", "customer", "rep", "amount_wan", "detail"), rows, note=more)
+        targets = [_link(opportunity_sheet, d.row) for d in shown.itertuples()]
         if key == "stalled":
             out.sheet.put(row, 1, out.label(f"block.{title}").format(days=stall_days), "section")
-        for i, d in enumerate(shown.itertuples()):
-            target = _link(opportunity_sheet, d.row)
+        elif key == "claimed_above_evidence" and any(targets):  # the hint only where a click opens the deal
+            out.sheet.put(row, 1, out.label(f"block.{title}") + out.label("attention.click_id"), "section")
+        for i, (d, target) in enumerate(zip(shown.itertuples(), targets)):
             if target:
                 out.sheet.links[(first + i, 1)] = target
                 out.sheet.put(first + i, 1, d.id, "link")

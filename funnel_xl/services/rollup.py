@@ -34,7 +34,7 @@ from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
 from funnel_xl.services.master import read_master
 from funnel_xl.services.recalculate import RecalcResult, team_figures, weekly_history
-from funnel_xl.workbook.contract import sheet_name
+from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, sheet_name
 from funnel_xl.workbook.file_adapter import FileWorkbook
 from funnel_xl.workbook.layout import OWNED_ROW
 from funnel_xl.workbook.values_book import BookTable, write_values_book
@@ -74,6 +74,7 @@ class RollupResult:
     run_at: dt.datetime
     adjustments: pd.DataFrame = field(default_factory=empty_adjustments)  # typed, with the computed beside
     adjustment_problems: list = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # company workbooks found in a folder given, left out
     output: Path | None = None
 
     def summary(self) -> dict:
@@ -94,24 +95,68 @@ class RollupResult:
              "entered": None if a.entered is None else pd.Timestamp(a.entered).date().isoformat()}
             for a in self.adjustments[self.adjustments["counted"]].itertuples()]
         company["problems"] += [{"team": None, **p.as_dict()} for p in self.adjustment_problems]
+        company["skipped"] = [{"file": str(p), "reason": "company_workbook"} for p in self.skipped]
         company["by_team"] = [{"team": t.figures.team, **t.summary} for t in self.teams]
         return company
 
 
-def team_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """The workbooks named, a folder standing for the workbooks in it (not Excel's lock files or backups)."""
+@dataclass(frozen=True)
+class TeamFiles:
+    """The workbooks to roll up, and the company workbooks an earlier roll-up left in a folder given (left out)."""
+
+    teams: list[Path]
+    skipped: list[Path] = field(default_factory=list)
+
+
+def is_company_workbook(book: FileWorkbook) -> bool:
+    """A workbook ``funnel-xl rollup`` wrote, told by what the roll-up writes into it rather than by its name: no
+    商机 table, and its first sheet says on its owned row that the roll-up rewrites it (in either language)."""
+    first = book.index.sheets[0] if book.index.sheets else None
+    if TABLE_OPPORTUNITIES in book.index.tables or first is None or "/worksheets/" not in first.part:
+        return False  # the roll-up's first sheet is a worksheet, never a chart sheet
+    rows = book.read_sheet(first.name)
+    owned = rows[OWNED_ROW - 1][0] if len(rows) >= OWNED_ROW and rows[OWNED_ROW - 1] else None
+    return owned in {label("rollup.owned", lang) for lang in LANGUAGES}
+
+
+def _team_or_company(path: Path, *, in_folder: bool) -> bool:
+    """True for a team workbook, False for a company workbook; anything else is refused naming what was expected."""
+    with FileWorkbook(path, read_only=True, quiet=True) as book:
+        if TABLE_OPPORTUNITIES in book.index.tables:
+            return True
+        if is_company_workbook(book):
+            return False
+    what = f"{path.name} is not a team workbook: it has no {sheet_name('opportunities')} table ({TABLE_OPPORTUNITIES})"
+    if in_folder:
+        raise InputError(f"{what}; the folder {path.parent} should hold only the teams' funnel workbooks: "
+                         f"move it out, or name the teams' workbooks instead of the folder")
+    raise InputError(f"{what}; roll up the teams' funnel workbooks (Funnel.xlsm, or a copy saved as .xlsx)")
+
+
+def team_paths(paths: Iterable[str | Path]) -> TeamFiles:
+    """The workbooks named, a folder standing for the workbooks in it (not Excel's lock files, backups or hidden
+    files). A company workbook in a folder (an earlier roll-up's output) is left out and listed in ``skipped``; one
+    named on its own is refused, as is any workbook that is neither."""
     found: list[Path] = []
+    skipped: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(f for f in p.iterdir() if f.suffix.lower() in WORKBOOK_SUFFIXES
-                            and not f.name.startswith("~$") and ".bak." not in f.name)
+            for f in sorted(p.iterdir()):
+                if (f.suffix.lower() not in WORKBOOK_SUFFIXES or f.name.startswith(("~$", "."))
+                        or ".bak." in f.name):
+                    continue
+                (found if _team_or_company(f, in_folder=True) else skipped).append(f)
         elif p.is_file():
+            if not _team_or_company(p, in_folder=False):
+                raise InputError(f"{p.name} is a company workbook written by funnel-xl rollup "
+                                 f"({sheet_name('company')}), not a team's: name the teams' workbooks (or their "
+                                 f"folder) instead")
             found.append(p)
         else:
             raise InputError(f"{p}: no such workbook or folder")
     if not found:
         raise InputError("no team workbook to roll up (.xlsm or .xlsx files, or folders holding them)")
-    return found
+    return TeamFiles(found, skipped)
 
 
 def team_names(paths: Sequence[Path]) -> list[str]:
@@ -242,7 +287,8 @@ def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
     sheets = {
         "company": company_sheet(fig, lang, stamp, tables=kpi_tables, levels=levels, differences=result.differences,
                                  duplicates=result.duplicates, teams=teams,
-                                 no_last_week=no_last_week if len(no_last_week) < len(parts) else ()),
+                                 no_last_week=no_last_week if len(no_last_week) < len(parts) else (),
+                                 skipped=[p.name for p in result.skipped]),
         "forecast": forecast_sheet(fig, lang, stamp, sum(t.problem_count for t in parts)),
         "funnel": funnel_sheet(fig, lang, stamp, None),
         "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
@@ -273,12 +319,13 @@ def rollup_workbooks(paths: Iterable[str | Path], as_of: dt.date, *, output: str
                      run_at: dt.datetime | None = None) -> RollupResult:
     """The use case: read every team (never writing a team's file), add them up, write ``output`` if given."""
     run_at = run_at or dt.datetime.now().replace(microsecond=0)
-    paths = team_paths(paths)
-    if output is not None and any(Path(output).resolve() == p.resolve() for p in paths):
+    files = team_paths(paths)
+    if output is not None and any(Path(output).resolve() == p.resolve() for p in files.teams):
         raise InputError(f"{Path(output).name} is a team workbook: write the roll-up to another file")
-    teams = read_teams(paths, as_of, url=url, run_at=run_at, workers=workers)
+    teams = read_teams(files.teams, as_of, url=url, run_at=run_at, workers=workers)
     typed = typed_adjustments(Path(output)) if output is not None else None
     result = rollup_teams(teams, hierarchy=hierarchy, run_at=run_at, adjustments=typed)
+    result.skipped = files.skipped
     if output is not None:
         write_company_workbook(result, output)
         store_adjustments(result, Path(output), url)

@@ -15,7 +15,7 @@ import xlsxwriter
 from funnel_xl.errors import InputError
 from funnel_xl.workbook.layout import CHARTS, PALETTE
 from funnel_xl.workbook.model import OutputSheet
-from funnel_xl.workbook.ooxml import check_sheet_name
+from funnel_xl.workbook.ooxml import check_sheet_name, parse_sheet_ref
 from funnel_xl.workbook.sheets.outputs import chart_over
 from funnel_xl.workbook.lock import excel_lock
 
@@ -48,14 +48,18 @@ def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], l
     book = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_numbers": False,
                                           "strings_to_formulas": False, "strings_to_urls": False})
     formats = {key: book.add_format(props) for key, props in PALETTE.items()}
+    names = {name for name, _ in sheets}
     for name, sheet in sheets:
         ws = book.add_worksheet(check_sheet_name(name))
+        links = _links_within(sheet, names)
         cells = sheet.cells
         for r, c in sorted(cells):  # the keys alone: a sort of (key, cell) pairs compares pairs, twice as slow
             cell = cells[(r, c)]
             fmt = formats.get(cell.style)
             value = cell.value
-            if value is None:
+            if (r, c) in links:
+                ws.write_url(r - 1, c - 1, f"internal:{links[(r, c)]}", fmt, str(value))
+            elif value is None:
                 ws.write_blank(r - 1, c - 1, None, fmt)
             elif isinstance(value, bool):
                 ws.write_boolean(r - 1, c - 1, value, fmt)
@@ -65,7 +69,7 @@ def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], l
                 stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
                 ws.write_datetime(r - 1, c - 1, stamp, fmt)
             else:
-                ws.write_string(r - 1, c - 1, str(value), fmt)
+                ws.write_string(r - 1, c - 1, str(value), formats["text"] if cell.style == "link" else fmt)
         for col, width in sheet.widths.items():
             ws.set_column(col - 1, col - 1, width)
         for row, height in sheet.heights.items():
@@ -85,3 +89,14 @@ def write_values_book(path: str | Path, sheets: list[tuple[str, OutputSheet]], l
     book.close()
     tmp.replace(path)
     return path
+
+
+def _links_within(sheet: OutputSheet, names: set[str]) -> dict[tuple[int, int], str]:
+    """The sheet's links whose target is a sheet of this book; a link to a sheet the book has not (the team's 商机
+    or 问题) is left out, and its text is written plain rather than looking like a link."""
+    kept = {}
+    for cell, target in sheet.links.items():
+        ref = parse_sheet_ref(target)
+        if ref is not None and ref.sheet in names and sheet.value(*cell) is not None:
+            kept[cell] = target
+    return kept

@@ -116,6 +116,16 @@ def built_teams(tmp_path_factory) -> Path:
     return folder
 
 
+def own_recalc(path: Path):
+    """A team recalculated alone, as its manager's button does (nothing saved)."""
+    from funnel_xl.history import SnapshotStore
+    from funnel_xl.sample import SAMPLE_AS_OF
+    from funnel_xl.services.recalculate import recalculate
+
+    with SnapshotStore.for_workbook(path) as store, FileWorkbook(path, quiet=True) as book:
+        return recalculate(book, SAMPLE_AS_OF, history=store, save=False)
+
+
 @pytest.fixture
 def teams(built_teams, tmp_path) -> Path:
     """A private copy of the five teams' folder (workbooks and history files)."""

@@ -13,19 +13,11 @@ from funnel_xl.errors import InputError
 from funnel_xl.history import SnapshotStore
 from funnel_xl.sample import SAMPLE_AS_OF
 from funnel_xl.services.build import build_workbook
-from funnel_xl.services.recalculate import recalculate
 from funnel_xl.services.rollup import read_hierarchy, rollup_workbooks
-from funnel_xl.workbook.file_adapter import FileWorkbook
-from tests.services.conftest import OWN_RATE, OWN_RATE_STAGE, OWN_RATE_TEAM, TEAMS, run_cli
+from tests.services.conftest import OWN_RATE, OWN_RATE_STAGE, OWN_RATE_TEAM, TEAMS, own_recalc, run_cli
 
 TOTALS = ("weighted_forecast", "claimed_weighted_forecast", "achieved", "open_pipeline", "open_count", "won_count",
           "lost_count", "rejected_count", "left_out_weighted", "closed_after_count", "progress")
-
-
-def own_recalc(path):
-    """A team recalculated alone, as its manager's button does (nothing saved)."""
-    with SnapshotStore.for_workbook(path) as store, FileWorkbook(path, quiet=True) as book:
-        return recalculate(book, SAMPLE_AS_OF, history=store, save=False)
 
 
 @pytest.fixture
@@ -197,3 +189,32 @@ def test_the_company_kpi_strip_is_the_sum_of_the_teams_strips(teams, alone):
                 "forecast_rest_of_year", "claim_difference", "left_out_weighted"):
         assert strip[key] == pytest.approx(math.fsum(alone[t].figures.strip[key] for t in TEAMS), abs=0.005), key
     assert strip["outlook"] == pytest.approx((strip["achieved"] + strip["forecast_rest_of_year"]) / strip["target"])
+
+
+def test_each_deal_on_the_company_attention_lists_is_named_with_the_team_to_look_in(teams, tmp_path):
+    import python_calamine
+
+    out = tmp_path / "公司汇总.xlsx"
+    rollup_workbooks([teams / f"{t}.xlsm" for t in TEAMS[:2]], SAMPLE_AS_OF, output=out, workers=1)
+    shown = {row[0] for row in python_calamine.CalamineWorkbook.from_path(out).get_sheet_by_name("预测").to_python()
+             if row and isinstance(row[0], str)}
+    for team in TEAMS[:2]:
+        overdue = own_recalc(teams / f"{team}.xlsm").figures.attention["overdue"]
+        assert len(overdue)
+        assert {f"{team} · {i}" for i in overdue["id"]} <= shown, team
+
+
+def test_every_link_in_the_company_workbook_opens_a_place_in_it_and_none_promises_a_deal_it_cannot_open(teams,
+                                                                                                      tmp_path):
+    import openpyxl
+
+    from funnel_xl.workbook.ooxml import parse_sheet_ref
+
+    out = tmp_path / "公司汇总.xlsx"
+    rollup_workbooks([teams], SAMPLE_AS_OF, output=out, workers=1)
+    book = openpyxl.load_workbook(out)
+    cells = [c for ws in book for row in ws.iter_rows() for c in row]
+    links = [c.hyperlink.location for c in cells if c.hyperlink is not None]
+    assert links  # the attention summary: each list's name opens the list
+    assert {parse_sheet_ref(target).sheet for target in links} <= set(book.sheetnames)
+    assert not [c.value for c in cells if isinstance(c.value, str) and "点击编号" in c.value]
