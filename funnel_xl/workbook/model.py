@@ -48,10 +48,6 @@ class Block:
     def holds(self, row: int, col: int) -> bool:
         return self.first_row <= row <= self.last_row and self.first_col <= col <= self.last_col
 
-    def style(self, j: int, i: int) -> str:
-        s = self.styles[j]
-        return s if isinstance(s, str) else s[i]
-
     def column_styles(self, j: int) -> list[str]:
         s = self.styles[j]
         return [s] * self.length if isinstance(s, str) else s
