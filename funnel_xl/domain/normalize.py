@@ -414,7 +414,10 @@ def _row_number(label: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A cell value fit for a Problem: numpy scalars become Python ones."""
+    """A cell value fit for a Problem: numpy scalars become Python ones, and a blank cell (NaN, NaT, NA) None, so
+    数据问题 and the JSON show an empty value rather than "nan"."""
+    if value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating)) and value != value):
+        return None
     return value.item() if isinstance(value, np.generic) else value
 
 

@@ -7,6 +7,9 @@ warnings, with each rep's count of errors and warnings at the top.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
 import pandas as pd
 
 from funnel_xl.domain.schema import Problem, display_value
@@ -56,36 +59,66 @@ def _owner_name(out: SheetLayout, key: tuple, rep) -> str:
     return out.label("out.no_deal") if key[0] == 3 else rep_name(out, rep)
 
 
+@dataclass(frozen=True)
+class TeamProblems:
+    """One workbook's problems with each one's owner (``problem_owners``) and its reps in the reps table's order:
+    what the company's 数据问题 lists under the team's name."""
+
+    team: str | None
+    problems: list[Problem]
+    owners: dict[tuple, tuple] = field(default_factory=dict)
+    rep_order: list[str] = field(default_factory=list)
+
+
 def problems_sheet(problems: list[Problem], lang: str, stamp: str, owners: dict[tuple, tuple] | None = None,
                    rep_order: list[str] | None = None) -> SheetLayout:
+    """A team's 数据问题: the count per rep, then every problem by rep, errors first."""
+    return _problems_layout([TeamProblems(None, problems, owners or {}, list(rep_order or []))], lang, stamp,
+                            by_team=False)
+
+
+def company_problems_sheet(teams: Sequence[TeamProblems], lang: str, stamp: str) -> SheetLayout:
+    """The company's 数据问题: every team's problems under its name, in the order the teams were given, so the
+    count a director sees on 预测 can be traced to the rows each team must fix in its own workbook."""
+    return _problems_layout(teams, lang, stamp, by_team=True)
+
+
+def _problems_layout(teams: Sequence[TeamProblems], lang: str, stamp: str, *, by_team: bool) -> SheetLayout:
     out = SheetLayout("problems", lang, stamp)
-    owners, rank = owners or {}, _rep_rank(list(rep_order or []))
     entries = []
-    for p in problems:
-        deal, customer, rep = owners.get((p.sheet, p.row), (None, None, None))
-        entries.append((rank(rep, deal), _SEVERITY_ORDER.get(p.severity, 2), p.row or 0, rep, deal, customer, p))
-    entries.sort(key=lambda e: e[:3])
+    for order, team in enumerate(teams):
+        rank = _rep_rank(team.rep_order)
+        for p in team.problems:
+            deal, customer, rep = team.owners.get((p.sheet, p.row), (None, None, None))
+            entries.append((order, rank(rep, deal), _SEVERITY_ORDER.get(p.severity, 2), p.row or 0, team.team, rep,
+                            deal, customer, p))
+    entries.sort(key=lambda e: e[:4])
 
     counts: dict = {}
-    for key, _, _, rep, *_, p in entries:
-        counts.setdefault((key, rep), [0, 0])[0 if p.severity == "error" else 1] += 1
-    summary = [[_owner_name(out, key, rep), e, w, e + w] for (key, rep), (e, w) in counts.items()]
-    row = out.table("problems_by_rep", layout.PROBLEMS.section_row, ("rep", "errors", "warnings", "problem_count"),
-                    summary,
-                    total=[out.label("out.total"), *(sum(r[i] for r in summary) for i in (1, 2, 3))])
+    for order, key, _, _, team, rep, *_, p in entries:
+        counts.setdefault((order, team, key, rep), [0, 0])[0 if p.severity == "error" else 1] += 1
+    lead = ("team",) if by_team else ()
+    summary = [[*((team,) if by_team else ()), _owner_name(out, key, rep), e, w, e + w]
+               for (_, team, key, rep), (e, w) in counts.items()]
+    n = len(lead)
+    total = [out.label("out.total"), *([None] * n), *(sum(r[i] for r in summary) for i in (n + 1, n + 2, n + 3))]
+    row = out.table("company_problems_by_rep" if by_team else "problems_by_rep", layout.PROBLEMS.section_row,
+                    (*lead, "rep", "errors", "warnings", "problem_count"), summary, total=total)
 
     # The sentence last, where it runs on to the right: no row needs to grow, however many there are.
-    columns = ("rep", "id", "customer", "severity", "sheet", "row", "column", "value", "message")
+    columns = (*lead, "rep", "id", "customer", "severity", "sheet", "row", "column", "value", "message")
     # Worked out once per kind of problem and per severity: an imported table may bring tens of thousands.
     messages = problem_messages([e[-1] for e in entries], lang)
     severity = {s: out.label(f"severity.{s}") for s in {e[-1].severity for e in entries}}
-    values = [[_owner_name(out, key, rep) for key, _, _, rep, *_ in entries], [e[4] for e in entries],
-              [e[5] for e in entries], [severity[e[-1].severity] for e in entries],
+    values = [*([[e[4] for e in entries]] if by_team else []),
+              [_owner_name(out, e[1], e[5]) for e in entries], [e[6] for e in entries],
+              [e[7] for e in entries], [severity[e[-1].severity] for e in entries],
               *([getattr(e[-1], a) for e in entries] for a in ("sheet", "row", "column")),
               [None if e[-1].value is None else display_value(e[-1].value) for e in entries], messages]
     styles: list = [style_for(c) for c in columns]
     # Most entries are warnings; each entry's severity in its own colour.
-    styles[3] = [_SEVERITY_STYLE.get(e[-1].severity, "text") for e in entries]
-    out.column_table("problems", row, columns, values, styles)
-    out.sheet.widths.update({1: 14, 2: 12, 3: 20, 4: 14, 5: 12, 6: 8, 7: 16, 8: 18, 9: 80})
+    styles[n + 3] = [_SEVERITY_STYLE.get(e[-1].severity, "text") for e in entries]
+    out.column_table("company_problems" if by_team else "problems", row, columns, values, styles)
+    widths = (14, 12, 20, 14, 12, 8, 16, 18, 80)
+    out.sheet.widths.update({i + 1: w for i, w in enumerate(((16,) if by_team else ()) + widths)})
     return out

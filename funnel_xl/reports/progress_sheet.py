@@ -9,6 +9,7 @@ import pandas as pd
 from funnel_xl.domain.figures import Figures
 from funnel_xl.labels import label
 from funnel_xl.reports.table import SheetLayout, in_rep_order, limited, rep_name, wan
+from funnel_xl.reports.widths import DEFAULT_WIDTH, needed_width
 from funnel_xl.workbook import layout
 
 
@@ -76,7 +77,21 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
     out.sheet.widths.update({c: 13 for c in range(12, 16)})
     out.widths(first=16, others=14, count=10)
     out.sheet.widths[1] = 30
+    _one_line_headers_beside_history(out, len(rows))
     return out
+
+
+def _one_line_headers_beside_history(out: SheetLayout, weeks: int) -> None:
+    """A two-line header row of a table on the left would stretch the week beside it in the weekly history (a gap
+    in the list the chart draws): there the header's columns are made wide enough for one line instead."""
+    history = layout.PROGRESS_HISTORY
+    beside = range(history.section_row + 2, history.section_row + 2 + weeks)
+    for r in [r for r in out.sheet.heights if r in beside]:
+        del out.sheet.heights[r]
+        for (row, col), cell in out.sheet.loose.items():
+            if row == r and col < history.first_col and cell.style == "header":
+                width = round(needed_width(cell.value, "header") + 0.5, 1)  # half a unit spare
+                out.sheet.widths[col] = max(out.sheet.widths.get(col, DEFAULT_WIDTH), width)
 
 
 def _kind(out: SheetLayout, kind: str) -> str:

@@ -30,8 +30,10 @@ from funnel_xl.reports.adjustments_sheet import adjustments_sheet
 from funnel_xl.reports.company_sheet import company_sheet
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
+from funnel_xl.reports.problems_sheet import TeamProblems, company_problems_sheet, problem_owners
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
+from funnel_xl.reports.widths import fit_columns
 from funnel_xl.services.master import read_master
 from funnel_xl.services.recalculate import RecalcResult, team_figures, weekly_history
 from funnel_xl.workbook.contract import TABLE_OPPORTUNITIES, sheet_name
@@ -59,6 +61,7 @@ class TeamRead:
     file: str
     methodology: str
     language: str = "zh-CN"
+    problems: TeamProblems | None = None  # each problem with its deal and rep, for the company's 数据问题
 
 
 @dataclass
@@ -209,7 +212,10 @@ def read_team(job: tuple[Path, str, dt.date, str | None, dt.datetime]) -> TeamRe
     result = RecalcResult(figures, problems, reps.clean, master.language, run_at, rejected_count=len(opps.rejected))
     tf = TeamFigures(team, figures, reps.clean, weekly, problem_count=len(problems),
                      rejected_count=len(opps.rejected))
-    return TeamRead(tf, result.summary(), path.name, master.methodology.name(master.language), master.language)
+    inputs = master.inputs
+    owners = problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet, inputs.reps, problems)
+    return TeamRead(tf, result.summary(), path.name, master.methodology.name(master.language), master.language,
+                    TeamProblems(team, problems, owners, list(reps.clean["rep"])))
 
 
 def read_teams(paths: Sequence[Path], as_of: dt.date, *, url: str | None = None, run_at: dt.datetime,
@@ -289,13 +295,19 @@ def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
                                  duplicates=result.duplicates, teams=teams,
                                  no_last_week=no_last_week if len(no_last_week) < len(parts) else (),
                                  skipped=[p.name for p in result.skipped]),
-        "forecast": forecast_sheet(fig, lang, stamp, sum(t.problem_count for t in parts)),
+        "forecast": forecast_sheet(fig, lang, stamp, sum(t.problem_count for t in parts)
+                                   + len(result.adjustment_problems)),
         "funnel": funnel_sheet(fig, lang, stamp, None),
         "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
         "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned)),
+        # The typed adjustments' problems first, under this workbook's own name: they are fixed here, not in a team.
+        "problems": company_problems_sheet(
+            [TeamProblems(sheet_name("company", lang), list(result.adjustment_problems)),
+             *(t.problems or TeamProblems(t.figures.team, []) for t in result.teams)], lang, stamp),
     }
     for s in sheets.values():  # rewritten by the next roll-up, not by a Recalculate
         s.sheet.put(OWNED_ROW, 1, label("rollup.owned", lang), "note")
+    fit_columns(sheets["problems"].sheet)  # team names, customers and values of any length, as a team's sheet does
     named = [(sheet_name(k, lang), s.sheet) for k, s in sheets.items()]
     adjust, rows = adjustments_sheet(result.adjustments, lang, stamp)
     named.insert(1, (label("adjust.sheet", lang), adjust.sheet))

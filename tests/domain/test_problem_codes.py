@@ -214,3 +214,11 @@ def test_the_json_shape_of_a_problem_adds_the_code_and_keeps_the_english_message
     assert list(d) == ["sheet", "row", "column", "value", "message", "severity", "code"]
     assert d["code"] == "amount_estimate" and d["value"] == "约100万"
     assert "is not an amount (an estimate; enter one figure)" in d["message"]
+
+
+def test_a_problem_about_a_blank_cell_carries_no_value_rather_than_nan(every_problem):
+    blanks = [p for p in every_problem if p.code in {"rep_no_hire_date", "rep_no_quota", "value_required",
+                                                   "no_close_date", "no_created_date", "no_customer"}]
+    assert {p.code for p in blanks} >= {"rep_no_hire_date", "rep_no_quota"}
+    for p in blanks:
+        assert p.value is None and p.as_dict()["value"] is None, (p.code, p.value)

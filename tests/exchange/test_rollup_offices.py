@@ -39,23 +39,62 @@ def offices(empty_product_sales, crm_export_dir, maven_mapping_path, tmp_path_fa
     return books
 
 
-def recalc_json(path, tmp_path) -> dict:
-    run = run_cli("recalc", str(path), "--as-of", AS_OF, "--json", "--no-history", "-o", str(tmp_path / path.name))
+def recalc_json(path, out) -> dict:
+    run = run_cli("recalc", str(path), "--as-of", AS_OF, "--json", "--no-history", "-o", str(out / path.name))
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
 
-def test_three_offices_roll_up_to_the_sum_of_their_own_recalcs_and_to_the_whole_export(offices, maven_workbook,
-                                                                                       tmp_path):
-    assert sorted(offices) == ["Central", "East", "West"]
+@pytest.fixture(scope="module")
+def own(offices, tmp_path_factory) -> dict:
+    """Each office recalculated alone, as its manager would (JSON; the workbook written beside under its name)."""
+    out = tmp_path_factory.mktemp("own")
+    return {office: (recalc_json(path, out), out / path.name) for office, path in offices.items()}
+
+
+@pytest.fixture(scope="module")
+def company(offices, tmp_path_factory) -> tuple[dict, object]:
+    """The three offices rolled up from their folder: the JSON and the company workbook."""
+    out = tmp_path_factory.mktemp("company") / "公司汇总.xlsx"
     folder = next(iter(offices.values())).parent
-    run = run_cli("rollup", str(folder), "--as-of", AS_OF, "--json", "-o", str(tmp_path / "公司汇总.xlsx"))
+    run = run_cli("rollup", str(folder), "--as-of", AS_OF, "--json", "-o", str(out))
     assert run.returncode == 0, run.stderr
-    company = json.loads(run.stdout)
-    own = {office: recalc_json(path, tmp_path) for office, path in offices.items()}
+    return json.loads(run.stdout), out
+
+
+def sheet_rows(path, name) -> list[list]:
+    import python_calamine
+
+    return python_calamine.CalamineWorkbook.from_path(path).get_sheet_by_name(name).to_python()
+
+
+def test_three_offices_roll_up_to_the_sum_of_their_own_recalcs_and_to_the_whole_export(offices, own, company,
+                                                                                       maven_workbook, tmp_path):
+    assert sorted(offices) == ["Central", "East", "West"]
+    company, _ = company
     whole = recalc_json(maven_workbook, tmp_path)
     for key in TOTALS:
-        assert company[key] == pytest.approx(math.fsum(o[key] for o in own.values()), abs=0.005), key
+        assert company[key] == pytest.approx(math.fsum(o[key] for o, _ in own.values()), abs=0.005), key
         assert company[key] == pytest.approx(whole[key], abs=0.005), key
     assert company["duplicate_ids"] == [] and company["methodology_differences"] == []
     assert company["weighted_forecast"] > 0 and company["open_count"] > 0  # the offices carry open deals
+
+
+def listed_problems(rows: list[list], columns: int) -> list[tuple]:
+    """The rows of 数据问题's list (below its second header row), each cut to its first ``columns`` cells."""
+    headers = [i for i, r in enumerate(rows) if r and r[0] in ("团队", "销售人员")]
+    return [tuple(r[:columns]) for r in rows[headers[-1] + 1:] if any(v != "" for v in r)]
+
+
+def test_the_company_lists_every_offices_data_problems_under_its_name_as_the_office_lists_them(own, company):
+    summary, path = company
+    listed = listed_problems(sheet_rows(path, "数据问题"), 10)
+    for office, (mine, book) in own.items():
+        expected = listed_problems(sheet_rows(book, "数据问题"), 9)
+        assert len(expected) == len(mine["problems"]) > 0, office  # the export's offices are not clean
+        assert [row[1:] for row in listed if row[0] == office] == expected, office
+    assert {row[0] for row in listed} == set(own)
+    assert len(listed) == len(summary["problems"]) == sum(len(o["problems"]) for o, _ in own.values())
+    forecast = {r[0]: r for r in sheet_rows(path, "预测") if r and isinstance(r[0], str)}
+    count = [r for label, r in forecast.items() if label.startswith("数据问题")]
+    assert count and count[0][1] == len(listed)  # the count 预测 shows is the length of the list it opens

@@ -52,3 +52,30 @@ def test_a_column_too_narrow_for_its_words_is_caught():
     sheet.put(5, 2, 3489.7, "money_wan")
     sheet.widths[1] = 24
     assert _clipped(sheet)
+
+
+@pytest.fixture(scope="module", params=["zh-CN", "en"])
+def progress_with_history(request, tmp_path_factory):
+    """进展 as Recalculate writes it with the sample's weekly history beside the workbook."""
+    from funnel_xl.history import SnapshotStore
+
+    path = build_workbook(tmp_path_factory.mktemp(request.param) / "Funnel.xlsm", lang=request.param)
+    book = FakeWorkbook.copy_of(FileWorkbook(path, read_only=True, quiet=True))
+    with SnapshotStore.for_workbook(path) as store:
+        recalculate(book, SAMPLE_AS_OF, history=store, save=False)
+    return next(s for s in book.written.values() if s.key == "progress")
+
+
+def test_no_week_of_the_weekly_history_is_stretched_by_a_header_beside_it(progress_with_history):
+    from funnel_xl.workbook.layout import PROGRESS_HISTORY
+
+    sheet = progress_with_history
+    first = PROGRESS_HISTORY.section_row + 2
+    weeks = [r for (r, c) in sheet.cells if c == PROGRESS_HISTORY.first_col and r >= first]
+    assert len(weeks) >= 10  # the sample's history
+    beside = [(r, c, cell.value) for (r, c), cell in sheet.cells.items()
+              if cell.style == "header" and c < PROGRESS_HISTORY.first_col and first <= r <= max(weeks)]
+    assert beside  # the by-rep table's header sits beside the weeks
+    assert not [r for r in weeks if r in sheet.heights]
+    for r, c, value in beside:  # its header on one line, so the row keeps the height of every other week
+        assert needed_width(value, "header") <= sheet.widths[c], (r, c, value)
