@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +62,7 @@ class TeamRead:
     methodology: str
     language: str = "zh-CN"
     problems: TeamProblems | None = None  # each problem with its deal and rep, for the company's 数据问题
+    units: pd.DataFrame | None = None     # ``rollup.rep_units``, worked out in the worker that read the team
 
 
 @dataclass
@@ -210,12 +211,13 @@ def read_team(job: tuple[Path, str, dt.date, str | None, dt.datetime]) -> TeamRe
     reps, opps = master.reps, master.opportunities
     problems = [*master.inputs.problems, *reps.problems, *opps.problems]
     result = RecalcResult(figures, problems, reps.clean, master.language, run_at, rejected_count=len(opps.rejected))
-    tf = TeamFigures(team, figures, reps.clean, weekly, problem_count=len(problems),
-                     rejected_count=len(opps.rejected))
+    # The company stores no snapshot of its own: a team's is left here, a quarter of what a worker sends back.
+    tf = TeamFigures(team, replace(figures, snapshot=figures.snapshot.iloc[:0]), reps.clean, weekly,
+                     problem_count=len(problems), rejected_count=len(opps.rejected))
     inputs = master.inputs
     owners = problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet, inputs.reps, problems)
     return TeamRead(tf, result.summary(), path.name, master.methodology.name(master.language), master.language,
-                    TeamProblems(team, problems, owners, list(reps.clean["rep"])))
+                    TeamProblems(team, problems, owners, list(reps.clean["rep"])), rollup.rep_units(tf))
 
 
 def read_teams(paths: Sequence[Path], as_of: dt.date, *, url: str | None = None, run_at: dt.datetime,
@@ -252,7 +254,7 @@ def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, l
     parts = [t.figures for t in teams]
     unassigned = label("rep.unassigned", lang)
     company = rollup.combine(parts, unassigned=unassigned)
-    units = pd.concat([rollup.rep_units(t) for t in parts], ignore_index=True)
+    units = pd.concat([rollup.rep_units(t.figures) if t.units is None else t.units for t in teams], ignore_index=True)
     tables = {by: rollup.kpi_by(units, by) for by in ("team", "region", "manager")}
     missing = [t.team for t in parts if t.team not in tables["team"].index]  # a team with no rep and no deal
     if missing:
@@ -276,7 +278,7 @@ def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, l
 
 
 def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
-    """公司汇总 first, then 预测, 漏斗, 配额 and 进展 by the writers a team's recalculation uses, values only."""
+    """公司汇总 first, then 预测, 漏斗, 配额, 进展 and 数据问题 by the writers a team's recalculation uses, values only."""
     fig, lang, parts = result.figures, result.language, [t.figures for t in result.teams]
     unassigned = label("rep.unassigned", lang)
     stamp = label("rollup.stamp", lang).format(
