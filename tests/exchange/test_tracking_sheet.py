@@ -15,6 +15,7 @@ import pytest
 
 from funnel_xl.errors import MappingError
 from funnel_xl.exchange.mapping import parse_mapping
+from funnel_xl.labels import label
 from funnel_xl.outputs import Folder
 from funnel_xl.reports.problem_text import problem_message
 from funnel_xl.services.import_crm import import_crm, problems_file_name
@@ -224,3 +225,34 @@ def test_libreoffice_reads_the_formula_text_as_text(imported, tmp_path):
     cells = [c for row in converted.iter_rows() for c in row]
     assert [c.data_type for c in cells if c.value == FORMULA_TEXT] == ["s"]
     assert not [c.coordinate for c in cells if c.data_type == "f" and "HYPERLINK" in str(c.value)]
+
+
+def test_a_hand_kept_team_rolled_up_brings_its_data_issues_errors_first_to_the_company(imported, tmp_path):
+    import python_calamine
+
+    from funnel_xl.services.rollup import rollup_workbooks
+    from tests.services.conftest import team_workbook
+
+    path, _ = imported
+    folder = tmp_path / "teams"
+    folder.mkdir()
+    shutil.copy2(path, folder / "手工跟踪.xlsm")
+    team_workbook(folder, "华东销售", 0)
+    own = recalculate(FileWorkbook(shutil.copy2(path, tmp_path / "own.xlsm"), quiet=True), AS_OF, save=False)
+    assert {p.severity for p in own.problems} == {"error", "warning"}  # rows left out, and rows counted with a word
+
+    result = rollup_workbooks([folder], AS_OF, output=tmp_path / "公司汇总.xlsx", workers=1)
+    rows = python_calamine.CalamineWorkbook.from_path(result.output).get_sheet_by_name("数据问题").to_python()
+    header = max(i for i, r in enumerate(rows) if r and r[0] == "团队")
+    listed = [r for r in rows[header + 1:] if r and r[0] == "手工跟踪"]
+    assert len(listed) == len(own.problems)
+    error, warning = label("severity.error", "zh-CN"), label("severity.warning", "zh-CN")
+    assert {r[4] for r in listed} == {error, warning}
+    by_rep: dict = {}
+    for r in listed:
+        by_rep.setdefault(r[1], []).append(r[4])
+    for rep, kinds in by_rep.items():  # each rep's errors before its warnings, as on the team's own sheet
+        assert kinds == sorted(kinds, key=lambda k: k != error), rep
+    where = lambda sheet, row: (sheet, None if row in ("", None) else int(row))  # noqa: E731
+    assert sorted(map(str, (where(r[5], r[6]) for r in listed))) == sorted(
+        map(str, (where(p.sheet, p.row) for p in own.problems)))
