@@ -315,6 +315,19 @@ def company_weekly(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame | 
     return _together([(t.team, _by_week(t.weekly, as_of)) for t in teams], unassigned)
 
 
+def missing_weeks(teams: list[TeamFigures]) -> list[tuple[pd.Timestamp, list[str]]]:
+    """The weeks of the company's weekly line without some team's snapshot, each with those teams in the order
+    given: that week's point lacks what they would add, and the sheet says so rather than filling a number in."""
+    as_of = pd.Timestamp(teams[0].figures.as_of)
+    weeks = {}
+    for t in teams:
+        by_week = _by_week(t.weekly, as_of)
+        weeks[t.team] = set() if by_week is None else set(by_week["snapshot_date"])
+    every = sorted(set().union(*weeks.values()))
+    gaps = [(w, [t.team for t in teams if w not in weeks[t.team]]) for w in every]
+    return [(w, missing) for w, missing in gaps if missing]
+
+
 def _by_week(weekly: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame | None:
     """One team's weekly rows of its latest snapshot in each week up to ``as_of``, dated by the week's last day."""
     if weekly is None or not len(weekly):

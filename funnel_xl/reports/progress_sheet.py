@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -19,7 +20,14 @@ def _fmt(value) -> object:
     return value
 
 
-def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | None = None) -> SheetLayout:
+# A company's weeks without some team's snapshot named under its weekly history, up to this many.
+GAP_WEEKS_SHOWN = 8
+
+
+def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | None = None,
+                   gaps: Sequence[tuple[pd.Timestamp, Sequence[str]]] = ()) -> SheetLayout:
+    """进展; ``gaps``: the company's weeks without some team's snapshot (``rollup.missing_weeks``), noted under the
+    weekly history so a dip that is missing data is not read as a fall."""
     out = SheetLayout("progress", lang, stamp)
     p = fig.progress
     t = p.totals
@@ -72,7 +80,15 @@ def progress_sheet(fig: Figures, lang: str, stamp: str, weekly: pd.DataFrame | N
         rows = [[d.strftime("%Y-%m-%d"), wan(r.forecast), wan(r.achieved), wan(r.forecast + r.achieved)]
                 for d, r in w.iterrows()]
     # Written without history too: its header names the chart's series, and says where the weeks will appear.
-    out.block(layout.PROGRESS_HISTORY, rows)
+    end = out.block(layout.PROGRESS_HISTORY, rows)
+    if gaps:
+        shown = [out.label("rollup.week_gap").format(week=w.strftime("%Y-%m-%d"),
+                                                      teams=out.label("rollup.list_sep").join(teams))
+                 for w, teams in gaps[:GAP_WEEKS_SHOWN]]
+        more = out.label("rollup.more_weeks").format(count=len(gaps)) if len(gaps) > GAP_WEEKS_SHOWN else ""
+        out.sheet.put(end - 1, layout.PROGRESS_HISTORY.first_col,
+                      out.label("rollup.week_gaps").format(weeks=out.label("rollup.week_sep").join(shown) + more),
+                      "note")
     out.sheet.chart_items["progress_history"] = len(rows)
     out.sheet.widths.update({c: 13 for c in range(12, 16)})
     out.widths(first=16, others=14, count=10)

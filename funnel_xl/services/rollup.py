@@ -99,6 +99,8 @@ class RollupResult:
              "entered": None if a.entered is None else pd.Timestamp(a.entered).date().isoformat()}
             for a in self.adjustments[self.adjustments["counted"]].itertuples()]
         company["problems"] += [{"team": None, **p.as_dict()} for p in self.adjustment_problems]
+        company["weeks_missing_teams"] = [{"week": w.date().isoformat(), "teams": teams}
+                                          for w, teams in rollup.missing_weeks([t.figures for t in self.teams])]
         company["skipped"] = [{"file": str(p), "reason": "company_workbook"} for p in self.skipped]
         company["by_team"] = [{"team": t.figures.team, **t.summary} for t in self.teams]
         return company
@@ -301,7 +303,8 @@ def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
                                    + len(result.adjustment_problems)),
         "funnel": funnel_sheet(fig, lang, stamp, None),
         "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
-        "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned)),
+        "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned),
+                                   rollup.missing_weeks(parts)),
         # The typed adjustments' problems first, under this workbook's own name: they are fixed here, not in a team.
         "problems": company_problems_sheet(
             [TeamProblems(sheet_name("company", lang), list(result.adjustment_problems)),

@@ -231,7 +231,7 @@ def test_a_hand_kept_team_rolled_up_brings_its_data_issues_errors_first_to_the_c
     import python_calamine
 
     from funnel_xl.services.rollup import rollup_workbooks
-    from tests.services.conftest import team_workbook
+    from tests.services.conftest import own_recalc, team_workbook
 
     path, _ = imported
     folder = tmp_path / "teams"
@@ -256,3 +256,9 @@ def test_a_hand_kept_team_rolled_up_brings_its_data_issues_errors_first_to_the_c
     where = lambda sheet, row: (sheet, None if row in ("", None) else int(row))  # noqa: E731
     assert sorted(map(str, (where(r[5], r[6]) for r in listed))) == sorted(
         map(str, (where(p.sheet, p.row) for p in own.problems)))
+    from funnel_xl.textreport import render_rollup
+
+    printed = render_rollup(result).splitlines()
+    sample_team = own_recalc(folder / "华东销售.xlsm")
+    assert f"数据问题: {len(own.problems) + len(sample_team.problems)}" in printed
+    assert any(line.startswith("  - 手工跟踪: 商机，第 ") for line in printed)

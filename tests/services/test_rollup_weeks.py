@@ -69,3 +69,27 @@ def test_teams_snapshotting_on_different_weekdays_add_up_week_by_week(teams, tmp
     now = sum(float((w["forecast"] + w["achieved"]).sum()) for w in (own_recalc(p).figures.weekly
                                                                       for p in (friday, monday)))
     assert points[SAMPLE_AS_OF.isoformat()] * 10_000 == pytest.approx(now)
+
+
+def test_a_week_a_team_did_not_snapshot_counts_the_others_and_the_sheet_names_it(teams, tmp_path):
+    friday, monday = teams / f"{FRIDAY_TEAM}.xlsm", teams / f"{MONDAY_TEAM}.xlsm"
+    for other in TEAMS[2:]:
+        (teams / f"{other}.xlsm").unlink()
+    with SnapshotStore(history_path(monday), read_only=True) as store:
+        fridays = store.dates()
+    skipped = fridays[3:5]  # the team's manager was away two weeks
+    refile_history(monday, [(d, d) for d in fridays if d not in skipped])
+
+    out = tmp_path / "公司汇总.xlsx"
+    result = rollup_workbooks([friday, monday], SAMPLE_AS_OF, output=out, workers=1)
+    points = chart_points(out)
+    team_a = totals_by_date(friday)
+    for day in skipped:  # the other team alone: nothing is estimated for the missing one
+        assert points[day.isoformat()] * 10_000 == pytest.approx(team_a[day]), day
+    assert result.summary()["weeks_missing_teams"] == [{"week": d.isoformat(), "teams": [MONDAY_TEAM]} for d in skipped]
+
+    rows = python_calamine.CalamineWorkbook.from_path(out).get_sheet_by_name("进展").to_python()
+    col = PROGRESS_HISTORY.first_col - 1
+    notes = [r[col] for r in rows if len(r) > col and isinstance(r[col], str) and "没有快照" in r[col]]
+    assert notes == [f"以下各周有团队没有快照，该周合计不含这些团队(不作估算)：{skipped[0]}(缺 {MONDAY_TEAM})；"
+                     f"{skipped[1]}(缺 {MONDAY_TEAM})"]
