@@ -19,6 +19,7 @@ from funnel_xl.workbook import layout
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 _SEVERITY_STYLE = {"error": "bad", "warning": "warn"}
+BY_COLUMN_FROM = 20  # problems: from here on, a count per column above the list
 
 
 def problem_owners(sheet: str, deals: pd.DataFrame, rep_sheet: str, reps: pd.DataFrame,
@@ -83,6 +84,22 @@ def company_problems_sheet(teams: Sequence[TeamProblems], lang: str, stamp: str)
     return _problems_layout(teams, lang, stamp, by_team=True)
 
 
+def _by_column(out: SheetLayout, problems: list[Problem], row: int) -> int:
+    """The count per sheet and column, most first: tens of thousands of one kind (an import without the customer's
+    name) show as one line, to be corrected column by column rather than read row by row. Written from a few
+    problems on: below that the list says as much."""
+    if len(problems) < BY_COLUMN_FROM:
+        return row
+    counts: dict[tuple, list[int]] = {}
+    for p in problems:
+        counts.setdefault((p.sheet, p.column), [0, 0])[0 if p.severity == "error" else 1] += 1
+    ordered = sorted(counts.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))  # stable: first seen first among equals
+    rows = [[sheet, column or "-", e, w, e + w] for (sheet, column), (e, w) in ordered]
+    total = [out.label("out.total"), None, *(sum(r[i] for r in rows) for i in (2, 3, 4))]
+    return out.table("problems_by_column", row, ("sheet", "column", "errors", "warnings", "problem_count"), rows,
+                     total=total)
+
+
 def _problems_layout(teams: Sequence[TeamProblems], lang: str, stamp: str, *, by_team: bool) -> SheetLayout:
     out = SheetLayout("problems", lang, stamp)
     entries = []
@@ -104,6 +121,7 @@ def _problems_layout(teams: Sequence[TeamProblems], lang: str, stamp: str, *, by
     total = [out.label("out.total"), *([None] * n), *(sum(r[i] for r in summary) for i in (n + 1, n + 2, n + 3))]
     row = out.table("company_problems_by_rep" if by_team else "problems_by_rep", layout.PROBLEMS.section_row,
                     (*lead, "rep", "errors", "warnings", "problem_count"), summary, total=total)
+    row = _by_column(out, [e[-1] for e in entries], row)
 
     # The sentence last, where it runs on to the right: no row needs to grow, however many there are.
     columns = (*lead, "rep", "id", "customer", "severity", "sheet", "row", "column", "value", "message")

@@ -98,3 +98,23 @@ def test_the_company_lists_every_offices_data_problems_under_its_name_as_the_off
     forecast = {r[0]: r for r in sheet_rows(path, "预测") if r and isinstance(r[0], str)}
     count = [r for label, r in forecast.items() if label.startswith("数据问题")]
     assert count and count[0][1] == len(listed)  # the count 预测 shows is the length of the list it opens
+
+
+def test_an_offices_data_issues_are_counted_per_column_most_first_above_the_list(own):
+    from collections import Counter
+
+    _, book = own["East"]
+    rows = sheet_rows(book, "数据问题")
+    start = next(i for i, r in enumerate(rows) if r and str(r[0]).startswith("各列的数据问题"))
+    assert rows[start + 1][:5] == ["工作表", "列", "错误", "提醒", "问题数"]
+    table = []
+    for r in rows[start + 2:]:
+        if r[0] == "合计":
+            total = r
+            break
+        table.append(r)
+    listed = listed_problems(rows, 9)
+    counted = Counter((r[4], r[6] or "-") for r in listed)
+    assert {(r[0], r[1]): r[4] for r in table} == dict(counted)
+    assert [r[4] for r in table] == sorted((r[4] for r in table), reverse=True)
+    assert total[4] == len(listed) == sum(r[2] + r[3] for r in table)
