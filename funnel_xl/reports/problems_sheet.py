@@ -19,7 +19,6 @@ from funnel_xl.workbook import layout
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 _SEVERITY_STYLE = {"error": "bad", "warning": "warn"}
-BY_COLUMN_FROM = 20  # problems: from here on, a count per column above the list
 
 
 def problem_owners(sheet: str, deals: pd.DataFrame, rep_sheet: str, reps: pd.DataFrame,
@@ -86,9 +85,8 @@ def company_problems_sheet(teams: Sequence[TeamProblems], lang: str, stamp: str)
 
 def _by_column(out: SheetLayout, problems: list[Problem], row: int) -> int:
     """The count per sheet and column, most first: tens of thousands of one kind (an import without the customer's
-    name) show as one line, to be corrected column by column rather than read row by row. Written from a few
-    problems on: below that the list says as much."""
-    if len(problems) < BY_COLUMN_FROM:
+    name) show as one line, to be corrected column by column rather than read row by row."""
+    if not problems:
         return row
     counts: dict[tuple, list[int]] = {}
     for p in problems:

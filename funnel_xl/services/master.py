@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from funnel_xl.domain.methodology import Methodology
 from funnel_xl.domain.normalize import Normalized, normalize_opportunities, normalize_reps
+from funnel_xl.domain.schema import Problem
 from funnel_xl.labels import label
+from funnel_xl.reports.problems_sheet import problem_owners
 from funnel_xl.workbook.contract import sheet_language
 from funnel_xl.workbook.port import WorkbookPort
 from funnel_xl.workbook.reader import Inputs, read_inputs
@@ -27,6 +29,16 @@ class Master:
     @property
     def language(self) -> str:
         return self.inputs.language
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Everything reading it found: settings and stages, then the reps, then the opportunities."""
+        return [*self.inputs.problems, *self.reps.problems, *self.opportunities.problems]
+
+    def problem_owners(self, problems: list[Problem]) -> dict[tuple, tuple]:
+        """(sheet, row) -> (商机编号, customer, rep) for the rows ``problems`` name, so 数据问题 says whose each is."""
+        i = self.inputs
+        return problem_owners(i.opportunity_sheet, i.opportunities, i.rep_sheet, i.reps, problems)
 
 
 def read_master(book: WorkbookPort) -> Master:

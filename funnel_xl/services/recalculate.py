@@ -19,7 +19,7 @@ from funnel_xl.paths import templates_dir
 from funnel_xl.reports.activity_log import existing_activity
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
-from funnel_xl.reports.problems_sheet import problem_owners, problems_sheet
+from funnel_xl.reports.problems_sheet import problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
 from funnel_xl.reports.widths import fit_columns
@@ -159,7 +159,7 @@ def recalculate(
     master = read_master(book)
     inputs, reps, opps, lang = master.inputs, master.reps, master.opportunities, master.language
     settings = inputs.settings
-    problems = [*inputs.problems, *reps.problems, *opps.problems]
+    problems = master.problems
     rejected_count = len(opps.rejected)
 
     book.status(label("progress_msg.computing", lang))
@@ -176,10 +176,7 @@ def recalculate(
         "quota": quota_sheet(figures, reps.clean, lang, stamp, *_activity(book, reps.clean, roadmap or default_roadmap(),
                                                                         as_of, lang)),
         "progress": progress_sheet(figures, lang, stamp, weekly),
-        "problems": problems_sheet(problems, lang, stamp,
-                                   problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet,
-                                                  inputs.reps, problems),
-                                   list(reps.clean["rep"])),
+        "problems": problems_sheet(problems, lang, stamp, master.problem_owners(problems), list(reps.clean["rep"])),
     }
     for layout_ in sheets.values():
         fit_columns(layout_.sheet)  # after each writer's widths: what its words need in this language

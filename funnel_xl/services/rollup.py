@@ -30,7 +30,7 @@ from funnel_xl.reports.adjustments_sheet import adjustments_sheet
 from funnel_xl.reports.company_sheet import company_sheet
 from funnel_xl.reports.forecast_sheet import forecast_sheet
 from funnel_xl.reports.funnel_sheet import funnel_sheet
-from funnel_xl.reports.problems_sheet import TeamProblems, company_problems_sheet, problem_owners
+from funnel_xl.reports.problems_sheet import TeamProblems, company_problems_sheet
 from funnel_xl.reports.progress_sheet import progress_sheet
 from funnel_xl.reports.quota_sheet import quota_sheet
 from funnel_xl.reports.widths import fit_columns
@@ -206,20 +206,20 @@ def read_team(job: tuple[Path, str, dt.date, str | None, dt.datetime]) -> TeamRe
     history = read_history(path, url, team=team if url else None)
     try:
         figures = team_figures(master, as_of, history=history, skip=TEAM_ONLY)
-        weekly = weekly_history(history, figures)
+        # A team without a history still has this week: the company's latest point counts it like every other.
+        weekly = figures.weekly if history is None else weekly_history(history, figures)
     finally:
         if history is not None:
             history.close()
     reps, opps = master.reps, master.opportunities
-    problems = [*master.inputs.problems, *reps.problems, *opps.problems]
+    problems = master.problems
     result = RecalcResult(figures, problems, reps.clean, master.language, run_at, rejected_count=len(opps.rejected))
     # The company stores no snapshot of its own: a team's is left here, a quarter of what a worker sends back.
     tf = TeamFigures(team, replace(figures, snapshot=figures.snapshot.iloc[:0]), reps.clean, weekly,
                      problem_count=len(problems), rejected_count=len(opps.rejected))
-    inputs = master.inputs
-    owners = problem_owners(inputs.opportunity_sheet, inputs.opportunities, inputs.rep_sheet, inputs.reps, problems)
     return TeamRead(tf, result.summary(), path.name, master.methodology.name(master.language), master.language,
-                    TeamProblems(team, problems, owners, list(reps.clean["rep"])), rollup.rep_units(tf))
+                    TeamProblems(team, problems, master.problem_owners(problems), list(reps.clean["rep"])),
+                    rollup.rep_units(tf))
 
 
 def read_teams(paths: Sequence[Path], as_of: dt.date, *, url: str | None = None, run_at: dt.datetime,

@@ -45,12 +45,18 @@ def chart_points(path) -> dict[str, float]:
     return {r[col]: r[col + 3] for r in rows[PROGRESS_HISTORY.section_row + 1:] if len(r) > col and r[col]}
 
 
-def test_teams_snapshotting_on_different_weekdays_add_up_week_by_week(teams, tmp_path):
+@pytest.fixture
+def two_teams(teams):
+    """The Friday team's and the Monday team's workbooks alone in the folder, and the Fridays of their history."""
     friday, monday = teams / f"{FRIDAY_TEAM}.xlsm", teams / f"{MONDAY_TEAM}.xlsm"
     for other in TEAMS[2:]:
         (teams / f"{other}.xlsm").unlink()
     with SnapshotStore(history_path(monday), read_only=True) as store:
-        fridays = store.dates()
+        return friday, monday, store.dates()
+
+
+def test_teams_snapshotting_on_different_weekdays_add_up_week_by_week(two_teams, tmp_path):
+    friday, monday, fridays = two_teams
     # The Monday team recalculates four days before each Friday; in the week before the report it also recalculated
     # on the Thursday, on the report date's deals: that later snapshot is the one its week counts.
     last_week = SAMPLE_AS_OF - 7 * DAY
@@ -71,12 +77,8 @@ def test_teams_snapshotting_on_different_weekdays_add_up_week_by_week(teams, tmp
     assert points[SAMPLE_AS_OF.isoformat()] * 10_000 == pytest.approx(now)
 
 
-def test_a_week_a_team_did_not_snapshot_counts_the_others_and_the_sheet_names_it(teams, tmp_path):
-    friday, monday = teams / f"{FRIDAY_TEAM}.xlsm", teams / f"{MONDAY_TEAM}.xlsm"
-    for other in TEAMS[2:]:
-        (teams / f"{other}.xlsm").unlink()
-    with SnapshotStore(history_path(monday), read_only=True) as store:
-        fridays = store.dates()
+def test_a_week_a_team_did_not_snapshot_counts_the_others_and_the_sheet_names_it(two_teams, tmp_path):
+    friday, monday, fridays = two_teams
     skipped = fridays[3:5]  # the team's manager was away two weeks
     refile_history(monday, [(d, d) for d in fridays if d not in skipped])
 
@@ -93,3 +95,18 @@ def test_a_week_a_team_did_not_snapshot_counts_the_others_and_the_sheet_names_it
     notes = [r[col] for r in rows if len(r) > col and isinstance(r[col], str) and "没有快照" in r[col]]
     assert notes == [f"以下各周有团队没有快照，该周合计不含这些团队(不作估算)：{skipped[0]}(缺 {MONDAY_TEAM})；"
                      f"{skipped[1]}(缺 {MONDAY_TEAM})"]
+
+
+def test_a_team_without_history_counts_in_this_week_and_is_named_for_the_weeks_before(two_teams, tmp_path):
+    friday, monday, fridays = two_teams
+    history_path(monday).unlink()  # a team that has never kept its weekly history
+
+    out = tmp_path / "公司汇总.xlsx"
+    result = rollup_workbooks([friday, monday], SAMPLE_AS_OF, output=out, workers=1)
+    points = chart_points(out)
+    now = sum(float((w["forecast"] + w["achieved"]).sum()) for w in (own_recalc(p).figures.weekly
+                                                                      for p in (friday, monday)))
+    assert points[SAMPLE_AS_OF.isoformat()] * 10_000 == pytest.approx(now)  # both teams this week
+    missing = result.summary()["weeks_missing_teams"]
+    assert [m["week"] for m in missing] == [d.isoformat() for d in fridays if d < SAMPLE_AS_OF]
+    assert {tuple(m["teams"]) for m in missing} == {(MONDAY_TEAM,)}
