@@ -131,7 +131,7 @@ def render_rollup(result) -> str:
     if result.skipped:
         out.append(L("rollup.skipped").format(files=", ".join(str(p) for p in result.skipped)))
     listed = [(L("sheet.company"), p) for p in result.adjustment_problems]  # as 数据问题 lists them: these first
-    listed += [(t.figures.team, p) for t in result.teams for p in (t.problems.problems if t.problems else ())]
+    listed += [(t.figures.team, p) for t in result.teams for p in t.problems.problems]
     if listed:  # the first few, each with the team whose workbook to correct; all of them on 数据问题
         out += ["", f"{L('title.problems')}: {len(listed)}"]
         out += [f"  - {team}: {problem_line(p, lang)}" for team, p in listed[:10]]

@@ -8,6 +8,7 @@ ideal against actual) are recomputed from the teams' rated deals taken together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -315,16 +316,14 @@ def company_weekly(teams: list[TeamFigures], unassigned: str) -> pd.DataFrame | 
     return _together([(t.team, _by_week(t.weekly, as_of)) for t in teams], unassigned)
 
 
-def missing_weeks(teams: list[TeamFigures]) -> list[tuple[pd.Timestamp, list[str]]]:
-    """The weeks of the company's weekly line without some team's snapshot, each with those teams in the order
-    given: that week's point lacks what they would add, and the sheet says so rather than filling a number in."""
-    as_of = pd.Timestamp(teams[0].figures.as_of)
-    weeks = {}
-    for t in teams:
-        by_week = _by_week(t.weekly, as_of)
-        weeks[t.team] = set() if by_week is None else set(by_week["snapshot_date"])
-    every = sorted(set().union(*weeks.values()))
-    gaps = [(w, [t.team for t in teams if w not in weeks[t.team]]) for w in every]
+def missing_weeks(weekly: pd.DataFrame | None, teams: Sequence[str]) -> list[tuple[pd.Timestamp, list[str]]]:
+    """The weeks of the company's weekly line (``company_weekly``) without some team's snapshot, each with those
+    teams in the order given: that week's point lacks what they would add, and the sheet says so rather than
+    filling a number in."""
+    if weekly is None or not len(weekly):
+        return []
+    present = weekly.groupby("snapshot_date", sort=True)["team"].agg(set)
+    gaps = [(w, [t for t in teams if t not in have]) for w, have in present.items()]
     return [(w, missing) for w, missing in gaps if missing]
 
 

@@ -60,9 +60,9 @@ class TeamRead:
     summary: dict
     file: str
     methodology: str
-    language: str = "zh-CN"
-    problems: TeamProblems | None = None  # each problem with its deal and rep, for the company's 数据问题
-    units: pd.DataFrame | None = None     # ``rollup.rep_units``, worked out in the worker that read the team
+    language: str
+    problems: TeamProblems  # each problem with its deal and rep, for the company's 数据问题
+    units: pd.DataFrame     # ``rollup.rep_units``, worked out in the worker that read the team
 
 
 @dataclass
@@ -79,6 +79,8 @@ class RollupResult:
     adjustments: pd.DataFrame = field(default_factory=empty_adjustments)  # typed, with the computed beside
     adjustment_problems: list = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)  # company workbooks found in a folder given, left out
+    weekly: pd.DataFrame | None = None  # the company's weekly line, the teams added up week by week (进展)
+    weeks_missing: list = field(default_factory=list)  # (week, teams without a snapshot in it)
     output: Path | None = None
 
     def summary(self) -> dict:
@@ -100,7 +102,7 @@ class RollupResult:
             for a in self.adjustments[self.adjustments["counted"]].itertuples()]
         company["problems"] += [{"team": None, **p.as_dict()} for p in self.adjustment_problems]
         company["weeks_missing_teams"] = [{"week": w.date().isoformat(), "teams": teams}
-                                          for w, teams in rollup.missing_weeks([t.figures for t in self.teams])]
+                                          for w, teams in self.weeks_missing]
         company["skipped"] = [{"file": str(p), "reason": "company_workbook"} for p in self.skipped]
         company["by_team"] = [{"team": t.figures.team, **t.summary} for t in self.teams]
         return company
@@ -256,7 +258,7 @@ def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, l
     parts = [t.figures for t in teams]
     unassigned = label("rep.unassigned", lang)
     company = rollup.combine(parts, unassigned=unassigned)
-    units = pd.concat([rollup.rep_units(t.figures) if t.units is None else t.units for t in teams], ignore_index=True)
+    units = pd.concat([t.units for t in teams], ignore_index=True)
     tables = {by: rollup.kpi_by(units, by) for by in ("team", "region", "manager")}
     missing = [t.team for t in parts if t.team not in tables["team"].index]  # a team with no rep and no deal
     if missing:
@@ -267,8 +269,10 @@ def rollup_teams(teams: list[TeamRead], *, hierarchy: Hierarchy | None = None, l
     for i, level in enumerate(hierarchy.levels):
         units[level] = [hierarchy.teams.get(t, (None,) * len(hierarchy.levels))[i] for t in units["team"]]
         tables[level] = rollup.kpi_by(units, level)
+    weekly = rollup.company_weekly(parts, unassigned)
+    gaps = rollup.missing_weeks(weekly, [t.team for t in parts])
     result = RollupResult(company, teams, rollup.methodology_differences(parts), rollup.duplicate_ids(parts), tables,
-                          lang, run_at)
+                          lang, run_at, weekly=weekly, weeks_missing=gaps)
     if adjustments is not None:
         reps = {t.team: set(t.reps["rep"].dropna()) for t in parts}
         labels = {c.key: label(c.label, lang) for c in columns(ADJUSTMENTS)}
@@ -303,12 +307,11 @@ def write_company_workbook(result: RollupResult, output: str | Path) -> Path:
                                    + len(result.adjustment_problems)),
         "funnel": funnel_sheet(fig, lang, stamp, None),
         "quota": quota_sheet(fig, rollup.company_reps(parts, unassigned), lang, stamp),
-        "progress": progress_sheet(fig, lang, stamp, rollup.company_weekly(parts, unassigned),
-                                   rollup.missing_weeks(parts)),
+        "progress": progress_sheet(fig, lang, stamp, result.weekly, result.weeks_missing),
         # The typed adjustments' problems first, under this workbook's own name: they are fixed here, not in a team.
         "problems": company_problems_sheet(
             [TeamProblems(sheet_name("company", lang), list(result.adjustment_problems)),
-             *(t.problems or TeamProblems(t.figures.team, []) for t in result.teams)], lang, stamp),
+             *(t.problems for t in result.teams)], lang, stamp),
     }
     for s in sheets.values():  # rewritten by the next roll-up, not by a Recalculate
         s.sheet.put(OWNED_ROW, 1, label("rollup.owned", lang), "note")
